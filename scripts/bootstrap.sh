@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Make this checkout runnable: system packages, .venv, the project and its Jupyter kernel.
+# Idempotent and quick when nothing changed (a stamp records the pyproject.toml it installed).
+#   scripts/bootstrap.sh [report|test]   (which system packages are needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-report}"
+
+# --- system packages (Debian/Ubuntu) -------------------------------------------------
+# WeasyPrint (PDF) needs Pango/HarfBuzz and a font with Vietnamese glyphs (DejaVu).
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+# The tests also read PDFs (pdftotext) and open pages in headless Chromium.
+if [ "$purpose" = test ]; then pkgs+=(poppler-utils chromium); fi
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing system packages. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 3
+  fi
+fi
+
+# --- virtual environment -------------------------------------------------------------
+PY=.venv/bin/python
+if [ ! -x "$PY" ]; then
+  echo "==> creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed
+want="$(sha256sum pyproject.toml | cut -c1-64)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> installing the project and its dependencies into .venv (uv)"
+  [ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  # PYTHONDONTWRITEBYTECODE is set on some machines: compile once now, not on every import.
+  UV_COMPILE_BYTECODE=1 .venv/bin/uv pip install -q -p "$PY" -e '.[dev]'
+  # The notebooks name this kernel; papermill and JupyterLab both find it in the venv.
+  "$PY" -m ipykernel install --sys-prefix --name par-review --display-name "Python (par-review)" >/dev/null
+  echo "$want" > "$stamp"
+fi
+
+# --- git hygiene: notebook outputs never reach a commit -------------------------------
+if [ -d .git ] && ! git config --get filter.nbstripout.clean >/dev/null 2>&1; then
+  .venv/bin/nbstripout --install --attributes .gitattributes >/dev/null 2>&1 || true
+fi
+exit 0

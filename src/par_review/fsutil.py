@@ -1,0 +1,55 @@
+"""File-system helpers: content hashes and atomic swaps of whole folders."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def swap_dir(staged: Path, target: Path) -> None:
+    """Replace `target` by `staged` (same file system). Readers see the old folder or the
+    new one, never a mix: the old one is moved aside by rename, then the new one renamed in.
+    A crash between the two renames leaves `<target>.old-*`, which `recover()` restores."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staged, target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(parent: Path) -> list[Path]:
+    """Undo half-finished swaps under `parent` (after a crash or kill -9): restore any
+    `.X.old-*` whose `X` is missing, and delete leftovers. Returns what was restored."""
+    restored = []
+    if not parent.is_dir():
+        return restored
+    for old in sorted(parent.glob(".*.old-*")):
+        name = old.name[1:].rsplit(".old-", 1)[0]
+        target = parent / name
+        if not target.exists():
+            os.rename(old, target)
+            restored.append(target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    return restored
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

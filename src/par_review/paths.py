@@ -1,0 +1,82 @@
+"""Where things live. Code never depends on the working directory.
+
+The project root is the checkout that holds this package (src layout), unless the
+environment variable PAR_REVIEW_ROOT points elsewhere (tests build on temporary copies).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_root() -> Path:
+    env = os.environ.get("PAR_REVIEW_ROOT")
+    if env:
+        return Path(env).resolve()
+    return PACKAGE_DIR.parents[1]
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @classmethod
+    def from_root(cls, root: str | Path | None = None) -> Paths:
+        return cls(Path(root).resolve() if root else default_root())
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def validation(self) -> Path:
+        return self.root / "validation"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def build(self) -> Path:
+        """Build cache, staging, logs and executed notebooks (never published)."""
+        return self.root / "build"
+
+    def raw_year(self, year: int) -> Path:
+        return self.raw / str(year)
+
+    def processed_year(self, year: int) -> Path:
+        return self.processed / str(year)
+
+    def report_year(self, year: int) -> Path:
+        return self.reports / str(year)
+
+    @property
+    def national_raw(self) -> Path:
+        return self.raw / "national" / "national_indices.csv"
+
+    def raw_years(self) -> list[int]:
+        """Every year with a folder in data/raw/ (a new folder is picked up automatically)."""
+        if not self.raw.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.raw.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+
+    def processed_years(self) -> list[int]:
+        if not self.processed.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.processed.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)

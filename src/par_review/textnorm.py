@@ -1,0 +1,82 @@
+"""Text normalisation for Vietnamese names and labels.
+
+Every string that enters the pipeline is NFC-normalised (Vietnamese can be typed NFD,
+with combining marks, and the two look identical but compare unequal).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+
+
+def nfc(text: object) -> str:
+    """NFC-normalise and collapse white space (incl. non-breaking spaces) to single spaces."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFC", str(text))
+    return _SPACE.sub(" ", s.replace("\u00a0", " ")).strip()
+
+
+def name_key(text: object) -> str:
+    """Key for matching names: NFC, case-folded, white space collapsed, keeps diacritics.
+
+    "  SỞ  TƯ PHÁP" and "Sở Tư pháp" (NFD) give the same key; "Cam Hải" and "Cam Hai" do not.
+    """
+    return nfc(text).casefold()
+
+
+def strip_diacritics(text: object) -> str:
+    s = unicodedata.normalize("NFD", nfc(text).replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in s if unicodedata.category(ch) != "Mn")
+
+
+def loose_key(text: object) -> str:
+    """Key for labels (headers, tier names): also ignores diacritics and punctuation.
+
+    Used only where the vocabulary is small and distinct (Tốt / Khá / Trung bình / Yếu),
+    never for unit names.
+    """
+    s = strip_diacritics(text).casefold()
+    s = re.sub(r"[^\w%]+", " ", s)
+    return _SPACE.sub(" ", s).strip()
+
+
+# Vietnamese alphabet order: a ă â b c d đ e ê g h i k l m n o ô ơ p q r s t u ư v x y,
+# tones ordered: none, huyền (grave), hỏi (hook), ngã (tilde), sắc (acute), nặng (dot).
+_BASE_ORDER = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_VOWEL_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve, circumflex, horn: part of the letter
+
+
+def _split_letter(ch: str) -> tuple[str, int]:
+    decomposed = unicodedata.normalize("NFD", ch)
+    tone = 0
+    kept = []
+    for c in decomposed:
+        if c in _TONES:
+            tone = _TONES[c]
+        else:
+            kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept)), tone
+
+
+def vi_sort_key(text: object) -> tuple:
+    """Sort key for Vietnamese collation (letters first, tones as a tie-breaker).
+
+    sorted(["Vĩnh Hải", "Vạn Thắng", "Ba Ngòi", "Đồng Nai", "Diên An"], key=vi_sort_key)
+    -> Ba Ngòi, Diên An, Đồng Nai, Vạn Thắng, Vĩnh Hải
+    """
+    s = nfc(text).lower()
+    primary: list[int] = []
+    tones: list[int] = []
+    for ch in s:
+        base, tone = _split_letter(ch)
+        # a space sorts first: syllable by syllable, "An Phú" comes before "Anh"
+        idx = -1 if base == " " else _BASE_ORDER.find(base) if base else -2
+        # letters outside the alphabet (f, j, w, z, digits, punctuation) sort by code point
+        primary.append(idx if idx >= 0 else 100 + ord(base))
+        tones.append(tone)
+    return (tuple(primary), tuple(tones), s)
