@@ -57,6 +57,12 @@ class Paths:
         """Build cache, staging, logs and executed notebooks (never published)."""
         return self.root / "build"
 
+    def work_year(self, year: int) -> Path:
+        """Where a year's notebooks write their outputs before publication (the staging
+        folder): metrics.json, validation.json, validation/ (Data Docs), report.html/.pdf.
+        The notebooks' `out_dir=""` parameter means this folder."""
+        return self.build / "work" / str(year)
+
     def raw_year(self, year: int) -> Path:
         return self.raw / str(year)
 
