@@ -34,7 +34,7 @@ config folder; `root` — the project root (blank: this checkout).
     """
 year = 2022  # the year to clean: a folder data/raw/<year>/
 province = "khanh_hoa"  # config/<province>/province.yml and units.csv
-root = ""  # project root; "" = this checkout
+root = ""  # project root (empty: this checkout)
 """,
     [
         ("code", """

@@ -32,6 +32,30 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _build_opts(args: argparse.Namespace):
+    from .build import BuildOptions
+
+    return BuildOptions(years=getattr(args, "year", None), force=getattr(args, "force", False),
+                        jobs=getattr(args, "jobs", 0) or 0, lang=getattr(args, "lang", "vi"),
+                        rounding=getattr(args, "rounding", "") or "", province=args.province,
+                        formats=tuple(f for f in getattr(args, "formats", "html,pdf").split(",") if f),
+                        wait=getattr(args, "wait", 0.0), quiet=getattr(args, "quiet", False))
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+    from .paths import Paths
+
+    return build(Paths.from_root(args.root), _build_opts(args))
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .build import status
+    from .paths import Paths
+
+    return status(Paths.from_root(args.root), _build_opts(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="par-review", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,6 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Clean data/raw/<year>/ into data/processed/<year>/.")
     c.add_argument("--year", type=int, action="append", help="year to clean (repeatable; default: every year in data/raw)")
     c.set_defaults(func=_cmd_clean)
+
+    b = sub.add_parser(
+        "build", help="build and publish the reports (incremental, parallel, publish-on-success)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Run clean -> validate -> analyse -> report for each year and publish
+into reports/<year>/ only when every step passed; then rebuild reports/index.html.
+Steps whose inputs did not change are skipped (see `par-review status`).""",
+        epilog="""exit codes:
+  0  everything built or up to date
+  1  a year failed validation (its previous report is kept)
+  2  bad usage or bad input (the message names file, sheet, row, column and value)
+  3  another build holds the lock (use --wait)
+  4  a step failed for another reason (see build/logs/)""")
+    b.add_argument("--year", type=int, action="append", metavar="Y",
+                   help="build this year (repeatable; default: every year folder in data/raw/)")
+    b.add_argument("--force", action="store_true", help="rebuild every step even if nothing changed")
+    b.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                   help="years built in parallel, one kernel each (default: number of cores)")
+    b.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)")
+    b.add_argument("--rounding", choices=("half_up", "truncate"), default=None,
+                   help="how shares are displayed (default: the province config, half_up)")
+    b.add_argument("--formats", default="html,pdf", help="report formats (default: %(default)s)")
+    b.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another build runs, wait this long for it instead of exiting with 3")
+    b.add_argument("--quiet", "-q", action="store_true", help="print only the summary log to build/logs/build.log")
+    b.set_defaults(func=_cmd_build)
+
+    s = sub.add_parser("status", help="what is published, what is stale, what failed last time and why",
+                       description="Show, per year in data/raw/, the published report, whether its inputs "
+                                   "changed since, and the outcome of the last build attempt.")
+    s.set_defaults(func=_cmd_status)
 
     try:
         from . import audit
