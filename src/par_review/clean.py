@@ -32,7 +32,7 @@ from .fsutil import swap_dir
 from .paths import Paths
 from .rawio import Grid, cell_text, is_blank_row, match_header, parse_number, read_grid
 from .registry import MatchError, Registry, load_registry
-from .textnorm import loose_key, nfc
+from .textnorm import loose_key, name_key, nfc
 
 UNIT_LEVELS = ("provincial", "commune")
 BASE_COLUMNS = ["year", "level", "unit_id", "unit_name", "group", "district", "score"]
@@ -40,7 +40,9 @@ TRAILING_COLUMNS = ["tier", "raw_name", "source_file", "source_row"]
 SATISFACTION_COLUMNS = ["year", "unit_id", "unit_name", "group", "respondents", "satisfaction_pct",
                         "target_pct", "raw_name", "source_file", "source_row"]
 NATIONAL_COLUMNS = ["index", "year", "value", "unit", "rank", "rank_of", "basis", "source_url"]
-_YEAR_IN_TITLE = re.compile(r"\bnam (\d{4})\b")
+# "năm 2022" in the title block; not the issue date "ngày 15 tháng 01 năm 2023"
+_YEAR_IN_TITLE = re.compile(r"(?<!thang \d\d )(?<!thang \d )\bnam (\d{4})\b")
+_STT_NUMBER = re.compile(r"\d+\.?")
 _ROMAN_OR_LETTER = re.compile(r"^([ivxlcdm]+|[a-z])\.?$")
 
 
@@ -58,7 +60,12 @@ class Header:
 
 def find_raw_file(paths: Paths, year: int, stem: str, required: bool = True) -> Path | None:
     folder = paths.raw_year(year)
-    found = sorted(p for p in folder.glob(f"{stem}.*") if p.suffix.lower() in {".xlsx", ".xlsm", ".csv"})
+    candidates = sorted(p for p in folder.glob(f"{stem}.*") if p.is_file())
+    found = [p for p in candidates if p.suffix.lower() in {".xlsx", ".xlsm", ".csv"}]
+    if not found and candidates:
+        raise InputError(_rel(candidates[0], paths), "unsupported file type",
+                         found=", ".join(p.name for p in candidates),
+                         expected=f"{stem}.xlsx or {stem}.csv (save .xls or .ods files as .xlsx)")
     if len(found) > 1:
         raise InputError(_rel(folder, paths), f"two files for the '{stem}' table",
                          found=[p.name for p in found], expected=f"exactly one {stem}.xlsx or {stem}.csv")
@@ -106,7 +113,9 @@ def locate_header(grid: Grid, fields: dict[str, list[str]], required: list[str],
                              expected=f"a column headed {' / '.join(repr(a) for a in fields[f][:4])}")
         _check_title_year(grid, i, year)
         return Header(i + 1 if two_rows else i, columns, labels)
-    raise InputError(grid.file, "no header row found", sheet=grid.sheet,
+    seen = [" · ".join(cell_text(c) for c in r if cell_text(c))[:60] for r in grid.rows[:40]]
+    raise InputError(grid.file, "no header row found", sheet=grid.sheet, row=1,
+                     found=" | ".join([t for t in seen if t][:3]) or None,
                      expected=f"a row with a column headed {' / '.join(repr(a) for a in name_aliases[:3])}")
 
 
@@ -118,12 +127,40 @@ def _is_num(c: object) -> bool:
 
 
 def _check_title_year(grid: Grid, header_index: int, year: int) -> None:
+    """The title block must not name only another year ("NĂM 2021" in a 2022 folder). A
+    title that names the year too ("năm 2022, so với năm 2021") and the issue date
+    ("ngày 15 tháng 01 năm 2023") are fine."""
+    mentions = []
     for k in range(header_index):
-        for c in grid.rows[k]:
-            m = _YEAR_IN_TITLE.search(loose_key(c))
-            if m and int(m.group(1)) != year:
-                raise InputError(grid.file, "the title names another year", sheet=grid.sheet,
-                                 row=grid.row_numbers[k], found=cell_text(c), expected=f"the year {year}")
+        for j, c in enumerate(grid.rows[k]):
+            for m in _YEAR_IN_TITLE.finditer(loose_key(c)):
+                mentions.append((int(m.group(1)), k, j, c))
+    if mentions and all(y != year for y, *_ in mentions):
+        _, k, j, c = mentions[0]
+        raise InputError(grid.file, "the title names another year", sheet=grid.sheet,
+                         row=grid.row_numbers[k], column=_column_letter(j), found=cell_text(c),
+                         expected=f"a table for the year {year} (the folder data/raw/{year}/)")
+
+
+def _column_letter(j: int) -> str:
+    """0-based column index -> the letter a spreadsheet shows (0 -> A, 26 -> AA)."""
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _is_total_label(name: str, total_labels: list[str]) -> bool:
+    """'Tổng cộng', 'Điểm trung bình:', 'TONG CONG' are totals; 'Công an tỉnh' is not a
+    'Cộng' line (the prefix must match with its diacritics, as a whole word)."""
+    nk, lk = name_key(name), loose_key(name)
+    for t in total_labels:
+        tk = name_key(t)
+        if lk == loose_key(t) or re.match(re.escape(tk) + r"(\W|$)", nk):
+            return True
+    return False
 
 
 def _row_kind(row: list[object], header: Header, total_labels: list[str], value_fields: list[str]) -> str:
@@ -137,8 +174,8 @@ def _row_kind(row: list[object], header: Header, total_labels: list[str], value_
         return cell_text(row[j]) if j is not None and j < len(row) else ""
 
     stt, name = get("stt"), get("unit_name")
-    stt_is_int = bool(re.fullmatch(r"\d+", stt))
-    if not stt_is_int and any(loose_key(name).startswith(loose_key(t)) for t in total_labels):
+    stt_is_int = bool(_STT_NUMBER.fullmatch(stt))
+    if not stt_is_int and _is_total_label(name, total_labels):
         return "total"
     values = [get(f) for f in value_fields]
     if not stt_is_int and not any(values):

@@ -75,9 +75,18 @@ class ProvinceConfig:
         ids = [t.id for t in self.tiers]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"{source}: tier ids must be unique, got {ids}")
+        seen: dict[str, str] = {}
+        for t in self.tiers:
+            for label in (t.id, *t.labels.values(), *t.aliases):
+                other = seen.setdefault(loose_key(label), t.id)
+                if other != t.id:
+                    raise ConfigError(f"{source}: tier label {label!r} of {t.id!r} reads the same as "
+                                      f"one of {other!r} (matching ignores case and diacritics)")
+        has_default = bool((data.get("bands") or {}).get("default"))
         for level in self.levels:
-            for year in self.band_years() or [None]:
-                self.bands(year or 0, level)  # raises on a bad band table
+            # 0 stands for the default table (checked when given, or when nothing else is)
+            for year in ([0] if has_default else []) + self.band_years() or [0]:
+                self.bands(year, level)  # raises on a bad band table
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -122,19 +131,28 @@ class ProvinceConfig:
                 out[loose_key(s)] = t.id
         return out
 
+    def _level_table(self, table: dict, level: str) -> dict:
+        if isinstance(table.get(level), dict):
+            return table[level]
+        if any(k in self.levels for k in table):  # per-level default without this level
+            return {}
+        return table
+
     def band_years(self) -> list[int]:
         return sorted(int(y) for y in (self.data.get("bands", {}).get("by_year") or {}))
 
     def bands(self, year: int, level: str) -> list[Band]:
         """Score bands (best tier first) in force for a year and level."""
         spec = self.data.get("bands", {})
-        table = spec.get("default", {})
         by_year = spec.get("by_year") or {}
+        table = self._level_table(spec.get("default", {}), level)
         y = by_year.get(year) or by_year.get(str(year))
-        if y:
-            table = y.get(level, y) if isinstance(y, dict) else table
-        if level in table and isinstance(table[level], dict):
-            table = table[level]
+        if isinstance(y, dict):
+            if any(k in self.levels for k in y):  # per level: a level not listed keeps the default
+                if isinstance(y.get(level), dict):
+                    table = y[level]
+            else:
+                table = y
         missing = [t for t in self.tier_ids if t not in table]
         if missing:
             raise ConfigError(f"{self.source}: bands for {year}/{level} lack tiers {missing}")

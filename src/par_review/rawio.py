@@ -52,15 +52,47 @@ def _read_xlsx(path: Path, shown: str) -> Grid:
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise InputError(shown, "not an Excel workbook (.xlsx) or the file is damaged",
-                         found=type(exc).__name__, expected="an .xlsx file saved by Excel or LibreOffice") from None
+                         found=describe_content(path) or type(exc).__name__,
+                         expected="an .xlsx file saved by Excel or LibreOffice") from None
     try:
         ws = wb.worksheets[0]
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         return Grid(Path(shown), ws.title, rows)
     finally:
         wb.close()
+
+
+_MAGIC = [
+    (b"\xd0\xcf\x11\xe0", "an old Excel 97-2003 (.xls) or other OLE file; save it as .xlsx"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive that is not a workbook"),
+    (b"<", "an HTML/XML page"),
+]
+
+
+def describe_content(path: Path) -> str:
+    """What a file really holds, from its first bytes (for error messages)."""
+    try:
+        head = path.read_bytes()[:200]
+    except OSError:
+        return ""
+    if not head:
+        return "an empty file (0 bytes)"
+    for magic, what in _MAGIC:
+        if head.lstrip().startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3 or b"\x00" in head:  # not just a character cut at 200 bytes
+            return "binary data"
+        text = head[:exc.start].decode("utf-8-sig")
+    if "\x00" in text:
+        return "binary data"
+    first = text.splitlines()[0][:40] if text.strip() else ""
+    return f"plain text starting {first!r}"
 
 
 def _read_csv(path: Path, shown: str) -> Grid:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .textnorm import name_key, nfc
+from .textnorm import loose_key, name_key, nfc
 
 COLUMNS = ["unit_id", "level", "group", "district_code", "district", "name", "aliases",
            "valid_from", "valid_to", "successor_of", "name_basis", "source"]
@@ -92,8 +92,12 @@ class Registry:
         if len(found) == 1:
             return found[0]
         if not found:
-            pool = {n: u for u in self.roster(year, level) for n in u.names}
-            close = difflib.get_close_matches(nfc(name), list(pool), n=3, cutoff=0.75)
+            # suggestions only (never used to match): compared without case or diacritics
+            pool: dict[str, str] = {}
+            for u in self.roster(year, level):
+                for n in u.names:
+                    pool.setdefault(loose_key(n), n)
+            close = [pool[k] for k in difflib.get_close_matches(loose_key(name), list(pool), n=3, cutoff=0.75)]
             raise MatchError(name, "unknown unit: matches no unit in the registry", close)
         raise MatchError(name, "ambiguous unit name: matches several units", [f"{u.unit_id} ({u.name})" for u in found])
 

@@ -75,8 +75,14 @@ def vi_sort_key(text: object) -> tuple:
     for ch in s:
         base, tone = _split_letter(ch)
         # a space sorts first: syllable by syllable, "An Phú" comes before "Anh"
-        idx = -1 if base == " " else _BASE_ORDER.find(base) if base else -2
-        # letters outside the alphabet (f, j, w, z, digits, punctuation) sort by code point
-        primary.append(idx if idx >= 0 else 100 + ord(base))
+        if base == " ":
+            idx = -1
+        elif not base:  # a lone tone mark (nothing to compose with): before every letter
+            idx = -2
+        else:
+            idx = _BASE_ORDER.find(base)
+            if idx < 0:  # letters outside the alphabet (f, j, w, z), digits, punctuation
+                idx = 100 + ord(base[0])
+        primary.append(idx)
         tones.append(tone)
     return (tuple(primary), tuple(tones), s)

@@ -1,0 +1,500 @@
+"""Cleaning: every parser rule and every input error of issue 2, on small raw files that the
+tests write themselves (openpyxl workbooks and CSV text in tmp_path).
+
+Errors must name the file, sheet, row, column, the value found and the value expected, and
+leave data/processed untouched (all or nothing)."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from par_review.clean import (
+    clean_year,
+    parse_satisfaction_table,
+    parse_unit_table,
+    read_processed,
+    unit_columns,
+)
+from par_review.errors import InputError
+from par_review.rawio import read_grid
+from par_review.registry import load_registry
+
+YEAR = 2022
+TITLE = [["UBND TỈNH KHÁNH HÒA", None, None, None, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"],
+         ["SỞ NỘI VỤ", None, None, None, "Độc lập - Tự do - Hạnh phúc"],
+         ["", None, None, None, "Khánh Hòa, ngày 15 tháng 01 năm 2023"],  # issue date: not the data year
+         []]
+
+
+# --------------------------------------------------------------------------------------
+# fixture builders
+def title_block(year: int = YEAR) -> list[list]:
+    return [*TITLE, [f"KẾT QUẢ XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year}"], []]
+
+
+def areas_for(cfg, level: str, score: float) -> list[float]:
+    return [round(a.max * score / 100, 2) for a in cfg.areas(level)]
+
+
+def header(cfg, level: str, top: int, *, two_row: bool = True, district: bool = False,
+           name_col: str | None = None, drop: str | None = None):
+    """Header rows starting at Excel row `top`; returns (rows, merge ranges, n columns)."""
+    areas = [a.label("vi") for a in cfg.areas(level)]
+    name_col = name_col or ("Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn")
+    fixed = ["STT", name_col] + (["Huyện, thị xã, thành phố"] if district else [])
+    tail = ["Tổng điểm", "Chỉ số CCHC (%)", "Xếp loại"]
+    if drop:
+        tail = [t for t in tail if t != drop]
+    if not two_row:
+        return [fixed + areas + tail], [], len(fixed) + len(areas) + len(tail)
+    h1 = fixed + ["Điểm theo lĩnh vực"] + [None] * (len(areas) - 1) + tail
+    h2 = [None] * len(fixed) + areas + [None] * len(tail)
+    L = openpyxl.utils.get_column_letter
+    merges = [f"{L(j)}{top}:{L(j)}{top + 1}" for j in range(1, len(fixed) + 1)]
+    a0 = len(fixed) + 1
+    merges.append(f"{L(a0)}{top}:{L(a0 + len(areas) - 1)}{top}")
+    merges += [f"{L(j)}{top}:{L(j)}{top + 1}" for j in range(a0 + len(areas), len(h1) + 1)]
+    return [h1, h2], merges, len(h1)
+
+
+def data_row(cfg, level, stt, name, score, tier, district=None, *, score_cell=None, drop=None):
+    pts = areas_for(cfg, level, score)
+    row = [stt, name] + ([district] if district is not None else []) + pts
+    tail = {"Tổng điểm": round(sum(pts), 2), "Chỉ số CCHC (%)": score if score_cell is None else score_cell,
+            "Xếp loại": tier}
+    return row + [v for k, v in tail.items() if k != drop]
+
+
+def write_xlsx(path: Path, rows: list[list], merges=(), sheet: str = "PL1") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r in rows:
+        ws.append(list(r))
+    for m in merges:
+        ws.merge_cells(m)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([["" if c is None else c for c in r] for r in rows])
+    return path
+
+
+def provincial_book(cfg, units, *, year=YEAR, two_row=True, drop=None, sections=True):
+    """A PL1-style appendix: title block, merged two-row header, a section row, data rows,
+    a blank row and an average row. `units` = [(name, score, tier), ...]."""
+    rows = title_block(year)
+    head, merges, n = header(cfg, "provincial", len(rows) + 1, two_row=two_row, drop=drop)
+    rows += head
+    if sections:
+        rows.append(["I", "SỞ, BAN, NGÀNH"])
+    for i, (name, score, tier) in enumerate(units, 1):
+        rows.append(data_row(cfg, "provincial", i, name, score, tier, drop=drop))
+    if sections:
+        rows.append([])
+        rows.append([None, "Điểm trung bình"] + [None] * (n - 4) + [80.0, None])
+    return rows, merges
+
+
+@pytest.fixture(scope="module")
+def reg(cfg):
+    return load_registry(cfg.dir)
+
+
+def parse_file(path, cfg, reg, level="provincial", year=YEAR):
+    return parse_unit_table(read_grid(path), cfg, reg, level, year)
+
+
+def raw_dir(paths, year=YEAR) -> Path:
+    return paths.raw_year(year)
+
+
+def assert_nothing_written(paths) -> None:
+    if paths.processed.exists():
+        assert [p.name for p in paths.processed.iterdir()] == [], "data/processed was written"
+
+
+def check_error(exc: InputError, *, file: str, problem: str, sheet=None, row=None, column=None,
+                found=None, expected=None) -> None:
+    """The error's fields and its message both name each given piece."""
+    msg = str(exc)
+    assert str(exc.file) == file and msg.startswith(file), msg
+    assert problem in exc.problem and exc.problem in msg, msg
+    if sheet is not None:
+        assert exc.sheet == sheet and f"sheet '{sheet}'" in msg, msg
+    if row is not None:
+        assert exc.row == row and f"row {row}" in msg, msg
+    if column is not None:
+        assert exc.column == column and f"column '{column}'" in msg, msg
+    if found is not None:
+        assert found in str(exc.found) and found in msg, msg
+    if expected is not None:
+        assert expected in str(exc.expected) and "expected" in msg and expected in msg, msg
+    assert exc.to_dict()["problem"] == exc.problem
+
+
+UNITS = [("Sở Tư pháp", 91.25, "Tốt"), ("Sở Nội vụ", 84.99, "Khá"), ("Công an tỉnh", 85.0, "Tốt")]
+
+
+# --------------------------------------------------------------------------------------
+# parser rules
+def test_header_below_title_block_with_merged_two_row_header(tmp_path, cfg, reg):
+    rows, merges = provincial_book(cfg, UNITS)
+    df = parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)
+    assert list(df.columns) == unit_columns(cfg, "provincial")  # the documented schema
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert df["score"].tolist() == [91.25, 84.99, 85.0]
+    assert df["tier"].tolist() == ["tot", "kha", "tot"]
+    # area columns come from the second header row, under the merged "Điểm theo lĩnh vực"
+    first_area = cfg.areas("provincial")[0]
+    assert df.loc[0, first_area.column] == round(first_area.max * 91.25 / 100, 2)
+    assert df.loc[2, "area_tac_dong"] == round(15.5 * 85.0 / 100, 2)
+    # source rows are the Excel row numbers: 6 title rows, 2 header rows, 1 section row
+    assert df["source_row"].tolist() == [10, 11, 12]
+    assert set(df["year"]) == {YEAR} and set(df["level"]) == {"provincial"}
+    assert "stt" not in df.columns and "STT" not in df.columns
+
+
+def test_single_row_header_in_csv(tmp_path, cfg, reg):
+    head, _, _ = header(cfg, "provincial", 2, two_row=False)
+    rows = [[f"KẾT QUẢ CHỈ SỐ CCHC NĂM {YEAR}"], *head]
+    rows += [data_row(cfg, "provincial", i, n, s, t) for i, (n, s, t) in enumerate(UNITS, 1)]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert df["source_row"].tolist() == [3, 4, 5]
+
+
+def test_vietnamese_header_spellings(tmp_path, cfg, reg):
+    """Headers match ignoring case, diacritics, spacing and NFD; aliases from the config."""
+    areas = [a.label("vi").upper() for a in cfg.areas("provincial")]
+    head = ["SỐ TT", unicodedata.normalize("NFD", "  Tên  đơn vị "), *areas, "Tong diem", "CHỈ SỐ CCHC",
+            "Kết quả xếp loại"]
+    rows = [head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.5, "Tốt")]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df.loc[0, "unit_id"] == "p-so-tu-phap" and df.loc[0, "score"] == 90.5
+    assert df.loc[0, "area_chi_dao"] == round(10 * 90.5 / 100, 2)
+
+
+@pytest.mark.parametrize("cell", ["85,32", "85.32", "85,32%", " 85,32 ", "85,32 %", "\u00a085,32%", 85.32])
+def test_score_formats_in_a_file(tmp_path, cfg, reg, cell):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", 85.32, "Tốt", score_cell=cell)]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df.loc[0, "score"] == pytest.approx(85.32, abs=1e-12)
+
+
+@pytest.mark.parametrize("label,tier", [
+    ("tốt", "tot"), ("TỐT", "tot"), ("Tot", "tot"), ("Tốt", "tot"), (" Tốt ", "tot"),
+    (unicodedata.normalize("NFD", "Tốt"), "tot"), ("Xếp loại Tốt", "tot"),
+    ("KHÁ", "kha"), ("kha", "kha"), ("Trung bình", "trung_binh"), ("TB", "trung_binh"),
+    ("trung  binh", "trung_binh"), ("yếu", "yeu"), ("YEU", "yeu"),
+])
+def test_tier_labels_are_normalised(tmp_path, cfg, reg, label, tier):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", 80.0, label)]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df["tier"].tolist() == [tier]
+
+
+def test_drops_section_blank_and_total_rows(tmp_path, cfg, reg):
+    head, merges, n = header(cfg, "provincial", 1)
+    filler = [None] * (n - 2)
+    rows = [*head,
+            ["I", "SỞ, BAN, NGÀNH"],                      # section (roman numeral)
+            data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt"),
+            [None, None, *filler],                        # blank
+            ["A", "Cơ quan ngành dọc"],                    # section (letter)
+            data_row(cfg, "provincial", "2.", "Công an tỉnh", 84.0, "Khá"),  # "2." is a number
+            [None, "Tổng cộng", *[1.0] * (n - 2)],         # total with values
+            [None, "TONG CONG:", *[1.0] * (n - 2)],       # total without diacritics
+            [None, "Điểm trung bình", *filler[:-2], 87.0, None],
+            [None, None, *[1.0] * (n - 2)]]               # unlabelled sum line
+    df = parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-cong-an"]
+    assert df["source_row"].tolist() == [4, 7]
+
+
+def test_unit_named_like_a_total_label_is_kept_without_stt(tmp_path, cfg, reg):
+    """'Công an tỉnh' reads like the total label 'Cộng' without diacritics; with no STT
+    number on its row it is still a unit, not a total line (it used to be dropped)."""
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head,
+            data_row(cfg, "provincial", None, "Công an tỉnh", 84.0, "Khá"),
+            data_row(cfg, "provincial", None, "Sở Tư pháp", 90.0, "Tốt"),
+            [None, "Cộng", *[1.0] * (len(head[0]) - 2)]]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df["unit_id"].tolist() == ["p-cong-an", "p-so-tu-phap"]
+
+
+def test_name_variants_map_to_one_unit(tmp_path, cfg, reg):
+    variants = [
+        (unicodedata.normalize("NFD", "Sở Tư pháp"), "p-so-tu-phap"),   # NFD diacritics
+        ("  Sở   Nội  vụ ", "p-so-noi-vu"),                                # stray spaces
+        ("CÔNG AN TỈNH", "p-cong-an"),                                      # upper case
+        ("Văn phòng Ủy ban nhân dân tỉnh", "p-vp-ubnd"),                    # alias
+        ("Sở KH&ĐT", "p-so-khdt"),                                          # alias
+        ("sở\u00a0tài chính", "p-so-tai-chinh"),                           # lower case, nbsp
+    ]
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head] + [data_row(cfg, "provincial", i, n, 80.0, "Khá") for i, (n, _) in enumerate(variants, 1)]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df["unit_id"].tolist() == [uid for _, uid in variants]
+    assert df.loc[3, "unit_name"] == "Văn phòng UBND tỉnh"  # the official name
+    assert df.loc[3, "raw_name"] == "Văn phòng Ủy ban nhân dân tỉnh"  # as written
+    assert all(unicodedata.is_normalized("NFC", s) for s in df["raw_name"])
+
+
+def test_same_commune_name_in_two_districts_is_told_apart_by_district(tmp_path, cfg, reg):
+    head, merges, _ = header(cfg, "commune", 1, district=True)
+    rows = [*head,
+            data_row(cfg, "commune", 1, "Vạn Thắng", 88.0, "Tốt", "Huyện Vạn Ninh"),
+            data_row(cfg, "commune", 2, "Vạn Thắng", 77.0, "Khá", "THÀNH PHỐ NHA TRANG")]
+    df = parse_file(write_xlsx(tmp_path / "c.xlsx", rows, merges, "PL2"), cfg, reg, "commune")
+    assert df["unit_id"].tolist() == ["c-22516", "c-22345"]
+    assert df["district"].tolist() == ["Huyện Vạn Ninh", "Thành phố Nha Trang"]
+    assert list(df.columns) == unit_columns(cfg, "commune")
+
+
+def test_satisfaction_table(tmp_path, cfg, reg):
+    rows = [["UBND TỈNH KHÁNH HÒA"], [f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"], [],
+            ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
+            [1, "Sở Tư pháp", 300, "84,10%"], [2, "Sở Nội vụ", "250", 81.44],
+            [None, "Chỉ số hài lòng chung khối cơ quan Sở", None, 82.77]]
+    df = parse_satisfaction_table(read_grid(write_xlsx(tmp_path / "s.xlsx", rows, sheet="SIPAS")), cfg, reg, YEAR)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu"]
+    assert df["satisfaction_pct"].tolist() == [84.10, 81.44]
+    assert df["respondents"].tolist() == [300, 250]
+    assert set(df["target_pct"]) == {83.0}  # from config targets 2022
+
+
+def test_clean_year_writes_every_table_and_reads_back(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    for old in raw_dir(project).glob("provincial.*"):
+        old.unlink()
+    write_xlsx(raw_dir(project) / "provincial.xlsx", rows, merges)
+    result = clean_year(YEAR, project)
+    assert set(result.inputs) == {"provincial", "commune", "satisfaction", "national_indices"}
+    assert result.inputs["provincial"] == "data/raw/2022/provincial.xlsx"
+    back = read_processed(project, YEAR, "provincial")
+    assert back["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert back["score"].tolist() == [91.25, 84.99, 85.0]
+    assert sorted(p.name for p in project.processed_year(YEAR).iterdir()) == [
+        "commune.csv", "national_indices.csv", "provincial.csv", "satisfaction.csv"]
+    assert [p.name for p in project.processed.iterdir()] == ["2022"]  # no staging left over
+    nat = read_processed(project, YEAR, "national_indices")
+    assert len(nat) and nat["year"].max() <= YEAR
+
+
+def test_title_naming_the_year_and_a_comparison_year_is_accepted(tmp_path, cfg, reg):
+    rows, merges = provincial_book(cfg, UNITS)
+    rows[4] = [f"KẾT QUẢ CHỈ SỐ CCHC NĂM {YEAR} (so với năm {YEAR - 1})"]
+    assert len(parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)) == 3
+
+
+# --------------------------------------------------------------------------------------
+# errors: each names file, sheet, row, column, found and expected; nothing is written
+def put_provincial(paths, rows, merges=(), name="provincial.xlsx", sheet="PL1") -> str:
+    for old in raw_dir(paths).glob("provincial.*"):
+        old.unlink()
+    path = raw_dir(paths) / name
+    if name.endswith(".csv"):
+        write_csv(path, rows)
+    else:
+        write_xlsx(path, rows, merges, sheet)
+    return f"data/raw/{YEAR}/{name}"
+
+
+def clean_fails(paths) -> InputError:
+    with pytest.raises(InputError) as info:
+        clean_year(YEAR, paths)
+    assert_nothing_written(paths)
+    return info.value
+
+
+def test_error_missing_file(project):
+    (raw_dir(project) / "commune.xlsx").unlink()
+    exc = clean_fails(project)
+    check_error(exc, file=f"data/raw/{YEAR}/commune.xlsx", problem="file not found",
+                expected="commune.xlsx or commune.csv")
+
+
+def test_error_missing_year_folder(project):
+    with pytest.raises(InputError) as info:
+        clean_year(2030, project)
+    check_error(info.value, file="data/raw/2030", problem="no raw data folder", expected="data/raw/2030/")
+    assert_nothing_written(project)
+
+
+def test_error_missing_column(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS, drop="Xếp loại")
+    file = put_provincial(project, rows, merges)
+    exc = clean_fails(project)
+    check_error(exc, file=file, problem="missing column", sheet="PL1", row=7, column="Xếp loại",
+                found="Chỉ số CCHC (%)", expected="'Xếp loại'")
+
+
+def test_error_score_not_a_number(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    rows[9][-2] = "85,3x"  # Sở Tư pháp's index
+    file = put_provincial(project, rows, merges)
+    exc = clean_fails(project)
+    check_error(exc, file=file, problem="not a number", sheet="PL1", row=10, column="Chỉ số CCHC (%)",
+                found="85,3x", expected="a score in % such as 85,32")
+
+
+def test_error_area_not_a_number_in_csv(project, cfg):
+    head, _, _ = header(cfg, "provincial", 2, two_row=False)
+    rows = [[f"NĂM {YEAR}"], *head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt")]
+    rows[2][3] = "n/a"  # second area column
+    file = put_provincial(project, rows, name="provincial.csv")
+    exc = clean_fails(project)
+    check_error(exc, file=file, problem="not a number", row=3, column="Cải cách thể chế", found="n/a",
+                expected="points for this area (0 to 10)")
+    assert exc.sheet is None  # a CSV file has no sheets
+
+
+def test_error_missing_score(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    rows[10][-2] = None
+    file = put_provincial(project, rows, merges)
+    check_error(clean_fails(project), file=file, problem="missing value", sheet="PL1", row=11,
+                column="Chỉ số CCHC (%)", found="", expected="a score in %")
+
+
+def test_error_duplicate_unit(project, cfg):
+    units = [*UNITS, (unicodedata.normalize("NFD", "SỞ TƯ PHÁP "), 70.0, "Khá")]
+    rows, merges = provincial_book(cfg, units)
+    file = put_provincial(project, rows, merges)
+    exc = clean_fails(project)
+    check_error(exc, file=file, problem="duplicate unit", sheet="PL1", row=13, column="Tên cơ quan, đơn vị",
+                found="SỞ TƯ PHÁP", expected="already at row 10")
+
+
+def test_error_unknown_unit(project, cfg):
+    units = [*UNITS, ("Sở Tư phap tỉnh", 70.0, "Khá")]
+    rows, merges = provincial_book(cfg, units)
+    file = put_provincial(project, rows, merges)
+    exc = clean_fails(project)
+    check_error(exc, file=file, problem="unknown unit", sheet="PL1", row=13, column="Tên cơ quan, đơn vị",
+                found="Sở Tư phap tỉnh", expected="a provincial unit of config/khanh_hoa/units.csv valid in 2022")
+    assert "Sở Tư pháp" in str(exc.expected)  # close matches help the user
+
+
+def test_error_unit_not_valid_that_year(project, cfg):
+    """A unit merged away in 2022 is unknown in 2022 (no guessing its successor)."""
+    rows, merges = provincial_book(cfg, [*UNITS, ("Ban QLDA ĐTXD các công trình giao thông", 80.0, "Khá")])
+    file = put_provincial(project, rows, merges)
+    check_error(clean_fails(project), file=file, problem="unknown unit", row=13,
+                found="Ban QLDA ĐTXD các công trình giao thông", expected="valid in 2022")
+
+
+def test_error_ambiguous_name(project, cfg):
+    """Without a district column, 'Vạn Thắng' matches a ward of Nha Trang and a commune of Vạn Ninh."""
+    head, merges, _ = header(cfg, "commune", 1)
+    rows = [*head, data_row(cfg, "commune", 1, "Vạn Thắng", 88.0, "Tốt")]
+    (raw_dir(project) / "commune.xlsx").unlink()
+    write_xlsx(raw_dir(project) / "commune.xlsx", rows, merges, "PL2")
+    exc = clean_fails(project)
+    check_error(exc, file=f"data/raw/{YEAR}/commune.xlsx", problem="ambiguous", sheet="PL2", row=3,
+                column="Tên xã, phường, thị trấn", found="Vạn Thắng", expected="c-22345 (Phường Vạn Thắng)")
+    assert "c-22516 (Xã Vạn Thắng)" in str(exc.expected)
+
+
+def test_error_unknown_tier(project, cfg):
+    rows, merges = provincial_book(cfg, [("Sở Tư pháp", 99.0, "Xuất sắc")])
+    file = put_provincial(project, rows, merges)
+    check_error(clean_fails(project), file=file, problem="unknown tier", sheet="PL1", row=10,
+                column="Xếp loại", found="Xuất sắc", expected="one of Tốt / Khá / Trung bình / Yếu")
+
+
+def test_error_wrong_year(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS, year=YEAR - 1)
+    file = put_provincial(project, rows, merges)
+    check_error(clean_fails(project), file=file, problem="another year", sheet="PL1", row=5, column="A",
+                found=f"NĂM {YEAR - 1}", expected=f"the year {YEAR}")
+
+
+def test_error_empty_sheet(project):
+    file = put_provincial(project, [[None], [""]], sheet="PL1")
+    check_error(clean_fails(project), file=file, problem="the sheet is empty", sheet="PL1",
+                expected="a table of units")
+
+
+def test_error_no_data_rows(project, cfg):
+    rows, merges = provincial_book(cfg, [])
+    file = put_provincial(project, rows, merges)
+    check_error(clean_fails(project), file=file, problem="no data rows", sheet="PL1", row=8,
+                expected="one row per unit")
+
+
+def test_error_no_header_row(project):
+    file = put_provincial(project, [["BÁO CÁO"], ["Một", "Hai"], [1, 2]])
+    check_error(clean_fails(project), file=file, problem="no header row", sheet="PL1", row=1,
+                found="BÁO CÁO | Một · Hai", expected="'Tên cơ quan, đơn vị'")
+
+
+@pytest.mark.parametrize("content,found", [
+    (b"STT,T\xc3\xaan c\xc6\xa1 quan\n1,S\xe1\xbb\x9f N\xe1\xbb\x99i v\xe1\xbb\xa5\n", "plain text starting 'STT,Tên cơ quan'"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel 97-2003 (.xls)"),
+    (b"", "an empty file"),
+], ids=["text", "pdf", "xls", "empty"])
+def test_error_file_is_not_excel(project, content, found):
+    for old in raw_dir(project).glob("provincial.*"):
+        old.unlink()
+    (raw_dir(project) / "provincial.xlsx").write_bytes(content)
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.xlsx", problem="not an Excel workbook",
+                found=found, expected="an .xlsx file")
+
+
+def test_error_csv_that_is_really_a_workbook(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    put_provincial(project, rows, merges)
+    (raw_dir(project) / "provincial.xlsx").rename(raw_dir(project) / "provincial.csv")
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.csv",
+                problem="really an Excel workbook", expected="rename it to .xlsx")
+
+
+def test_error_unsupported_file_type(project):
+    for old in raw_dir(project).glob("provincial.*"):
+        old.unlink()
+    (raw_dir(project) / "provincial.xls").write_bytes(b"\xd0\xcf\x11\xe0" + bytes(60))
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.xls", problem="unsupported file type",
+                found="provincial.xls", expected="provincial.xlsx or provincial.csv")
+
+
+def test_error_two_files_for_one_table(project, cfg):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    write_csv(raw_dir(project) / "provincial.csv", [*head])
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}", problem="two files",
+                found="provincial.csv", expected="exactly one provincial.xlsx or provincial.csv")
+
+
+def test_failure_keeps_the_previous_processed_tables(project, cfg):
+    """All or nothing: an error in the second table leaves last run's output as it was."""
+    clean_year(YEAR, project)
+    before = {p.name: p.read_bytes() for p in project.processed_year(YEAR).iterdir()}
+    (raw_dir(project) / "commune.xlsx").write_bytes(b"not a workbook")
+    rows, merges = provincial_book(cfg, UNITS)  # a provincial table that parses fine
+    put_provincial(project, rows, merges)
+    with pytest.raises(InputError, match="commune.xlsx"):
+        clean_year(YEAR, project)
+    after = {p.name: p.read_bytes() for p in project.processed_year(YEAR).iterdir()}
+    assert after == before
+    assert [p.name for p in project.processed.iterdir()] == [str(YEAR)]  # no staging folder left
+
+
+def test_write_false_writes_nothing(project):
+    result = clean_year(YEAR, project, write=False)
+    assert len(result.tables["provincial"]) == 43
+    assert_nothing_written(project)
