@@ -1,0 +1,442 @@
+"""Unit tests of par_review.metrics, and the 'Done when' figures of issue 4 on the demo data."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import unicodedata
+from decimal import Decimal
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from par_review.metrics import (
+    area_summaries,
+    compute_metrics,
+    display_share,
+    exact_share,
+    json_safe,
+    largest_remainder,
+    metrics_json,
+    metrics_tables,
+    movements,
+    national_metrics,
+    resolve_rounding,
+    round_decimal,
+    satisfaction_metrics,
+    shares_check,
+    streak_without,
+    streaks_for,
+    tier_counts,
+    tier_flows,
+    tier_table,
+    unit_records,
+    write_metrics,
+)
+from par_review.paths import Paths
+from par_review.registry import Registry, Unit
+
+TIERS = ["tot", "kha", "trung_binh", "yeu"]
+
+
+# --------------------------------------------------------------------------- rounding
+@pytest.mark.parametrize(("value", "policy", "expected"), [
+    (Fraction(3000, 43), "half_up", 69.77),
+    (Fraction(3000, 43), "truncate", 69.76),
+    (Fraction(7300, 136), "half_up", 53.68),
+    (Fraction(7300, 136), "truncate", 53.67),
+    (Fraction(6300, 136), "half_up", 46.32),
+    (Fraction(1300, 43), "half_up", 30.23),
+    (30 / 43 * 100, "half_up", 69.77),
+    (30 / 43 * 100, "truncate", 69.76),
+    (0.145, "half_up", 0.15),        # float round() gives 0.14: the binary value is below .145
+    (0.145, "truncate", 0.14),
+    (-0.225, "half_up", -0.23),      # ties away from zero
+    (-0.229, "truncate", -0.22),     # towards zero
+    (100, "truncate", 100.0),
+    (Decimal("82.765"), "half_up", 82.77),
+])
+def test_display_share(value, policy, expected):
+    assert display_share(value, policy) == expected
+
+
+def test_display_share_decimals_and_bad_policy():
+    assert display_share(Fraction(200, 3), "half_up", 1) == 66.7
+    assert display_share(Fraction(200, 3), "truncate", 0) == 66.0
+    assert round_decimal(Fraction(1, 3) * 100, "half_up", 3) == Decimal("33.333")
+    with pytest.raises(ValueError, match="rounding policy"):
+        display_share(1.0, "banker")
+    with pytest.raises(ValueError):
+        display_share(math.nan)
+
+
+def test_exact_share():
+    assert exact_share(30, 43) == Fraction(3000, 43)
+    assert exact_share(0, 5) == 0
+    assert exact_share(3, 0) is None
+
+
+def test_largest_remainder():
+    assert largest_remainder([1, 1, 1], 3) == [33.34, 33.33, 33.33]
+    assert largest_remainder([30, 13, 0, 0], 43) == [69.77, 30.23, 0.0, 0.0]
+    assert largest_remainder([2, 1], 3, decimals=0) == [67.0, 33.0]
+    assert sum(Decimal(repr(x)) for x in largest_remainder([1, 1, 1, 1, 1, 1, 1], 7)) == 100
+    with pytest.raises(ValueError, match="do not add up"):
+        largest_remainder([1, 2], 4)
+    assert all(math.isnan(x) for x in largest_remainder([0, 0], 0))
+
+
+def test_shares_check_flags_the_notice_error():
+    # the 2023 notice printed 69,76% and 31,24%: they add up to 101
+    assert shares_check([69.76, 31.24, 0.0, 0.0]) == {"shares_sum_display": 101.0, "shares_sum_ok": False}
+    assert shares_check([33.33, 33.33, 33.33]) == {"shares_sum_display": 99.99, "shares_sum_ok": False}
+    assert shares_check([69.77, 30.23]) == {"shares_sum_display": 100.0, "shares_sum_ok": True}
+    assert shares_check([None, None]) == {"shares_sum_display": None, "shares_sum_ok": None}
+
+
+def test_resolve_rounding(cfg):
+    assert resolve_rounding(cfg, None, None) == ("half_up", 2, "report")
+    assert resolve_rounding(cfg, "", "") == ("half_up", 2, "report")
+    assert resolve_rounding(cfg, "truncate", "largest_remainder") == ("truncate", 2, "largest_remainder")
+    with pytest.raises(ValueError):
+        resolve_rounding(cfg, "ceil", None)
+    with pytest.raises(ValueError):
+        resolve_rounding(cfg, None, "fudge")
+
+
+# --------------------------------------------------------------------------- tiers
+def _frame(rows, level="provincial", year=2022):
+    """rows: (unit_id, tier, score[, group])"""
+    recs = [{"year": year, "level": level, "unit_id": r[0], "unit_name": f"Đơn vị {r[0]}",
+             "group": r[3] if len(r) > 3 else "so_ban_nganh", "district": "", "score": r[2], "tier": r[1]}
+            for r in rows]
+    return pd.DataFrame.from_records(recs)
+
+
+def _unit(uid, successor_of=(), valid_from=2018, valid_to=None, group="so_ban_nganh"):
+    return Unit(uid, "provincial", group, "", "", f"Đơn vị {uid}", (), valid_from, valid_to,
+                tuple(successor_of), "test")
+
+
+def test_tier_counts():
+    df = _frame([("a", "tot", 90), ("b", "tot", 88), ("c", "yeu", 40)])
+    assert tier_counts(df, TIERS) == {"tot": 2, "kha": 0, "trung_binh": 0, "yeu": 1}
+    assert tier_counts(None, TIERS) is None
+    with pytest.raises(ValueError, match="not configured"):
+        tier_counts(_frame([("a", "xuat_sac", 99)]), TIERS)
+
+
+def test_tier_table_changes_and_shares(cfg):
+    cur = {"tot": 73, "kha": 63, "trung_binh": 0, "yeu": 0}
+    prev = {"tot": 70, "kha": 61, "trung_binh": 5, "yeu": 0}
+    t = tier_table(cur, prev, cfg, "half_up", 2, "report")
+    assert list(t) == TIERS
+    assert [t[k]["change_count"] for k in TIERS] == [3, 2, -5, 0]
+    assert [t[k]["change_direction"] for k in TIERS] == ["up", "up", "down", "same"]
+    assert t["tot"]["share_pct"] == pytest.approx(7300 / 136)
+    assert t["tot"]["share_display"] == 53.68 and t["tot"]["share_truncated"] == 53.67
+    assert t["tot"]["change_pp"] == pytest.approx(7300 / 136 - 7000 / 136)
+    assert t["trung_binh"]["change_pp_display"] == display_share(-500 / 136)
+    assert t["tot"]["label"] == "Tốt" and t["tot"]["label_en"] == "Good"
+    assert t["tot"]["flows"] is None
+    tt = tier_table(cur, prev, cfg, "truncate", 2, "report")
+    assert tt["tot"]["share_display"] == 53.67
+    no_prev = tier_table(cur, None, cfg, "half_up", 2, "report")
+    assert no_prev["tot"]["change_count"] is None and no_prev["tot"]["change_pp"] is None
+
+
+def test_tier_table_largest_remainder_rule(cfg):
+    cur = {"tot": 1, "kha": 1, "trung_binh": 1, "yeu": 0}
+    rep = tier_table(cur, None, cfg, "half_up", 2, "report")
+    assert [rep[k]["share_display"] for k in TIERS] == [33.33, 33.33, 33.33, 0.0]
+    lr = tier_table(cur, None, cfg, "half_up", 2, "largest_remainder")
+    assert [lr[k]["share_display"] for k in TIERS] == [33.34, 33.33, 33.33, 0.0]
+
+
+def test_streak_without_exact_run():
+    # communes: Yếu in 2018 and 2019, none since (the notice: "3rd consecutive year")
+    h = {2018: {"yeu": 2}, 2019: {"yeu": 2}, 2020: {"yeu": 0}, 2021: {"yeu": 0}, 2022: {"yeu": 0}}
+    s = streak_without(h, 2022, ["yeu"])
+    assert (s["years_without"], s["since_year"], s["last_year_with"]) == (3, 2020, 2019)
+    assert s["exact"] and s["bounded_by"] == "year_with" and s["first_time"] is False
+    assert streak_without(h, 2020, ["yeu"])["first_time"] is True
+
+
+def test_streak_without_stops_at_gap_and_start():
+    h = {2018: {"yeu": 1}, 2020: {"yeu": 0}, 2021: {"yeu": 0}}
+    s = streak_without(h, 2021, ["yeu"])
+    assert (s["years_without"], s["exact"], s["bounded_by"]) == (2, False, "gap")
+    assert s["gap_years"] == [2019] and s["first_time"] is False  # 2020 already had none
+    s = streak_without({2018: {"yeu": 1}, 2020: {"yeu": 0}}, 2020, ["yeu"])
+    assert s["first_time"] is None  # 2019 is missing: it may have had none
+    s = streak_without({2020: {"yeu": 0}, 2021: {"yeu": 0}}, 2021, ["yeu"])
+    assert (s["years_without"], s["exact"], s["bounded_by"], s["first_time"]) == (2, False, "start_of_data", False)
+    s = streak_without({2021: {"yeu": 0}}, 2021, ["yeu"])
+    assert s["first_time"] is None  # nothing to compare with
+    s = streak_without({2020: {"yeu": 0}, 2021: {"yeu": 3}}, 2021, ["yeu"])
+    assert (s["years_without"], s["none_this_year"], s["bounded_by"], s["count_this_year"]) == (0, False, "this_year", 3)
+    with pytest.raises(ValueError):
+        streak_without({2020: {"yeu": 0}}, 2021, ["yeu"])
+
+
+def test_streaks_for_combines_worse_tiers():
+    h = {2021: {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0},
+         2022: {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0}}
+    s = streaks_for(h, 2022, TIERS)
+    assert list(s) == ["kha", "trung_binh", "yeu"]
+    assert s["trung_binh"]["tiers"] == ["trung_binh", "yeu"]
+    assert s["trung_binh"]["first_time"] is True and s["trung_binh"]["years_without"] == 1
+    assert s["yeu"]["first_time"] is False
+    assert s["kha"]["none_this_year"] is False
+
+
+# --------------------------------------------------------------------------- units and movements
+@pytest.fixture
+def small_registry():
+    return Registry([_unit("a"), _unit("b"), _unit("c"), _unit("old1", valid_to=2021),
+                     _unit("old2", valid_to=2021), _unit("merged", successor_of=("old1", "old2"), valid_from=2022),
+                     _unit("oldname", valid_to=2021), _unit("newname", successor_of=("oldname",), valid_from=2022),
+                     _unit("fresh", valid_from=2022), _unit("gone", valid_to=2021)])
+
+
+def test_unit_records_and_movements(small_registry):
+    prev = _frame([("a", "kha", 80), ("b", "tot", 90), ("c", "tot", 86), ("old1", "kha", 75),
+                   ("old2", "tot", 88), ("oldname", "trung_binh", 60), ("gone", "yeu", 30)], year=2021)
+    cur = _frame([("a", "tot", 91), ("b", "kha", 84), ("c", "tot", 87.5), ("merged", "tot", 89),
+                  ("newname", "kha", 72), ("fresh", "trung_binh", 55)])
+    units = unit_records(cur, prev, small_registry, TIERS)
+    by = {u["unit_id"]: u for u in units}
+    assert [u["unit_id"] for u in units] == ["a", "merged", "c", "b", "newname", "fresh"]
+    assert [u["rank"] for u in units] == [1, 2, 3, 4, 5, 6]
+    assert by["a"]["movement"] == "up" and by["a"]["tier_steps"] == 1 and by["a"]["score_change"] == 11.0
+    assert by["b"]["movement"] == "down" and by["b"]["prev_tier"] == "tot"
+    assert by["c"]["movement"] == "same" and by["c"]["score_change"] == 1.5
+    assert by["merged"]["movement"] == "merged" and by["merged"]["prev_tier"] is None
+    assert by["newname"]["movement"] == "up" and by["newname"]["compared_with"] == "oldname"
+    assert by["fresh"]["movement"] == "new"
+    m = movements(units, prev, small_registry)
+    assert (m["up_count"], m["down_count"], m["same_count"]) == (2, 1, 1)
+    assert [u["unit_id"] for u in m["up"]] == ["a", "newname"]
+    assert [u["unit_id"] for u in m["down"]] == ["b"]
+    assert [p["unit_id"] for p in m["merged"][0]["predecessors"]] == ["old1", "old2"]
+    assert [p["prev_tier"] for p in m["merged"][0]["predecessors"]] == ["kha", "tot"]
+    left = {u["unit_id"]: u for u in m["left"]}
+    assert set(left) == {"old1", "old2", "gone"}
+    assert left["old1"]["merged_into"] == "merged" and left["gone"]["merged_into"] is None
+    # flows: the count change of every tier is explained by the flows
+    flows = tier_flows(units, prev, TIERS)
+    cur_c, prev_c = tier_counts(cur, TIERS), tier_counts(prev, TIERS)
+    for t in TIERS:
+        f = flows[t]
+        assert cur_c[t] - prev_c[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
+                                        - f["out_to_above"] - f["out_to_below"] - f["left"])
+    assert flows["tot"]["in_from_below"] == 1 and flows["tot"]["out_to_below"] == 1
+    assert flows["tot"]["entered"] == 1 and flows["tot"]["left"] == 1  # merged in, old2 merged away
+
+
+def test_movements_without_previous_year(small_registry):
+    cur = _frame([("a", "tot", 91)])
+    units = unit_records(cur, None, small_registry, TIERS)
+    assert units[0]["movement"] is None
+    m = movements(units, None, small_registry)
+    assert m["available"] is False and m["up_count"] is None
+    assert tier_flows(units, None, TIERS) is None
+
+
+def test_rank_ties_share_a_rank_and_sort_by_vietnamese_name(small_registry):
+    cur = _frame([("a", "tot", 90), ("b", "tot", 90), ("c", "kha", 80)])
+    cur.loc[cur.unit_id == "a", "unit_name"] = "Đông"
+    cur.loc[cur.unit_id == "b", "unit_name"] = "Dương"
+    units = unit_records(cur, None, small_registry, TIERS)
+    assert [(u["unit_name"], u["rank"]) for u in units] == [("Dương", 1), ("Đông", 1), ("Đơn vị c", 3)]
+
+
+def test_area_summaries(cfg):
+    df = pd.DataFrame({"area_chi_dao": [10.0, 8.0], "score": [90, 80]})
+    prev = pd.DataFrame({"area_chi_dao": [7.0, 8.0]})
+    a = area_summaries(df, prev, cfg, "provincial")
+    assert a["chi_dao"]["mean"] == 9.0 and a["chi_dao"]["prev_mean"] == 7.5
+    assert a["chi_dao"]["change"] == 1.5 and a["chi_dao"]["mean_pct_of_max"] == 90.0
+    assert a["the_che"]["mean"] is None  # no column: null, not NaN
+
+
+# --------------------------------------------------------------------------- satisfaction, national
+def _sat(values, groups=None, respondents=None):
+    n = len(values)
+    return pd.DataFrame({"year": 2022, "unit_id": [f"u{i}" for i in range(n)],
+                         "unit_name": [f"Sở {i}" for i in range(n)],
+                         "group": groups or ["so_ban_nganh"] * n,
+                         "respondents": respondents or [100] * n, "satisfaction_pct": values})
+
+
+def test_satisfaction_missed_by_exact_points(cfg):
+    s = satisfaction_metrics(_sat([82.1, 83.44, 50.0], groups=["so_ban_nganh", "so_ban_nganh", "xa"]), cfg, 2022)
+    assert s["available"] and s["units"] == 2 and s["group"] == "so_ban_nganh"
+    assert s["value"] == 82.77 and s["target"] == 83.0
+    assert s["met"] is False
+    assert s["gap_pp"] == -0.23          # exact decimal arithmetic, not -0.22999999999999687
+    assert s["gap_pp_display"] == -0.23 and s["shortfall_pp_display"] == 0.23
+    assert s["units_meeting_target"] == 1
+
+
+def test_satisfaction_met_at_equality_and_weighted(cfg):
+    s = satisfaction_metrics(_sat([82.9, 83.1], respondents=[100, 300]), cfg, 2022)
+    assert s["met"] is True and s["gap_pp"] == 0.0 and s["shortfall_pp_display"] == 0.0
+    assert s["weighted_value"] == pytest.approx(83.05)
+
+
+def test_satisfaction_without_table_or_target(cfg):
+    assert satisfaction_metrics(None, cfg, 2022)["available"] is False
+    s = satisfaction_metrics(_sat([80.0]), cfg, 2019)   # no target for 2019
+    assert s["available"] and s["value"] == 80.0 and s["target"] is None and s["met"] is None
+
+
+def test_national_metrics_nan_is_null_and_rank_change(cfg):
+    nat = pd.DataFrame({"index": ["PAR_INDEX", "PAR_INDEX", "SIPAS", "SIPAS"], "year": [2021, 2022, 2021, 2022],
+                        "value": [85.11, 86.19, 84.4, float("nan")], "unit": ["pct"] * 4,
+                        "rank": [48, 25, 56, float("nan")], "rank_of": [63] * 4,
+                        "basis": ["verbatim", "verbatim", "verbatim", "not found"], "source_url": ["u"] * 4})
+    n = national_metrics(nat, cfg, 2022)
+    assert list(n)[:4] == ["PAR_INDEX", "SIPAS", "PAPI", "PCI"]
+    p = n["PAR_INDEX"]
+    assert (p["value"], p["rank"], p["prev_rank"], p["rank_change"]) == (86.19, 25, 48, 23)
+    assert p["value_change"] == 1.08
+    s = n["SIPAS"]
+    assert s["value"] is None and s["rank"] is None and s["rank_change"] is None and s["available"] is False
+    assert n["PCI"]["available"] is False and n["PCI"]["value"] is None
+    assert "NaN" not in metrics_json({"x": n})
+
+
+def test_json_safe_and_text():
+    import numpy as np
+
+    obj = {"a": float("nan"), "b": np.int64(3), "c": np.float64(1.5), "d": Fraction(1, 4), "e": [np.bool_(True)],
+           "f": "Tốt", "g": Decimal("0.1")}
+    assert json_safe(obj) == {"a": None, "b": 3, "c": 1.5, "d": 0.25, "e": [True], "f": "Tốt", "g": 0.1}
+    text = metrics_json(obj)
+    assert "Tốt" in text and text.endswith("\n")
+
+
+# --------------------------------------------------------------------------- the demo data (issue 4: "Done when")
+@pytest.fixture(scope="module")
+def m2022(demo_processed):
+    return compute_metrics(2022, demo_processed)
+
+
+def test_done_when_provincial(m2022):
+    p = m2022["levels"]["provincial"]
+    tot, kha = p["tiers"]["tot"], p["tiers"]["kha"]
+    assert p["total"] == 43 and (tot["count"], kha["count"]) == (30, 13)
+    assert tot["share_pct"] == pytest.approx(30 / 43 * 100, abs=1e-12)
+    assert (tot["share_display"], tot["share_truncated"]) == (69.77, 69.76)
+    assert kha["share_display"] == 30.23 and kha["share_truncated"] == 30.23 != 31.24
+    assert p["shares_sum_display"] == 100.0 and p["shares_sum_ok"] is True
+    assert p["first_year_without"]["trung_binh"] is True
+    assert p["streaks"]["trung_binh"]["none_this_year"] and p["streaks"]["trung_binh"]["years_without"] == 1
+    assert p["previous_year"] == 2021 and p["prev_total"] == 44 and p["change_total"] == -1
+
+
+def test_done_when_communes(m2022):
+    c = m2022["levels"]["commune"]
+    t = c["tiers"]
+    assert c["total"] == 136 and (t["tot"]["count"], t["kha"]["count"]) == (73, 63)
+    assert (t["tot"]["share_display"], t["tot"]["share_truncated"]) == (53.68, 53.67)
+    assert t["kha"]["share_display"] == 46.32
+    assert [t[k]["change_count"] for k in TIERS] == [3, 2, -5, 0]
+    yeu = c["streaks"]["yeu"]
+    assert (yeu["years_without"], yeu["since_year"], yeu["last_year_with"], yeu["exact"]) == (3, 2020, 2019, True)
+    assert c["first_year_without"]["yeu"] is False
+
+
+def test_done_when_satisfaction(m2022):
+    s = m2022["satisfaction"]
+    assert s["value_display"] == 82.77 and s["target"] == 83.0
+    assert s["met"] is False and s["gap_pp_display"] == -0.23 and s["shortfall_pp_display"] == 0.23
+
+
+def test_truncate_policy_reproduces_the_notice(demo_processed):
+    m = compute_metrics(2022, demo_processed, rounding="truncate")
+    assert m["rounding"]["policy"] == "truncate"
+    assert m["levels"]["provincial"]["tiers"]["tot"]["share_display"] == 69.76
+    assert m["levels"]["commune"]["tiers"]["tot"]["share_display"] == 53.67
+    # 69,76 + 30,23 = 99,99: reported, not silently fixed
+    assert m["levels"]["provincial"]["shares_sum_display"] == 99.99
+    assert m["levels"]["provincial"]["shares_sum_ok"] is False
+    lr = compute_metrics(2022, demo_processed, rounding="truncate", shares_rule="largest_remainder")
+    assert lr["levels"]["provincial"]["shares_sum_ok"] is True
+
+
+def test_demo_merger_and_flows(m2022):
+    p = m2022["levels"]["provincial"]
+    merged = p["movements"]["merged"]
+    assert [u["unit_id"] for u in merged] == ["p-bqlda-gtnn"]
+    assert sorted(x["unit_id"] for x in merged[0]["predecessors"]) == ["p-bqlda-gt", "p-bqlda-nn"]
+    for level in m2022["levels"].values():
+        for tier in level["tiers"].values():
+            f = tier["flows"]
+            assert tier["change_count"] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
+                                            - f["out_to_above"] - f["out_to_below"] - f["left"])
+        assert len(level["units"]) == level["total"]
+        assert level["movements"]["up_count"] == len(level["movements"]["up"])
+        names = [u["unit_name"] for u in level["units"]]
+        assert all(unicodedata.is_normalized("NFC", n) for n in names)
+
+
+def test_demo_groups_and_national(m2022):
+    p = m2022["levels"]["provincial"]
+    assert p["group_by"] == "group"
+    assert sum(g["total"] for g in p["by_group"].values()) == 43
+    c = m2022["levels"]["commune"]
+    assert c["group_by"] == "district"
+    assert sum(g["total"] for g in c["by_group"].values()) == 136
+    assert all(g["top"][0]["score"] >= g["bottom"][0]["score"] for g in c["by_group"].values())
+    assert p["top"][0]["score"] == max(u["score"] for u in p["units"])
+    par = m2022["national_indices"]["PAR_INDEX"]
+    assert (par["value"], par["rank"], par["rank_change"]) == (86.19, 25, 23)
+    assert m2022["national_indices"]["SIPAS"]["value"] is None
+
+
+def _copy_processed(src: Paths, dest) -> Paths:
+    shutil.copytree(src.config_dir, dest / "config")
+    shutil.copytree(src.processed, dest / "data" / "processed")
+    return Paths.from_root(dest)
+
+
+def test_missing_years_are_gaps_not_guesses(demo_processed, tmp_path):
+    paths = _copy_processed(demo_processed, tmp_path)
+    shutil.rmtree(paths.processed_year(2020))
+    m = compute_metrics(2022, paths)
+    c = m["levels"]["commune"]
+    assert m["history"]["gap_years"] == [2020]
+    assert c["streaks"]["yeu"]["years_without"] == 2
+    assert c["streaks"]["yeu"]["exact"] is False and c["streaks"]["yeu"]["bounded_by"] == "gap"
+    # provincial 2018, 2019 and 2021 had Trung bình or Yếu; 2020 unknown: cannot claim "first"
+    assert m["levels"]["provincial"]["first_year_without"]["trung_binh"] is None
+    shutil.rmtree(paths.processed_year(2021))
+    m = compute_metrics(2022, paths)
+    p = m["levels"]["provincial"]
+    assert p["previous_year"] is None and p["tiers"]["tot"]["change_count"] is None
+    assert p["movements"]["available"] is False
+    with pytest.raises(FileNotFoundError):
+        compute_metrics(2021, paths)
+
+
+def test_write_metrics_is_deterministic(demo_processed, tmp_path):
+    paths = _copy_processed(demo_processed, tmp_path / "p")
+    m1 = compute_metrics(2022, paths)
+    out = write_metrics(m1, tmp_path / "out1", paths, 2022)
+    first = out.read_bytes()
+    csvs = {p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")}
+    out2 = write_metrics(compute_metrics(2022, paths), tmp_path / "out2", paths, 2022)
+    assert out2.read_bytes() == first
+    assert {p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")} == csvs
+    text = first.decode("utf-8")
+    assert "NaN" not in text and "Infinity" not in text and "Tốt" in text
+    assert json.loads(text)["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
+    assert set(csvs) == {f"{n}.csv" for n in metrics_tables(m1)}
+    tiers = pd.read_csv(paths.processed_year(2022) / "metrics_tiers.csv")
+    assert len(tiers) == 8 and tiers.query("level == 'commune' and tier == 'tot'")["count"].item() == 73
+    with pytest.raises(ValueError):
+        write_metrics(m1, tmp_path / "out3", paths, 2021)
