@@ -12,7 +12,7 @@ help: ## Show this help
 
 report: ## Build the reports for every year in data/raw/ (incremental; publishes into reports/)
 	@scripts/bootstrap.sh report
-	@$(PY) -m par_review.cli build $(if $(YEAR),--year $(YEAR)) $(if $(JOBS),--jobs $(JOBS))
+	@$(PY) -m par_review.cli --root $(CURDIR) build $(if $(YEAR),--year $(YEAR)) $(if $(JOBS),--jobs $(JOBS))
 
 test: ## Run the whole test suite (unit, data, notebook, output and end-to-end)
 	@scripts/bootstrap.sh test
@@ -32,7 +32,7 @@ lab: ## Open JupyterLab on 127.0.0.1 with the project's kernel (par-review)
 
 status: ## Show what is published, stale or failed
 	@scripts/bootstrap.sh report
-	@$(PY) -m par_review.cli status
+	@$(PY) -m par_review.cli --root $(CURDIR) status
 
 demo-data: ## Regenerate the simulated demo dataset in data/raw/ (seeded; same bytes every time)
 	@scripts/bootstrap.sh report

@@ -461,8 +461,14 @@ class Builder:
                  + (" (forced)" if opts.force else ""))
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                # phase 1: clean every year (later years' figures read earlier years' tables)
-                list(pool.map(lambda y: self._guard(y, results[y], self.clean_year), years))
+                # phase 1: clean every year up to the last one asked for (a year's figures read
+                # the earlier years' tables); years not asked for are cleaned, not published
+                extra = {y: YearResult(y) for y in all_years if y <= years[-1] and y not in results}
+                both = {**results, **extra}
+                list(pool.map(lambda y: self._guard(y, both[y], self.clean_year), sorted(both)))
+                for y, r in extra.items():
+                    if r.error:
+                        self.say(f"warning: {y} (not built now) could not be cleaned; later years use its last good tables")
                 # phase 2: validate -> analyse -> report -> publish, years in parallel
                 todo = [y for y in years if results[y].status != "failed"]
                 list(pool.map(lambda y: self._guard(y, results[y], self.year_chain), todo))
