@@ -288,9 +288,10 @@ def _sorted_units(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def unit_records(df: pd.DataFrame, prev_df: pd.DataFrame | None, reg: Registry, tier_ids: Sequence[str],
-                 group_by: str = "group") -> list[dict]:
+                 area_ids: Sequence[str] = ()) -> list[dict]:
     """One record per unit, best score first (ties: Vietnamese name order): rank,
-    score, tier, the previous year's tier and score, and its movement (see MERGER_RULE)."""
+    score, tier, the previous year's tier and score, its movement (see MERGER_RULE) and
+    its points per area (`area_ids`, columns area_<id>)."""
     rank = {t: i for i, t in enumerate(tier_ids)}
     prev = {r.unit_id: r for r in prev_df.itertuples(index=False)} if prev_df is not None else None
     ranks = df["score"].rank(method="min", ascending=False)
@@ -303,7 +304,8 @@ def unit_records(df: pd.DataFrame, prev_df: pd.DataFrame | None, reg: Registry, 
                "district_code": district_code, "rank": int(ranks[idx]),
                "score": _float(r.score), "tier": r.tier,
                "prev_tier": None, "prev_score": None, "score_change": None,
-               "movement": None, "tier_steps": None, "compared_with": None, "predecessors": []}
+               "movement": None, "tier_steps": None, "compared_with": None, "predecessors": [],
+               "areas": {a: _float(getattr(r, f"area_{a}", None)) for a in area_ids}}
         if unit is not None and unit.successor_of:
             rec["predecessors"] = list(unit.successor_of)
         if prev is not None:
@@ -459,7 +461,7 @@ def satisfaction_metrics(sat: pd.DataFrame | None, cfg: ProvinceConfig, year: in
             "units": 0, "value": None, "value_display": None, "target": _float(target.get("value")),
             "target_source": target.get("source"), "met": None, "gap_pp": None, "gap_pp_display": None,
             "shortfall_pp_display": None, "weighted_value": None, "units_meeting_target": None,
-            "min": None, "max": None}
+            "min": None, "max": None, "unit_list": []}
     if sat is None or sat.empty:
         return base
     rows = sat[sat["group"] == group] if group else sat
@@ -470,6 +472,14 @@ def satisfaction_metrics(sat: pd.DataFrame | None, cfg: ProvinceConfig, year: in
     res = dict(base, available=True, units=len(vals), value=float(value),
                value_display=display_share(value, policy, decimals),
                min=_float(rows["satisfaction_pct"].min()), max=_float(rows["satisfaction_pct"].max()))
+    t = Decimal(repr(float(target["value"]))) if target.get("value") is not None else None
+    ordered = rows.assign(_k=rows["unit_name"].map(vi_sort_key)).sort_values(
+        ["satisfaction_pct", "_k"], ascending=[False, True], kind="mergesort")
+    res["unit_list"] = [
+        {"unit_id": r.unit_id, "unit_name": nfc(r.unit_name), "group": r.group,
+         "respondents": _int(getattr(r, "respondents", None)), "satisfaction_pct": _float(r.satisfaction_pct),
+         "meets_target": None if t is None else bool(Decimal(repr(float(r.satisfaction_pct))) >= t)}
+        for r in ordered.itertuples(index=False)]
     if "respondents" in rows and rows["respondents"].notna().all() and rows["respondents"].sum() > 0:
         w = sum((Decimal(repr(float(v))) * int(n) for v, n in zip(rows["satisfaction_pct"], rows["respondents"],
                                                                  strict=True)), Decimal(0))
@@ -540,7 +550,7 @@ def level_metrics(level: str, year: int, frames: Mapping[int, pd.DataFrame | Non
     tier_ids = cfg.tier_ids
     history = {y: tier_counts(f, tier_ids) for y, f in sorted(frames.items()) if f is not None}
     counts, prev_counts = history[year], history.get(year - 1)
-    units = unit_records(df, prev_df, reg, tier_ids)
+    units = unit_records(df, prev_df, reg, tier_ids, [a.id for a in cfg.areas(level)])
     flows = tier_flows(units, prev_df, tier_ids)
     tiers = tier_table(counts, prev_counts, cfg, policy, decimals, shares_rule, flows)
     total = sum(counts.values())
@@ -672,8 +682,10 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                           **{f"flow_{k}": flows.get(k) for k in ("stayed", "in_from_below", "in_from_above",
                                                                   "entered", "out_to_above", "out_to_below", "left")}})
         for u in lv["units"]:
-            units.append({"year": year, "level": level, **{k: v for k, v in u.items() if k != "predecessors"},
-                          "predecessors": "|".join(u["predecessors"])})
+            units.append({"year": year, "level": level,
+                          **{k: v for k, v in u.items() if k not in ("predecessors", "areas")},
+                          "predecessors": "|".join(u["predecessors"]),
+                          **{f"area_{a}": v for a, v in u["areas"].items()}})
         for g in lv["by_group"].values():
             groups.append({"year": year, "level": level, "group_by": g["by"], "group_key": g["key"],
                            "label": g["label"], "label_en": g["label_en"], "total": g["total"],
@@ -701,7 +713,7 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                           "unit_name": u["unit_name"], "prev_tier": u["prev_tier"], "tier": None,
                           "prev_score": u["prev_score"], "score": None, "predecessors": ""})
     sat = metrics["satisfaction"]
-    sat_row = {"year": year, **{k: v for k, v in sat.items() if k != "method"}}
+    sat_row = {"year": year, **{k: v for k, v in sat.items() if k not in ("method", "unit_list")}}
     nat = [{"year": year, "index": k, **{kk: vv for kk, vv in v.items() if kk != "year"}}
            for k, v in metrics["national_indices"].items()]
     return {
@@ -714,6 +726,9 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "metrics_streaks": pd.DataFrame(streaks),
         "metrics_history": pd.DataFrame(hist),
         "metrics_satisfaction": pd.DataFrame([sat_row]),
+        "metrics_satisfaction_units": pd.DataFrame(
+            [{"year": year, **u} for u in sat.get("unit_list", [])],
+            columns=["year", "unit_id", "unit_name", "group", "respondents", "satisfaction_pct", "meets_target"]),
         "metrics_national": pd.DataFrame(nat),
     }
 
@@ -728,7 +743,7 @@ def write_metrics(metrics: dict, out_dir: Path, paths: Paths, year: int) -> Path
     write_text_atomic(target, metrics_json(metrics))
     folder = paths.processed_year(year)
     for name, df in metrics_tables(metrics).items():
-        text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+        text = df.to_csv(index=False, lineterminator="\n")  # floats at full precision (repr)
         write_text_atomic(folder / f"{name}.csv", text)
     return target
 
