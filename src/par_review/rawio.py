@@ -135,11 +135,13 @@ def parse_number(value: object) -> float | None:
         if value != value:  # NaN
             return None
         return float(value)
-    s = nfc(value).replace(" ", "").rstrip("%").strip()
+    # spaces only as thousands separators ("1 234,5"): "85 32" is a typo, not 8532
+    s = nfc(value).rstrip("%").strip()
     if s == "" or s in {"-", "—"}:
         return None
     if not _NUMBER.match(s):
         raise ValueError(value)
+    s = s.replace(" ", "")
     if "," in s and "." in s:
         # the last separator is the decimal mark: 1.234,56 or 1,234.56
         if s.rfind(",") > s.rfind("."):
