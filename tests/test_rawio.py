@@ -9,7 +9,14 @@ import openpyxl
 import pytest
 
 from par_review.errors import InputError
-from par_review.rawio import cell_text, describe_content, is_blank_row, match_header, parse_number, read_grid
+from par_review.rawio import (
+    cell_text,
+    describe_content,
+    is_blank_row,
+    match_header,
+    parse_number,
+    read_grid,
+)
 
 
 @pytest.mark.parametrize("text,value", [
