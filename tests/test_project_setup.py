@@ -1,0 +1,64 @@
+"""The project's own promises: two commands, one list of dependencies, CI = the README's
+test command, ignored outputs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_opens_with_the_two_commands():
+    block = re.search(r"## Two commands.*?```bash\n(.*?)```", readme(), re.S).group(1)
+    commands = [ln.split("#")[0].strip() for ln in block.strip().splitlines()]
+    assert commands == ["make report", "make test"]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    lines = [ln.strip() for ln in (REPO / ".ci" / "run").read_text().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    assert "make test" in lines
+
+
+def test_environment_yml_has_no_second_package_list():
+    env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
+    deps = env["dependencies"]
+    conda = [d for d in deps if isinstance(d, str)]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert sorted(c.split("=")[0] for c in conda) == ["pip", "python"]
+    assert pip == ["-e .[dev]"]
+    py = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    need = py["project"]["requires-python"].removeprefix(">=")
+    pyver = next(c for c in conda if c.startswith("python"))
+    assert tuple(map(int, pyver.split("=")[1].split("."))) >= tuple(map(int, need.split(".")))
+
+
+def test_named_packages_are_declared():
+    py = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {re.split(r"[<>=\[ ;]", d)[0].lower() for d in py["project"]["dependencies"] + py["project"]["optional-dependencies"]["dev"]}
+    for pkg in ("jupyterlab", "papermill", "pandas", "seaborn", "nbconvert", "great-expectations"):
+        assert pkg in names
+
+
+def test_make_without_target_lists_documented_targets():
+    out = subprocess.run(["make", "-s", "-C", str(REPO)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    for target in ("report", "test", "lab", "status", "bench"):
+        assert re.search(rf"make {target}\s", out.stdout), target
+
+
+def test_outputs_are_ignored_by_git():
+    for path in ("data/processed/2022/provincial.csv", "reports/2022/report.html", ".venv/bin/python",
+                 "build/state.json"):
+        out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path])
+        assert out.returncode == 0, f"{path} is not ignored"
+    out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/2022/provincial.xlsx"])
+    assert out.returncode == 1
