@@ -207,7 +207,7 @@ def config_path(province: str = DEFAULT_PROVINCE, paths: Paths | None = None) ->
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: Path, mtime: float) -> ProvinceConfig:
+def _load(path: Path, stamp: tuple[int, int]) -> ProvinceConfig:
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     return ProvinceConfig(data, path)
@@ -217,4 +217,5 @@ def load_config(province: str = DEFAULT_PROVINCE, paths: Paths | None = None) ->
     path = config_path(province, paths)
     if not path.is_file():
         raise ConfigError(f"no configuration for province {province!r}: {path} does not exist")
-    return _load(path, path.stat().st_mtime)
+    st = path.stat()
+    return _load(path, (st.st_mtime_ns, st.st_size))  # re-read when the file changes
