@@ -167,6 +167,7 @@ class Finding:
     year: int | None = None
     tier: str | None = None      # tier id (or ids joined by "+")
     statement: int = 0           # index of the statement the figure belongs to
+    offset: int = 0              # character offset of the statement in the (NFC) text
 
     @property
     def is_wrong(self) -> bool:
@@ -180,6 +181,7 @@ class AuditResult:
     province: str
     rounding: str
     findings: list[Finding]
+    tier_labels: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {v: 0 for v in VERDICTS}
@@ -195,11 +197,13 @@ class AuditResult:
         c = self.counts()
         parts = [f"{c[v]} {v}" for v in VERDICTS if c[v] or v in (OK, WRONG, NOT_CHECKED)]
         n = len(self.findings)
-        return f"{n} figure{'s' if n != 1 else ''} checked: " + ", ".join(parts)
+        return (f"Summary: {n} figure{'s' if n != 1 else ''}: " + ", ".join(parts)
+                + (" → exit 1" if self.has_wrong else " → exit 0"))
 
     def to_dict(self) -> dict:
         return {
             "source": self.source, "year": self.year, "province": self.province, "rounding": self.rounding,
+            "tier_labels": dict(self.tier_labels),
             "findings": [asdict(f) for f in self.findings],
             "summary": {"figures": len(self.findings), **self.counts(), "wrong": self.has_wrong},
         }
@@ -263,7 +267,7 @@ _WORDNUM = "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True))
 _INT = rf"(?:\d{{1,4}}|{_WORDNUM})"
 _PCT = r"(?P<pct>\d{1,3}(?:[.,]\d+)?)\s*%"
 _RANKED = r"(?:được\s+|đều\s+|bị\s+)?(?:xếp\s+(?:hạng|loại)|đạt\s+(?:mức|loại)|ở\s+mức)\s+(?:mức\s+|loại\s+)?[\"“]?"
-_NOUN = r"(?P<noun>[^\d;:()%.\n]{0,45}?)"
+_NOUN = r"(?P<noun>(?:(?!không\s|tăng\s|giảm\s)[^\d;:()%.\n]){0,45}?)"
 _SINCE = r"(?:\s*so\s+với\s+(?:năm\s+)?(?P<cy>\d{4}|năm\s+trước|cùng\s+kỳ(?:\s+năm\s+trước)?|trước))?"
 
 # Level cues: words that set the level of the statements that follow in a paragraph.
@@ -282,7 +286,9 @@ _PROVINCIAL_NOUN = re.compile(r"^(?:cơ\s+quan,\s*đơn\s+vị\s+cấp\s+tỉnh|
 _GROUP_NOUN = re.compile(r"sở|ngành|huyện|ngành\s+dọc|sự\s+nghiệp|trung\s+ương", re.IGNORECASE)
 
 _YEAR_RE = re.compile(r"(?<!với\s)năm\s+(?P<y>(?:19|20)\d{2})\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-ZĐÀ-Ỹ0-9\"“(*])")
+_SENTENCE_END = re.compile(r"[.!?](?=\s+(?P<next>\S))")
+_QUALIFIER = re.compile(r"(?:hơn|trên|gần|khoảng|dưới|ít\s+nhất|tối\s+thiểu|gần\s+như|xấp\s+xỉ)\s*$", re.IGNORECASE)
+_CHANGE_BEFORE = re.compile(r"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?$", re.IGNORECASE)
 
 
 def _num(s: str) -> int:
@@ -328,7 +334,8 @@ class _Ctx:
         return any(a <= pos < b for a, b in self.consumed)
 
     def add(self, start: int, fragment: str, **kw) -> Finding:
-        f = Finding(line=self.line(start), fragment=_collapse(fragment), statement=self.statement, **kw)
+        f = Finding(line=self.line(start), fragment=_collapse(fragment), statement=self.statement, offset=start,
+                    **kw)
         self.findings.append(f)
         return f
 
@@ -359,6 +366,7 @@ class NoticeParser:
         self.re_streak = re.compile(
             rf"(?:năm\s+thứ\s+(?P<n>{_INT})\s+liên\s+tiếp|(?P<n2>{_INT})\s+năm\s+liên\s+tiếp)\s+(?:mà\s+)?{zero}", flags)
         self.re_first = re.compile(rf"(?:năm|lần)\s+đầu\s+tiên\s+(?:mà\s+)?{zero}", flags)
+        self.re_since = re.compile(rf"[^;:.]{{0,40}}?{_SINCE[:-1]}", flags)
         self.re_change = re.compile(
             rf"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?(?P<n>\d{{1,4}}(?:[.,]\d+)?|{_WORDNUM})\s*"
             rf"(?P<unit>điểm\s+phần\s+trăm|%|đơn\s+vị|cơ\s+quan|xã|điểm)?{_SINCE}"
@@ -376,7 +384,13 @@ class NoticeParser:
             para = text[start:end]
             carried = self._paragraph(ctx, start, para, carried)
         self._leftovers(ctx)
-        ctx.findings.sort(key=lambda f: (f.statement, 0))
+        # text order; figures of one statement stay together in the order they were checked
+        order = {id(f): i for i, f in enumerate(ctx.findings)}
+        ctx.findings.sort(key=lambda f: (f.offset, f.statement, order[id(f)]))
+        # renumber statements in text order (stable output)
+        renum: dict[int, int] = {}
+        for f in ctx.findings:
+            f.statement = renum.setdefault(f.statement, len(renum) + 1)
         return ctx.findings
 
     # -- one paragraph ------------------------------------------------------------------
@@ -411,7 +425,30 @@ class NoticeParser:
             ctx.consumed.append((base + s, base + frag_end))
             common = dict(level=level, level_cue=cue, year=year)
             abs_s = base + s
-            if level is None or level not in LEVELS:
+            if kind == "count":
+                before = para[max(0, s - 20):s]
+                q = _QUALIFIER.search(before)
+                cb = _CHANGE_BEFORE.search(before)
+                if q or cb:
+                    # "trên 30 đơn vị" is not a count; "tăng 03 đơn vị xếp hạng Tốt" is a change
+                    start = s - len((q or cb).group(0))
+                    ctx.consumed.append((base + start, base + frag_end))
+                    abs_s, fragment = base + start, para[start:frag_end]
+                    if q or level not in self._checkable_levels():
+                        reason = (f"an approximate figure ('{_collapse(q.group(0))} {m.group('n')}')" if q else
+                                  self._unresolved_reason(level, m))
+                        for fig_text in self._figure_texts(m, kind, change):
+                            ctx.add(abs_s, fragment, figure=kind, text=fig_text, claimed=None, computed=None,
+                                    verdict=NOT_CHECKED, note=reason, **dict(common, level=None))
+                        continue
+                    tier = self._tier_id(m.group("tier"))
+                    claimed = _num(m.group("n")) * (-1 if cb.group("dir").lower() == "giảm" else 1)
+                    tail = self.re_since.match(para, e)
+                    cy = tail.group("cy") if tail and tail.group("cy") else None
+                    self._check_change(ctx, abs_s, fragment, _collapse(fragment), claimed, cy, [tier], kind,
+                                       common, year_note)
+                    continue
+            if level is None or level not in self._checkable_levels():
                 self._unresolved(ctx, abs_s, fragment, m, kind, change, common, level)
                 continue
             if year_note:
@@ -434,7 +471,7 @@ class NoticeParser:
                 else:
                     self._check_first(ctx, abs_s, fragment, m, tiers, common)
             if change:
-                self._check_change(ctx, abs_s, fragment, change, tiers, kind, common)
+                self._change_from_match(ctx, abs_s, fragment, change, tiers, kind, common)
         self._satisfaction(ctx, base, para, sentences)
         # a paragraph ending with ":" hands its last level cue to the next paragraph (lists)
         if para.rstrip().endswith(":") and cues:
@@ -460,14 +497,21 @@ class NoticeParser:
             out.append(_collapse(change.group(0)))
         return out
 
-    def _unresolved(self, ctx, abs_s, fragment, m, kind, change, common, level):
+    def _checkable_levels(self) -> set[str]:
+        return set(self.facts.history)
+
+    def _unresolved_reason(self, level, m) -> str:
         noun = _collapse(m.group("noun") or "")
         if level == "group":
-            reason = f"about a group of units ('{noun}'); only whole levels are checked"
-        elif level == "other":
-            reason = f"'{noun}' are not units ranked in the PAR index"
-        else:
-            reason = "level not clear from the text (no 'cơ quan, đơn vị' / 'cấp xã' cue before it)"
+            return f"about a group of units ('{noun}') for which no figures are computed"
+        if level == "other":
+            return f"'{noun}' are not units ranked in the PAR index"
+        if level is not None:
+            return f"no figures for {_level_name(level)}"
+        return "level not clear from the text (no 'cơ quan, đơn vị' / 'cấp xã' cue before it)"
+
+    def _unresolved(self, ctx, abs_s, fragment, m, kind, change, common, level):
+        reason = self._unresolved_reason(level, m)
         common = dict(common, level=None)
         for fig_text in self._figure_texts(m, kind, change):
             ctx.add(abs_s, fragment, figure=kind, text=fig_text, claimed=None, computed=None,
@@ -482,6 +526,9 @@ class NoticeParser:
                 return "commune", n
             if _PROVINCIAL_NOUN.match(n):
                 return "provincial", n
+            gid = self._group_of(n)
+            if gid:
+                return f"group:{gid}", n
             if _GROUP_NOUN.search(n):
                 return "group", n
             return "other", n
@@ -492,10 +539,22 @@ class NoticeParser:
             return carried
         return None, None
 
+    def _group_of(self, noun: str) -> str | None:
+        """The provincial group a noun names ("sở, ban, ngành" -> so_ban_nganh), when the
+        metrics have tier counts for it."""
+        words = set(re.findall(r"\w+", noun))
+        for gid, label in self.facts.groups.items():
+            if f"group:{gid}" not in self.facts.history:
+                continue
+            lw = re.findall(r"\w+", label.casefold())
+            if noun == label.casefold() or (lw and set(lw) <= words and len(words) <= len(lw) + 1):
+                return gid
+        return None
+
     def _year(self, para: str, sent_start: int, pos: int, default: int) -> tuple[int, str]:
         years = [int(m.group("y")) for m in _YEAR_RE.finditer(para, sent_start, pos)]
         year = years[-1] if years else default
-        if year != default and not any(self.facts.level_year(lv, year) for lv in LEVELS):
+        if year != default and not any(self.facts.level_year(lv, year) for lv in self.facts.history):
             return year, f"speaks of {year}; no data for that year"
         return year, ""
 
@@ -513,7 +572,7 @@ class NoticeParser:
         ly = self.facts.level_year(common["level"], common["year"])
         if ly is None:
             ctx.add(abs_s, fragment, figure="count", text=m.group("n"), claimed=str(_num(m.group("n"))), computed=None,
-                    verdict=NOT_CHECKED, note=f"no {common['level']} data for {common['year']}", tier=tier, **common)
+                    verdict=NOT_CHECKED, note=f"no {_level_name(common['level'])} data for {common['year']}", tier=tier, **common)
             return
         claimed = _num(m.group("n"))
         actual = ly.counts.get(tier, 0)
@@ -543,7 +602,7 @@ class NoticeParser:
         elif claimed == other:
             verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
             how = "truncated" if self.policy == "half_up" else "rounded half-up"
-            note = f"{count}/{total} = {exact_s}%, {how} to {decimals} decimals (not {_vi_num(main)})"
+            note = f"{count}/{total} = {exact_s}%, {how} to {decimals} decimals"
         else:
             verdict, note = WRONG, f"{count}/{total} = {exact_s}%"
         ctx.add(abs_s, fragment, figure="share", text=pct_text + "%", claimed=str(claimed), computed=str(main),
@@ -553,7 +612,7 @@ class NoticeParser:
         ly = self.facts.level_year(common["level"], common["year"])
         if ly is None:
             ctx.add(abs_s, fragment, figure="count", text="không có", claimed="0", computed=None, verdict=NOT_CHECKED,
-                    note=f"no {common['level']} data for {common['year']}", tier=tier, **common)
+                    note=f"no {_level_name(common['level'])} data for {common['year']}", tier=tier, **common)
             return
         actual = ly.counts.get(tier, 0)
         ctx.add(abs_s, fragment, figure="count", text=f"không có … {self._label(tier)}", claimed="0",
@@ -574,7 +633,7 @@ class NoticeParser:
         text = _collapse(m.group(0)[: m.start("noun") - m.start()].rsplit("không", 1)[0])
         if year not in zero:
             ctx.add(abs_s, fragment, figure="streak", text=text, claimed=str(claimed), computed=None,
-                    verdict=NOT_CHECKED, note=f"no {level} data for {year}", tier=tier_key, **common)
+                    verdict=NOT_CHECKED, note=f"no {_level_name(level)} data for {year}", tier=tier_key, **common)
             return
         streak, y = 0, year
         while zero.get(y):
@@ -603,7 +662,7 @@ class NoticeParser:
         text = "năm đầu tiên" if "năm" in m.group(0)[:5].lower() else "lần đầu tiên"
         if year not in zero:
             ctx.add(abs_s, fragment, figure="first_year", text=text, claimed=str(year), computed=None,
-                    verdict=NOT_CHECKED, note=f"no {level} data for {year}", tier=tier_key, **common)
+                    verdict=NOT_CHECKED, note=f"no {_level_name(level)} data for {year}", tier=tier_key, **common)
             return
         earlier_zero = sorted(y for y, z in zero.items() if z and y < year)
         first = earlier_zero[0] if earlier_zero else (year if zero[year] else None)
@@ -620,19 +679,9 @@ class NoticeParser:
                 computed=str(first) if first is not None else "none", verdict=verdict, note=note, tier=tier_key,
                 **common)
 
-    def _check_change(self, ctx, abs_s, fragment, change, tiers, kind, common):
-        level, year = common["level"], common["year"]
+    def _change_from_match(self, ctx, abs_s, fragment, change, tiers, kind, common):
         text = _collapse(change.group(0))
-        cy_text = change.group("cy") or change.group("cy2") or change.group("cy3")
-        if cy_text and cy_text.isdigit():
-            since, since_note = int(cy_text), ""
-        else:
-            since, since_note = year - 1, "" if cy_text else f"against {year - 1} (no year printed)"
-        if len(tiers) != 1 or kind not in ("count", "zero"):
-            ctx.add(abs_s, fragment, figure="change", text=text, claimed=None, computed=None, verdict=NOT_CHECKED,
-                    note="a change must follow a single tier's count", tier="+".join(tiers), **common)
-            return
-        tier = tiers[0]
+        cy = change.group("cy") or change.group("cy2") or change.group("cy3")
         if change.group("same"):
             claimed = 0
         else:
@@ -640,15 +689,30 @@ class NoticeParser:
             n_text = change.group("n")
             if unit in ("%", "điểm") or "phần trăm" in unit or re.search(r"[.,]", n_text):
                 ctx.add(abs_s, fragment, figure="change", text=text, claimed=None, computed=None, verdict=NOT_CHECKED,
-                        note="changes in percent or points are not checked, only changes in units", tier=tier,
-                        **common)
+                        note="changes in percent or points are not checked, only changes in units",
+                        tier="+".join(tiers), **common)
                 return
             claimed = _num(n_text) * (-1 if change.group("dir").lower() == "giảm" else 1)
+        self._check_change(ctx, abs_s, fragment, text, claimed, cy, tiers, kind, common)
+
+    def _check_change(self, ctx, abs_s, fragment, text, claimed, cy_text, tiers, kind, common, year_note=""):
+        level, year = common["level"], common["year"]
+        if cy_text and cy_text.isdigit():
+            since, since_note = int(cy_text), ""
+        else:
+            since, since_note = year - 1, "" if cy_text else f"against {year - 1} (no year printed)"
+        tier_key = "+".join(tiers)
+        if len(tiers) != 1 or kind not in ("count", "zero"):
+            ctx.add(abs_s, fragment, figure="change", text=text, claimed=_signed(claimed), computed=None,
+                    verdict=NOT_CHECKED, note="a change must follow a single tier's count", tier=tier_key, **common)
+            return
+        tier = tiers[0]
         now, before = self.facts.level_year(level, year), self.facts.level_year(level, since)
-        if now is None or before is None:
+        if year_note or now is None or before is None:
             missing = year if now is None else since
             ctx.add(abs_s, fragment, figure="change", text=text, claimed=_signed(claimed), computed=None,
-                    verdict=NOT_CHECKED, note=f"no {level} data for {missing}", tier=tier, **common)
+                    verdict=NOT_CHECKED, note=year_note or f"no {_level_name(level)} data for {missing}", tier=tier,
+                    **common)
             return
         actual = now.counts.get(tier, 0) - before.counts.get(tier, 0)
         detail = f"{before.counts.get(tier, 0)} in {since} → {now.counts.get(tier, 0)} in {year}"
@@ -658,6 +722,7 @@ class NoticeParser:
 
     # -- satisfaction -------------------------------------------------------------------
     _SAT_CUE = re.compile(r"hài\s+lòng", re.IGNORECASE)
+    _SAT_LEAD = re.compile(r"(?:chỉ\s+số|mức\s+độ|tỷ\s+lệ|tỉ\s+lệ)\s+(?:sự\s+)?hài\s+lòng", re.IGNORECASE)
     _TARGET = re.compile(rf"mục\s+tiêu(?:\s+(?:đề\s+ra|đặt\s+ra|của\s+tỉnh|năm\s+\d{{4}}))?(?:\s+(?:là|đạt|ở\s+mức))?\s*{_PCT}",
                          re.IGNORECASE)
     _VALUE = re.compile(rf"(?:đạt|là|bằng|ở\s+mức)\s+(?:mức\s+)?{_PCT}", re.IGNORECASE)
@@ -685,8 +750,13 @@ class NoticeParser:
             if not (targets or values or mets):
                 continue
             ctx.statement += 1
-            abs_s = base + s0
-            fragment = sent
+            # the fragment: from the "chỉ số / mức độ hài lòng" before the first figure to the last one
+            first = min(x.start() for x in (*targets, *values, *mets))
+            last = max(x.end() for x in (*targets, *values, *mets))
+            leads = [c.start() for c in self._SAT_LEAD.finditer(sent, 0, first)]
+            f0 = leads[-1] if leads else first
+            abs_s = base + s0 + f0
+            fragment = sent[f0:last]
             group, cue = self._sat_group(sent)
             common = dict(level="satisfaction", level_cue=cue, year=year)
             for t in targets:
@@ -788,6 +858,12 @@ class NoticeParser:
                     verdict=NOT_CHECKED, note="not a recognised statement")
 
 
+def _level_name(level: str | None) -> str:
+    if level and level.startswith("group:"):
+        return f"group {level[6:]}"
+    return LEVEL_NAMES.get(level or "", "level unknown")
+
+
 def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
@@ -809,8 +885,13 @@ def _paragraphs(text: str) -> Iterable[tuple[int, int]]:
 
 
 def _sentences(para: str) -> list[tuple[int, int]]:
+    """Sentence spans: a full stop followed by a capital letter, a digit or an opening mark
+    ends a sentence ("69,76%." and "TT. Tỉnh ủy" alike; decimal commas never do)."""
     out, pos = [], 0
     for m in _SENTENCE_END.finditer(para):
+        nxt = m.group("next")
+        if not (nxt.isupper() or nxt.isdigit() or nxt in "\"“(*-"):
+            continue
         out.append((pos, m.end()))
         pos = m.end()
     out.append((pos, len(para)))
@@ -871,46 +952,67 @@ def audit_file(path: str | Path, year: int, paths=None, province: str = "khanh_h
     if facts is None:
         facts = load_facts(year, paths, province)
     findings = audit_text(text, facts, policy, year)
-    return AuditResult(source=str(path), year=year, province=province, rounding=policy, findings=findings)
+    return AuditResult(source=str(path), year=year, province=province, rounding=policy, findings=findings,
+                       tier_labels=dict(facts.tier_labels))
 
 
 # ---------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------
-def format_text(result: AuditResult, width: int = 100) -> str:
+def format_text(result: AuditResult, width: int = 110) -> str:
+    """The report a person reads: each statement with its line and level, then one line per
+    figure (claimed, computed, verdict, why), then the summary line."""
+    rule = "rounded half-up" if result.rounding == "half_up" else "truncated"
     out = [f"Audit of {result.source} against the {result.year} data ({result.province}; "
-           f"shares checked half-up{' and truncated' if result.rounding == 'half_up' else ''} "
-           f"{'(notice rule: truncate)' if result.rounding == 'truncate' else ''})".replace("  ", " ").replace(" )", ")"),
-           ""]
+           f"shares expected {rule} to the printed decimals)", ""]
     current = None
     for f in result.findings:
         if f.statement != current:
             current = f.statement
-            where = LEVEL_NAMES.get(f.level or "", "level unknown")
-            cue = f" ← “{f.level_cue}”" if f.level_cue else ""
+            if current != result.findings[0].statement:
+                out.append("")
+            where = _level_name(f.level) if f.level else "level unknown"
+            cue = f" (from “{f.level_cue}”)" if f.level_cue else ""
             yr = f", {f.year}" if f.year and f.year != result.year else ""
             out.append(f"line {f.line} · {where}{yr}{cue}")
             frag = f.fragment if len(f.fragment) <= width else f.fragment[: width - 1] + "…"
             out.append(f"  “{frag}”")
-        claimed = "–" if f.claimed is None else _show(f.claimed)
-        computed = "–" if f.computed is None else _show(f.computed)
-        label = f"{f.figure}" + (f" {_tier_text(f.tier, result)}" if f.tier else "")
-        line = f"    {label:<22} {f.text:<22} claimed {claimed:<9} computed {computed:<9} {f.verdict}"
+        claimed = "–" if f.claimed is None else _show(f.claimed, f.figure)
+        computed = "–" if f.computed is None else _show(f.computed, f.figure)
+        label = _figure_label(f, result.tier_labels)
+        line = f"    {label:<30} claimed {claimed:<10} computed {computed:<10} {f.verdict}"
         if f.note:
-            line += f"  ({f.note})"
+            line += f" — {f.note}"
         out.append(line.rstrip())
     if not result.findings:
         out.append("no figures found")
-    out += ["", result.summary() + (" → exit 1" if result.has_wrong else "")]
+    out += ["", result.summary()]
     return "\n".join(out) + "\n"
 
 
-def _show(v: str) -> str:
-    return v.replace(".", ",") if re.fullmatch(r"[+-]?\d+\.\d+", v) else v
+_FIGURE_NAMES = {"count": "count", "total": "total", "share": "share", "change": "change", "streak": "years in a row",
+                 "first_year": "first year", "satisfaction": "satisfaction", "target": "target",
+                 "target_met": "target met", "percentage": "percentage", "zero": "count", "first": "first year"}
 
 
-def _tier_text(tier: str, result: AuditResult) -> str:
-    return tier
+def _figure_label(f: Finding, tier_labels: Mapping[str, str]) -> str:
+    name = _FIGURE_NAMES.get(f.figure, f.figure)
+    if not f.tier:
+        return name
+    tiers = ", ".join(tier_labels.get(t, t) for t in f.tier.split("+"))
+    if f.figure in ("streak", "first_year"):
+        return f"{name}, no {tiers}"
+    return f"{name} {tiers}"
+
+
+def _show(v: str, figure: str) -> str:
+    """A claimed/computed value as a Vietnamese reader expects it: "69,76%", "+3", "−5"."""
+    if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", v):
+        text = v.replace(".", ",").replace("-", "−")
+        if figure in ("share", "satisfaction", "target", "percentage"):
+            text += "%"
+        return text
+    return v
 
 
 def format_json(result: AuditResult) -> str:
