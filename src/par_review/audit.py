@@ -287,6 +287,7 @@ _GROUP_NOUN = re.compile(r"sở|ngành|huyện|ngành\s+dọc|sự\s+nghiệp|tr
 
 _YEAR_RE = re.compile(r"(?<!với\s)năm\s+(?P<y>(?:19|20)\d{2})\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s+(?P<next>\S))")
+_LIST_ITEM = re.compile(r"\s*(?:[-+•–]\s|\d+[.)]\s|[a-zđ]\)\s)")
 _QUALIFIER = re.compile(r"(?:hơn|trên|gần|khoảng|dưới|ít\s+nhất|tối\s+thiểu|gần\s+như|xấp\s+xỉ)\s*$", re.IGNORECASE)
 _CHANGE_BEFORE = re.compile(r"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?$", re.IGNORECASE)
 
@@ -382,7 +383,12 @@ class NoticeParser:
         carried: tuple[str, str] | None = None
         for start, end in _paragraphs(text):
             para = text[start:end]
-            carried = self._paragraph(ctx, start, para, carried)
+            handed = self._paragraph(ctx, start, para, carried)
+            # "Đối với UBND cấp xã:" sets the level of the list items under it, until the list ends
+            if handed is not None:
+                carried = handed
+            elif not _LIST_ITEM.match(para):
+                carried = None
         self._leftovers(ctx)
         # text order; figures of one statement stay together in the order they were checked
         order = {id(f): i for i, f in enumerate(ctx.findings)}
@@ -415,7 +421,7 @@ class NoticeParser:
             ctx.statement += 1
             nxt = statements[i + 1][0] if i + 1 < len(statements) else len(para)
             sent_start, sent_end = _sentence_of(sentences, s)
-            level, cue = self._level(m.group("noun"), cues, s, sent_start, carried)
+            level, cue = self._level(m.group("noun"), cues, s, e, carried)
             year, year_note = self._year(para, sent_start, s, ctx.default_year)
             # a change belongs to the statement just before it, within its clause
             clause_end = min(nxt, sent_end, _clause_end(para, e))
@@ -437,9 +443,9 @@ class NoticeParser:
                     if q or level not in self._checkable_levels():
                         reason = (f"an approximate figure ('{_collapse(q.group(0))} {m.group('n')}')" if q else
                                   self._unresolved_reason(level, m))
-                        for fig_text in self._figure_texts(m, kind, change):
-                            ctx.add(abs_s, fragment, figure=kind, text=fig_text, claimed=None, computed=None,
-                                    verdict=NOT_CHECKED, note=reason, **dict(common, level=None))
+                        known = level in self._checkable_levels()
+                        self._not_checked(ctx, abs_s, fragment, m, kind, None if cb else change,
+                                          dict(common, level=level if known else None), reason)
                         continue
                     tier = self._tier_id(m.group("tier"))
                     claimed = _num(m.group("n")) * (-1 if cb.group("dir").lower() == "giảm" else 1)
@@ -448,13 +454,12 @@ class NoticeParser:
                     self._check_change(ctx, abs_s, fragment, _collapse(fragment), claimed, cy, [tier], kind,
                                        common, year_note)
                     continue
-            if level is None or level not in self._checkable_levels():
-                self._unresolved(ctx, abs_s, fragment, m, kind, change, common, level)
-                continue
             if year_note:
-                for fig_text in self._figure_texts(m, kind, change):
-                    ctx.add(abs_s, fragment, figure=kind, text=fig_text, claimed=None, computed=None,
-                            verdict=NOT_CHECKED, note=year_note, **common)
+                self._not_checked(ctx, abs_s, fragment, m, kind, change, common, year_note)
+                continue
+            if level is None or level not in self._checkable_levels():
+                self._not_checked(ctx, abs_s, fragment, m, kind, change, dict(common, level=None),
+                                  self._unresolved_reason(level, m))
                 continue
             if kind == "count":
                 tier = self._tier_id(m.group("tier"))
@@ -479,23 +484,33 @@ class NoticeParser:
             return (last[1], _collapse(last[2]))
         return None
 
-    def _figure_texts(self, m, kind, change) -> list[str]:
-        out = []
+    def _figure_texts(self, m, kind, change) -> list[tuple[str, str, str | None, str | None]]:
+        """(figure, text as printed, claimed value, tier) of every figure of a statement, for
+        statements that cannot be checked."""
+        out: list[tuple[str, str, str | None, str | None]] = []
         if kind == "count":
-            out.append(m.group("n"))
+            tier = self._tier_id(m.group("tier"))
+            out.append(("count", m.group("n"), str(_num(m.group("n"))), tier))
             if m.group("of"):
-                out.append(m.group("of"))
+                out.append(("total", m.group("of"), str(_num(m.group("of"))), None))
             if m.group("pct"):
-                out.append(m.group("pct") + "%")
+                out.append(("share", m.group("pct") + "%", str(_pct_decimal(m.group("pct"))), tier))
+        elif kind == "zero":
+            out += [("count", f"không có … {self._label(t)}", "0", t) for t in self._tier_ids(m.group("tiers"))]
         elif kind == "streak":
-            out.append(_collapse(m.group(0).split("liên")[0]) + " liên tiếp")
-        elif kind == "first":
-            out.append("năm đầu tiên")
+            n_text = m.group("n") or m.group("n2")
+            out.append(("streak", _collapse(m.group(0).split("liên")[0]) + " liên tiếp", str(_num(n_text)),
+                        "+".join(self._tier_ids(m.group("tiers")))))
         else:
-            out.append("không có")
+            out.append(("first_year", "năm đầu tiên", None, "+".join(self._tier_ids(m.group("tiers")))))
         if change:
-            out.append(_collapse(change.group(0)))
+            out.append(("change", _collapse(change.group(0)), None, None))
         return out
+
+    def _not_checked(self, ctx, abs_s, fragment, m, kind, change, common, reason):
+        for figure, text, claimed, tier in self._figure_texts(m, kind, change):
+            ctx.add(abs_s, fragment, figure=figure, text=text, claimed=claimed, computed=None,
+                    verdict=NOT_CHECKED, note=reason, tier=tier, **common)
 
     def _checkable_levels(self) -> set[str]:
         return set(self.facts.history)
@@ -510,15 +525,9 @@ class NoticeParser:
             return f"no figures for {_level_name(level)}"
         return "level not clear from the text (no 'cơ quan, đơn vị' / 'cấp xã' cue before it)"
 
-    def _unresolved(self, ctx, abs_s, fragment, m, kind, change, common, level):
-        reason = self._unresolved_reason(level, m)
-        common = dict(common, level=None)
-        for fig_text in self._figure_texts(m, kind, change):
-            ctx.add(abs_s, fragment, figure=kind, text=fig_text, claimed=None, computed=None,
-                    verdict=NOT_CHECKED, note=reason, **common)
 
     # -- level and year -----------------------------------------------------------------
-    def _level(self, noun: str | None, cues, pos: int, sent_start: int, carried):
+    def _level(self, noun: str | None, cues, pos: int, end: int, carried):
         n = _collapse(noun or "").casefold()
         n = re.sub(r"^(?:các|có|gồm|trong đó|với|và)\s+", "", n)
         if n not in _GENERIC_NOUNS:
@@ -537,6 +546,9 @@ class NoticeParser:
             return before[-1][1], _collapse(before[-1][2])
         if carried:
             return carried
+        own = [c for c in cues if pos <= c[0] < end]  # "13 cơ quan, đơn vị xếp hạng Khá" on its own
+        if own:
+            return own[0][1], _collapse(own[0][2])
         return None, None
 
     def _group_of(self, noun: str) -> str | None:
@@ -726,6 +738,8 @@ class NoticeParser:
     _TARGET = re.compile(rf"mục\s+tiêu(?:\s+(?:đề\s+ra|đặt\s+ra|của\s+tỉnh|năm\s+\d{{4}}))?(?:\s+(?:là|đạt|ở\s+mức))?\s*{_PCT}",
                          re.IGNORECASE)
     _VALUE = re.compile(rf"(?:đạt|là|bằng|ở\s+mức)\s+(?:mức\s+)?{_PCT}", re.IGNORECASE)
+    _GAP = re.compile(r"(?P<dir>thấp\s+hơn|cao\s+hơn|thiếu|hụt|vượt|chưa\s+đạt)\s+(?:so\s+với\s+)?(?:mục\s+tiêu\s+)?"
+                      r"(?:đề\s+ra\s+)?(?P<pp>\d{1,2}(?:[.,]\d+)?)\s*(?:điểm\s+phần\s+trăm|điểm\s*%|điểm|%)", re.IGNORECASE)
     _MET = re.compile(r"(?P<neg>chưa\s+|không\s+)?(?:đạt|vượt)(?:\s+và\s+vượt)?\s+(?:chỉ\s+tiêu|mục\s+tiêu)", re.IGNORECASE)
     _SAT_GROUPS = [
         ("so_ban_nganh", r"khối\s+(?:các\s+)?(?:cơ\s+quan\s+)?sở|sở,\s*ban,\s*ngành|các\s+sở"),
@@ -746,13 +760,18 @@ class NoticeParser:
             in_target = [(t.start(), t.end()) for t in targets]
             values = [v for v in self._VALUE.finditer(sent)
                       if not any(a <= v.start("pct") < b for a, b in in_target)]
+            gaps = list(self._GAP.finditer(sent))
+            in_gap = [(g.start(), g.end()) for g in gaps]
+            values = [v for v in values if not any(a <= v.start("pct") < b for a, b in in_gap)]
+            targets = [t for t in targets if not any(a <= t.start("pct") < b for a, b in in_gap)]
             mets = list(self._MET.finditer(sent))
-            if not (targets or values or mets):
+            if not (targets or values or mets or gaps):
                 continue
             ctx.statement += 1
             # the fragment: from the "chỉ số / mức độ hài lòng" before the first figure to the last one
-            first = min(x.start() for x in (*targets, *values, *mets))
-            last = max(x.end() for x in (*targets, *values, *mets))
+            found = (*targets, *values, *mets, *gaps)
+            first = min(x.start() for x in found)
+            last = max(x.end() for x in found)
             leads = [c.start() for c in self._SAT_LEAD.finditer(sent, 0, first)]
             f0 = leads[-1] if leads else first
             abs_s = base + s0 + f0
@@ -761,7 +780,7 @@ class NoticeParser:
             common = dict(level="satisfaction", level_cue=cue, year=year)
             for t in targets:
                 ctx.consumed.append((base + s0 + t.start(), base + s0 + t.end()))
-            for v in values:
+            for v in (*values, *gaps):
                 ctx.consumed.append((base + s0 + v.start(), base + s0 + v.end()))
             for v in values:
                 self._check_pct(ctx, abs_s, fragment, "satisfaction", v.group("pct"),
@@ -769,6 +788,8 @@ class NoticeParser:
             for t in targets:
                 self._check_pct(ctx, abs_s, fragment, "target", t.group("pct"),
                                 None if sat is None else sat.target, group, sat, year_note, common)
+            for g in gaps:
+                self._check_gap(ctx, abs_s, fragment, g, sat, group, year_note, common)
             for mt in mets:
                 claimed = not mt.group("neg")
                 text = _collapse(mt.group(0))
@@ -781,6 +802,29 @@ class NoticeParser:
                 ctx.add(abs_s, fragment, figure="target_met", text=text, claimed=_yesno(claimed),
                         computed=_yesno(sat.met), verdict=OK if ok else WRONG,
                         note=f"{_vi_num(sat.value, 2)}% against a target of {_vi_num(sat.target)}%", **common)
+
+    def _check_gap(self, ctx, abs_s, fragment, g, sat, group, year_note, common):
+        pp_text = g.group("pp")
+        sign = 1 if g.group("dir").lower() in ("cao hơn", "vượt") else -1
+        claimed = sign * _pct_decimal(pp_text)
+        decimals = len(pp_text.replace(",", ".").partition(".")[2])
+        text = _collapse(g.group(0))
+        note = year_note or self._sat_unavailable(sat, group, "met")
+        if note:
+            ctx.add(abs_s, fragment, figure="gap", text=text, claimed=str(claimed), computed=None,
+                    verdict=NOT_CHECKED, note=note, **common)
+            return
+        gap = Decimal(repr(sat.value)) - Decimal(repr(sat.target))
+        main = round_decimal(gap, decimals, self.policy)
+        other = round_decimal(gap, decimals, "truncate" if self.policy == "half_up" else "half_up")
+        if claimed == main:
+            verdict = OK
+        elif claimed == other:
+            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
+        else:
+            verdict = WRONG
+        ctx.add(abs_s, fragment, figure="gap", text=text, claimed=str(claimed), computed=str(main), verdict=verdict,
+                note=f"{_vi_num(sat.value, 2)}% − {_vi_num(sat.target)}% (points)", **common)
 
     def _sat_group(self, sent: str) -> tuple[str | None, str | None]:
         found = []
@@ -840,16 +884,15 @@ class NoticeParser:
                               re.IGNORECASE)),
         ("streak", re.compile(rf"năm\s+thứ\s+{_INT}\s+liên\s+tiếp|{_INT}\s+năm\s+liên\s+tiếp", re.IGNORECASE)),
         ("first_year", re.compile(r"(?:năm|lần)\s+đầu\s+tiên", re.IGNORECASE)),
+        ("points", re.compile(r"(?<![\w/.,])\d{1,3}(?:[.,]\d+)?\s*điểm(?:\s+phần\s+trăm)?", re.IGNORECASE)),
     ]
 
     def _leftovers(self, ctx: _Ctx):
-        seen: set[int] = set()
-        hits = []
+        hits: list[tuple[int, int, str]] = []
         for figure, rx in self._LEFTOVERS:
             for m in rx.finditer(ctx.text):
-                if ctx.is_consumed(m.start()) or m.start() in seen:
+                if ctx.is_consumed(m.start()) or any(a < m.end() and m.start() < b for a, b, _ in hits):
                     continue
-                seen.add(m.start())
                 hits.append((m.start(), m.end(), figure))
         for s, e, figure in sorted(hits):
             ctx.statement += 1
@@ -992,7 +1035,7 @@ def format_text(result: AuditResult, width: int = 110) -> str:
 
 _FIGURE_NAMES = {"count": "count", "total": "total", "share": "share", "change": "change", "streak": "years in a row",
                  "first_year": "first year", "satisfaction": "satisfaction", "target": "target",
-                 "target_met": "target met", "percentage": "percentage", "zero": "count", "first": "first year"}
+                 "target_met": "target met", "percentage": "percentage", "gap": "gap to target", "points": "points", "zero": "count", "first": "first year"}
 
 
 def _figure_label(f: Finding, tier_labels: Mapping[str, str]) -> str:
