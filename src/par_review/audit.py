@@ -793,7 +793,7 @@ class NoticeParser:
             for mt in mets:
                 claimed = not mt.group("neg")
                 text = _collapse(mt.group(0))
-                note = year_note or self._sat_unavailable(sat, group, "met")
+                note = year_note or self._sat_unavailable(sat, group, "met", cue)
                 if note:
                     ctx.add(abs_s, fragment, figure="target_met", text=text, claimed=_yesno(claimed), computed=None,
                             verdict=NOT_CHECKED, note=note, **common)
@@ -809,7 +809,7 @@ class NoticeParser:
         claimed = sign * _pct_decimal(pp_text)
         decimals = len(pp_text.replace(",", ".").partition(".")[2])
         text = _collapse(g.group(0))
-        note = year_note or self._sat_unavailable(sat, group, "met")
+        note = year_note or self._sat_unavailable(sat, group, "met", common["level_cue"])
         if note:
             ctx.add(abs_s, fragment, figure="gap", text=text, claimed=str(claimed), computed=None,
                     verdict=NOT_CHECKED, note=note, **common)
@@ -838,7 +838,8 @@ class NoticeParser:
         # "cơ quan hành chính nhà nước ... khối cơ quan Sở": the most specific (last) cue wins
         return gid, cue
 
-    def _sat_unavailable(self, sat: SatisfactionFacts | None, group: str | None, what: str) -> str:
+    def _sat_unavailable(self, sat: SatisfactionFacts | None, group: str | None, what: str,
+                         cue: str | None = None) -> str:
         if sat is None:
             return "no satisfaction data for this year"
         if what in ("target", "met") and sat.target is None:
@@ -849,13 +850,15 @@ class NoticeParser:
             return (f"which units' satisfaction is meant is not clear (the data give "
                     f"{sat.group_label or sat.group or 'one group'})")
         if sat.group and group != sat.group:
-            return f"satisfaction of '{self.facts.groups.get(group, group)}' is not computed (only {sat.group_label or sat.group})"
+            return (f"satisfaction of '{self.facts.groups.get(group) or cue or group}' is not computed "
+                    f"(only {sat.group_label or sat.group})")
         return ""
 
     def _check_pct(self, ctx, abs_s, fragment, figure, pct_text, actual, group, sat, year_note, common):
         claimed = _pct_decimal(pct_text)
         decimals = len(pct_text.replace(",", ".").partition(".")[2])
-        note = year_note or self._sat_unavailable(sat, group, "target" if figure == "target" else "value")
+        note = year_note or self._sat_unavailable(sat, group, "target" if figure == "target" else "value",
+                                                   common["level_cue"])
         if note or actual is None:
             ctx.add(abs_s, fragment, figure=figure, text=pct_text + "%", claimed=str(claimed), computed=None,
                     verdict=NOT_CHECKED, note=note or "no value", **common)
