@@ -14,6 +14,7 @@ import pytest
 
 from par_review.metrics import (
     area_summaries,
+    compare_with_previous,
     compute_metrics,
     display_share,
     exact_share,
@@ -24,6 +25,7 @@ from par_review.metrics import (
     movements,
     national_metrics,
     resolve_rounding,
+    roster_check,
     round_decimal,
     satisfaction_metrics,
     shares_check,
@@ -440,3 +442,26 @@ def test_write_metrics_is_deterministic(demo_processed, tmp_path):
     assert len(tiers) == 8 and tiers.query("level == 'commune' and tier == 'tot'")["count"].item() == 73
     with pytest.raises(ValueError):
         write_metrics(m1, tmp_path / "out3", paths, 2021)
+
+
+def test_roster_check(small_registry):
+    df = _frame([("a", "tot", 90), ("b", "kha", 80), ("zzz", "kha", 75)])
+    r = roster_check(df, small_registry, 2022, "provincial", tier_counts(df, TIERS))
+    assert r["counts_sum_to_total"] is True and r["roster_matches"] is False
+    assert r["missing_from_table"] == ["c", "fresh", "merged", "newname"] and r["not_in_roster"] == ["zzz"]
+    assert r["roster_size"] == 6
+
+
+def test_demo_roster_and_backtest(demo_processed, m2022):
+    assert all(lv["checks"]["roster_matches"] and lv["checks"]["counts_sum_to_total"]
+               for lv in m2022["levels"].values())
+    m2021 = compute_metrics(2021, demo_processed)
+    assert compare_with_previous(m2022, m2021) == {"available": True, "agrees": True, "differences": []}
+    tampered = json.loads(metrics_json(m2021))
+    tampered["levels"]["commune"]["tiers"]["trung_binh"]["count"] = 4
+    res = compare_with_previous(m2022, tampered)
+    assert res["agrees"] is False
+    assert res["differences"] == [{"level": "commune", "key": "tiers.trung_binh.count", "here": 5, "previous": 4}]
+    assert compare_with_previous(m2022, None)["available"] is False
+    with pytest.raises(ValueError):
+        compare_with_previous(m2022, m2022)

@@ -301,7 +301,7 @@ def unit_records(df: pd.DataFrame, prev_df: pd.DataFrame | None, reg: Registry, 
         district_code = unit.district_code if unit is not None else ""
         rec = {"unit_id": r.unit_id, "unit_name": nfc(r.unit_name), "group": r.group,
                "district": nfc(r.district) if isinstance(r.district, str) else "",
-               "district_code": district_code, "rank": int(ranks[idx]),
+               "district_code": district_code, "rank": _int(ranks[idx]),
                "score": _float(r.score), "tier": r.tier,
                "prev_tier": None, "prev_score": None, "score_change": None,
                "movement": None, "tier_steps": None, "compared_with": None, "predecessors": [],
@@ -580,8 +580,42 @@ def level_metrics(level: str, year: int, frames: Mapping[int, pd.DataFrame | Non
         "group_by": _group_key(cfg.levels[level]),
         "by_group": group_summaries(units, prev_df, cfg, level),
         "areas": area_summaries(df, prev_df, cfg, level),
+        "checks": roster_check(df, reg, year, level, counts),
         "units": units,
     }
+
+
+def roster_check(df: pd.DataFrame, reg: Registry, year: int, level: str, counts: Mapping[str, int]) -> dict[str, Any]:
+    """Do the scored units match the registry's roster for the year and level?"""
+    roster = {u.unit_id for u in reg.roster(year, level)}
+    scored = set(df["unit_id"])
+    return {"counts_sum_to_total": sum(counts.values()) == len(df),
+            "roster_size": len(roster),
+            "roster_matches": roster == scored,
+            "missing_from_table": sorted(roster - scored),
+            "not_in_roster": sorted(scored - roster)}
+
+
+def compare_with_previous(metrics: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Back-test: do this year's `prev_count`s and `prev_total`s agree with the previous
+    year's metrics (e.g. the published reports/<year-1>/metrics.json)? Returns
+    {available, agrees, differences: [{level, key, here, previous}]}."""
+    if previous is None:
+        return {"available": False, "agrees": None, "differences": []}
+    if int(previous["year"]) != int(metrics["year"]) - 1:
+        raise ValueError(f"previous metrics are for {previous['year']}, expected {int(metrics['year']) - 1}")
+    diffs = []
+    for level, lv in metrics["levels"].items():
+        plv = (previous.get("levels") or {}).get(level)
+        if plv is None or lv.get("previous_year") is None:
+            continue
+        if lv["prev_total"] != plv["total"]:
+            diffs.append({"level": level, "key": "total", "here": lv["prev_total"], "previous": plv["total"]})
+        for t, e in lv["tiers"].items():
+            pc = ((plv.get("tiers") or {}).get(t) or {}).get("count")
+            if e["prev_count"] != pc:
+                diffs.append({"level": level, "key": f"tiers.{t}.count", "here": e["prev_count"], "previous": pc})
+    return {"available": True, "agrees": not diffs, "differences": diffs}
 
 
 def resolve_rounding(cfg: ProvinceConfig, rounding: str | None, shares_rule: str | None) -> tuple[str, int, str]:
