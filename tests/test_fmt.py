@@ -87,3 +87,9 @@ def test_formatter_binds_language_and_policy():
         Formatter("fr")
     with pytest.raises(ValueError):
         Formatter("vi", "banker")
+
+
+def test_numpy_scalars():
+    np = pytest.importorskip("numpy")
+    assert fmt_pct(np.float64(30 / 43 * 100), "vi") == "69,77%"
+    assert fmt_count(np.int64(3), "vi") == "03"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import numbers
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 LANGS = ("vi", "en")
@@ -53,7 +54,14 @@ def round_decimal(x: float | int | str | Decimal, decimals: int = 2, policy: str
     """`x` rounded to `decimals` places under `policy` ("half_up" or "truncate")."""
     if policy not in POLICIES:
         raise ValueError(f"unknown rounding policy {policy!r}: expected one of {POLICIES}")
-    d = x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else str(x))
+    if isinstance(x, Decimal):
+        d = x
+    elif isinstance(x, str):
+        d = Decimal(x)
+    elif isinstance(x, numbers.Integral):
+        d = Decimal(int(x))
+    else:  # floats, numpy floats: the shortest decimal that round-trips
+        d = Decimal(repr(float(x)))
     q = Decimal(1).scaleb(-decimals)
     out = d.quantize(q, rounding=ROUND_HALF_UP if policy == "half_up" else ROUND_DOWN)
     return out + 0  # turn -0.00 into 0.00
