@@ -18,6 +18,7 @@ from par_review.metrics import (
     compute_metrics,
     display_share,
     exact_share,
+    group_summaries,
     json_safe,
     largest_remainder,
     metrics_json,
@@ -28,6 +29,7 @@ from par_review.metrics import (
     roster_check,
     round_decimal,
     satisfaction_metrics,
+    score_summary,
     shares_check,
     streak_without,
     streaks_for,
@@ -465,3 +467,47 @@ def test_demo_roster_and_backtest(demo_processed, m2022):
     assert compare_with_previous(m2022, None)["available"] is False
     with pytest.raises(ValueError):
         compare_with_previous(m2022, m2022)
+
+
+def test_score_summary():
+    df = pd.DataFrame({"score": [90.1, 80.2, 70.3]})
+    prev = pd.DataFrame({"score": [80.0, 80.0]})
+    s = score_summary(df, prev)
+    assert (s["mean"], s["median"], s["min"], s["max"]) == (80.2, 80.2, 70.3, 90.1)
+    assert s["prev_mean"] == 80.0 and s["change_mean"] == pytest.approx(0.2)
+    assert score_summary(df, None)["change_mean"] is None
+
+
+def test_group_summaries(cfg, small_registry):
+    prev = _frame([("a", "kha", 80), ("b", "tot", 90), ("c", "tot", 86)], year=2021)
+    cur = _frame([("a", "tot", 91, "nganh_doc"), ("b", "kha", 84), ("c", "tot", 88), ("fresh", "yeu", 20)])
+    units = unit_records(cur, prev, small_registry, TIERS)
+    g = group_summaries(units, prev, cfg, "provincial", n=1)
+    assert list(g) == ["so_ban_nganh", "nganh_doc"]   # the config's group order
+    sb = g["so_ban_nganh"]
+    assert sb["total"] == 3 and sb["counts"] == {"tot": 1, "kha": 1, "trung_binh": 0, "yeu": 1}
+    assert sb["label"] == "Sở, ban, ngành" and sb["by"] == "group"
+    assert sb["mean_score"] == pytest.approx((84 + 88 + 20) / 3)
+    assert sb["prev_mean_score_same_units"] == 88.0   # b and c; 'fresh' has no previous score
+    assert (sb["up_count"], sb["down_count"]) == (0, 1)
+    assert [u["unit_id"] for u in sb["top"]] == ["c"] and [u["unit_id"] for u in sb["bottom"]] == ["fresh"]
+    assert g["nganh_doc"]["up_count"] == 1
+
+
+def test_other_tier_scheme(tmp_path):
+    """Another province with five tiers and other names: nothing assumes Khánh Hòa's four."""
+    from par_review.config import ProvinceConfig
+
+    tiers = ["xuat_sac", "tot", "kha", "trung_binh", "kem"]
+    data = {"id": "x", "name": {"vi": "Tỉnh X"},
+            "tiers": [{"id": t, "label": {"vi": t.replace("_", " ").title()}} for t in tiers],
+            "levels": {"provincial": {"label": {"vi": "cấp tỉnh"}}},
+            "bands": {"default": {"xuat_sac": 90, "tot": 80, "kha": 70, "trung_binh": 50, "kem": 0}}}
+    other = ProvinceConfig(data, tmp_path / "province.yml")
+    counts = {"xuat_sac": 1, "tot": 2, "kha": 0, "trung_binh": 0, "kem": 1}
+    t = tier_table(counts, counts, other, "truncate", 1, "report")
+    assert list(t) == tiers and t["xuat_sac"]["share_display"] == 25.0 and t["tot"]["share_display"] == 50.0
+    h = {2021: dict.fromkeys(tiers, 1), 2022: counts}
+    st = streaks_for(h, 2022, tiers)
+    assert list(st) == ["tot", "kha", "trung_binh", "kem"]
+    assert st["kha"]["tiers"] == ["kha", "trung_binh", "kem"] and st["kha"]["none_this_year"] is False
