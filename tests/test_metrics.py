@@ -511,3 +511,24 @@ def test_other_tier_scheme(tmp_path):
     st = streaks_for(h, 2022, tiers)
     assert list(st) == ["tot", "kha", "trung_binh", "kem"]
     assert st["kha"]["tiers"] == ["kha", "trung_binh", "kem"] and st["kha"]["none_this_year"] is False
+
+
+def test_split_and_surviving_predecessor_are_not_renames():
+    reg = Registry([_unit("p", valid_to=2021), _unit("s1", ("p",), 2022), _unit("s2", ("p",), 2022),
+                    _unit("q"), _unit("q2", ("q",), 2022)])
+    prev = _frame([("p", "kha", 80), ("q", "tot", 90)], year=2021)
+    cur = _frame([("s1", "tot", 91), ("s2", "kha", 75), ("q", "tot", 92), ("q2", "yeu", 30)])
+    units = {u["unit_id"]: u for u in unit_records(cur, prev, reg, TIERS)}
+    assert units["s1"]["movement"] == units["s2"]["movement"] == "split"
+    assert units["q"]["movement"] == "same"
+    assert units["q2"]["movement"] == "new"   # q is still scored: q2 is not its rename
+    m = movements(list(units.values()), prev, reg)
+    assert [u["unit_id"] for u in m["split"]] == ["s1", "s2"] and m["split"][0]["predecessors"] == ["p"]
+    assert m["left"] == [{"unit_id": "p", "unit_name": "Đơn vị p", "group": "so_ban_nganh", "prev_tier": "kha",
+                          "prev_score": 80.0, "merged_into": None, "successors": ["s1", "s2"]}]
+    flows = tier_flows(list(units.values()), prev, TIERS)
+    c, p = tier_counts(cur, TIERS), tier_counts(prev, TIERS)
+    for t in TIERS:
+        f = flows[t]
+        assert c[t] - p[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
+                               - f["out_to_above"] - f["out_to_below"] - f["left"])

@@ -47,11 +47,13 @@ SATISFACTION_METHOD = ("Unweighted mean of the per-unit satisfaction_pct of the 
                        "target's group (all units when the target names no group). ASSUMPTION: "
                        "the province's exact aggregation rule was not found; the unweighted mean "
                        "reproduces the notice's 82,77% on the 2022 data.")
-MERGER_RULE = ("A unit whose previous-year record is missing but which succeeds exactly one "
-               "unit of the previous year (registry successor_of) is compared with that unit "
-               "(a rename). A unit that succeeds several units (a merger) is not counted as "
-               "moving up or down: it is listed under movements.merged with its predecessors' "
-               "previous tiers; its predecessors count as 'left' and it counts as 'entered'.")
+MERGER_RULE = ("Units are matched to the previous year by unit id. A unit whose previous-year "
+               "record is missing but which succeeds exactly one unit of the previous year "
+               "(registry successor_of; that unit no longer scored and succeeded by no other "
+               "unit) is compared with it (a rename). A unit that succeeds several units (a "
+               "merger) or shares its predecessor with another unit (a split) is not counted as "
+               "moving up or down: it is listed under movements.merged / movements.split with "
+               "its predecessors; it counts as 'entered' and its predecessors as 'left'.")
 
 
 # --------------------------------------------------------------------------- rounding
@@ -293,8 +295,16 @@ def unit_records(df: pd.DataFrame, prev_df: pd.DataFrame | None, reg: Registry, 
     score, tier, the previous year's tier and score, its movement (see MERGER_RULE) and
     its points per area (`area_ids`, columns area_<id>)."""
     rank = {t: i for i, t in enumerate(tier_ids)}
+    df = df.reset_index(drop=True)
     prev = {r.unit_id: r for r in prev_df.itertuples(index=False)} if prev_df is not None else None
     ranks = df["score"].rank(method="min", ascending=False)
+    current = set(df["unit_id"])
+    # how many of this year's units claim each previous unit as predecessor (2+ = a split)
+    claims: dict[str, int] = {}
+    for uid in current:
+        u = reg.by_id.get(uid)
+        for p in (u.successor_of if u is not None and uid not in (prev or {}) else ()):
+            claims[p] = claims.get(p, 0) + 1
     out = []
     for idx, r in _sorted_units(df).iterrows():
         unit = reg.by_id.get(r.unit_id)
@@ -313,11 +323,14 @@ def unit_records(df: pd.DataFrame, prev_df: pd.DataFrame | None, reg: Registry, 
             if r.unit_id in prev:
                 cmp_id = r.unit_id
             else:
-                present = [p for p in rec["predecessors"] if p in prev]
-                if len(present) == 1:
-                    cmp_id = present[0]
-                elif len(present) > 1:
+                # a predecessor still scored this year is not "gone": it is not a rename
+                present = [p for p in rec["predecessors"] if p in prev and p not in current]
+                if len(present) > 1:
                     rec["movement"] = "merged"
+                elif len(present) == 1 and claims.get(present[0], 0) > 1:
+                    rec["movement"] = "split"
+                elif len(present) == 1:
+                    cmp_id = present[0]
                 else:
                     rec["movement"] = "new"
             if cmp_id is not None:
@@ -339,8 +352,8 @@ def _brief(u: Mapping[str, Any]) -> dict:
 def movements(units: list[dict], prev_df: pd.DataFrame | None, reg: Registry) -> dict[str, Any]:
     """Units that moved up or down a tier since last year, with names (best score first)."""
     if prev_df is None:
-        return {"available": False, "rule": MERGER_RULE, "up": [], "down": [], "merged": [], "new": [],
-                "left": [], "up_count": None, "down_count": None, "same_count": None}
+        return {"available": False, "rule": MERGER_RULE, "up_count": None, "down_count": None,
+                "same_count": None, "up": [], "down": [], "merged": [], "split": [], "new": [], "left": []}
     prev = {r.unit_id: r for r in prev_df.itertuples(index=False)}
     up = [_brief(u) | {"tier_steps": u["tier_steps"]} for u in units if u["movement"] == "up"]
     down = [_brief(u) | {"tier_steps": u["tier_steps"]} for u in units if u["movement"] == "down"]
@@ -351,20 +364,23 @@ def movements(units: list[dict], prev_df: pd.DataFrame | None, reg: Registry) ->
                       "prev_score": _float(prev[p].score)} for p in u["predecessors"] if p in prev]
             merged.append(_brief(u) | {"predecessors": preds})
     new = [_brief(u) for u in units if u["movement"] == "new"]
+    split = [_brief(u) | {"predecessors": [p for p in u["predecessors"] if p in prev]}
+             for u in units if u["movement"] == "split"]
     compared = {u["compared_with"] for u in units if u["compared_with"]}
-    merged_away = {p for u in units if u["movement"] == "merged" for p in u["predecessors"]}
+    merged_into = {p: u["unit_id"] for u in units if u["movement"] == "merged" for p in u["predecessors"]}
+    current = {u["unit_id"] for u in units}
     left = []
     for r in _sorted_units(prev_df).itertuples(index=False):
         if r.unit_id in compared:
             continue
-        succ = [u.unit_id for u in reg.units if r.unit_id in u.successor_of]
+        succ = [u.unit_id for u in reg.units if r.unit_id in u.successor_of and u.unit_id in current]
         left.append({"unit_id": r.unit_id, "unit_name": nfc(r.unit_name), "group": r.group,
                      "prev_tier": r.tier, "prev_score": _float(r.score),
-                     "merged_into": succ[0] if r.unit_id in merged_away and succ else None})
+                     "merged_into": merged_into.get(r.unit_id), "successors": succ})
     return {"available": True, "rule": MERGER_RULE,
             "up_count": len(up), "down_count": len(down),
             "same_count": sum(1 for u in units if u["movement"] == "same"),
-            "up": up, "down": down, "merged": merged, "new": new, "left": left}
+            "up": up, "down": down, "merged": merged, "split": split, "new": new, "left": left}
 
 
 # --------------------------------------------------------------------------- groups, areas
@@ -736,16 +752,18 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         for h in lv["history"]:
             for t, c in h["counts"].items():
                 hist.append({"level": level, "year": h["year"], "tier": t, "count": c, "total": h["total"]})
-        for kind in ("up", "down", "merged", "new"):
+        for kind in ("up", "down", "merged", "split", "new"):
             for u in lv["movements"][kind]:
                 moves.append({"year": year, "level": level, "movement": kind, "unit_id": u["unit_id"],
                               "unit_name": u["unit_name"], "prev_tier": u["prev_tier"], "tier": u["tier"],
                               "prev_score": u["prev_score"], "score": u["score"],
-                              "predecessors": "|".join(p["unit_id"] for p in u.get("predecessors", []))})
+                              "predecessors": "|".join(p if isinstance(p, str) else p["unit_id"]
+                                                       for p in u.get("predecessors", []))})
         for u in lv["movements"]["left"]:
             moves.append({"year": year, "level": level, "movement": "left", "unit_id": u["unit_id"],
                           "unit_name": u["unit_name"], "prev_tier": u["prev_tier"], "tier": None,
-                          "prev_score": u["prev_score"], "score": None, "predecessors": ""})
+                          "prev_score": u["prev_score"], "score": None,
+                          "predecessors": "", "successors": "|".join(u["successors"])})
     sat = metrics["satisfaction"]
     sat_row = {"year": year, **{k: v for k, v in sat.items() if k not in ("method", "unit_list")}}
     nat = [{"year": year, "index": k, **{kk: vv for kk, vv in v.items() if kk != "year"}}
@@ -754,7 +772,8 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "metrics_tiers": pd.DataFrame(tiers),
         "metrics_units": pd.DataFrame(units),
         "metrics_movements": pd.DataFrame(moves, columns=["year", "level", "movement", "unit_id", "unit_name",
-                                                          "prev_tier", "tier", "prev_score", "score", "predecessors"]),
+                                                          "prev_tier", "tier", "prev_score", "score", "predecessors",
+                                                          "successors"]),
         "metrics_groups": pd.DataFrame(groups),
         "metrics_areas": pd.DataFrame(areas),
         "metrics_streaks": pd.DataFrame(streaks),
