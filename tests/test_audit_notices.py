@@ -63,6 +63,7 @@ def test_real_notice_done_when(demo_processed, facts, metrics):
     kha = metrics["levels"]["provincial"]["tiers"]["kha"]
     assert (khas.verdict, khas.computed) == (WRONG, f"{kha['share_half_up']:.2f}")
     assert khas.computed == "30.23"
+    assert "add up to 101%" in khas.note   # 69,76 + 31,24
     assert find(r, "share", "69.76").verdict == OK_TRUNCATED
     assert find(r, "share", "53.67").verdict == OK_TRUNCATED
     assert find(r, "share", "46.32").verdict == OK
@@ -209,7 +210,6 @@ def test_unreadable_inputs_exit_2(demo_processed, tmp_path, capsys):
     assert exc.value.code == 2
 
 
-@pytest.mark.slow
 def test_cli_cleans_missing_years_first(project, capsys):
     assert not project.processed_year(2022).exists()
     notice = project.root / "notice.txt"

@@ -92,6 +92,20 @@ def test_wrong_share_reports_the_computed_share():
     assert "13/43" in f.note
 
 
+def test_printed_shares_that_do_not_add_up_are_named_on_the_wrong_one():
+    fs = run(PROV + "30/43 đơn vị xếp hạng Tốt (69,76%), 13 đơn vị xếp hạng Khá (31,24%).")
+    assert "add up to 101%" in one(fs, "share", "kha").note
+    assert "add up" not in one(fs, "share", "tot").note
+    # only some tiers printed: no sum is claimed
+    fs = run(PROV + "13 đơn vị xếp hạng Khá (31,24%).")
+    assert "add up" not in one(fs, "share").note
+
+
+def test_wrong_share_that_fits_the_printed_fraction_says_so():
+    f = one(run(PROV + "13/44 đơn vị xếp hạng Khá (chiếm 29,55%)."), "share")
+    assert f.verdict == WRONG and "printed 13/44" in f.note
+
+
 # --------------------------------------------------------------------------- counts and totals
 def test_count_and_total_are_checked_separately():
     fs = run(COMM + "74/137 đơn vị xếp hạng Tốt.")

@@ -390,6 +390,7 @@ class NoticeParser:
             elif not _LIST_ITEM.match(para):
                 carried = None
         self._leftovers(ctx)
+        self._note_share_sums(ctx.findings)
         # text order; figures of one statement stay together in the order they were checked
         order = {id(f): i for i, f in enumerate(ctx.findings)}
         ctx.findings.sort(key=lambda f: (f.offset, f.statement, order[id(f)]))
@@ -398,6 +399,25 @@ class NoticeParser:
         for f in ctx.findings:
             f.statement = renum.setdefault(f.statement, len(renum) + 1)
         return ctx.findings
+
+    def _note_share_sums(self, findings: list[Finding]) -> None:
+        """When a notice prints the share of every tier that has units, and one of them is
+        wrong, say what the printed shares add up to (69,76 + 31,24 = 101)."""
+        groups: dict[tuple, list[Finding]] = {}
+        for f in findings:
+            if f.figure == "share" and f.verdict != NOT_CHECKED and f.level:
+                groups.setdefault((f.level, f.year), []).append(f)
+        for (level, year), fs in groups.items():
+            ly = self.facts.level_year(level, year)
+            tiers = [f.tier for f in fs]
+            if ly is None or len(set(tiers)) != len(tiers):
+                continue
+            if {t for t, c in ly.counts.items() if c} - set(tiers) or not any(f.verdict == WRONG for f in fs):
+                continue
+            total = sum(Decimal(f.claimed) for f in fs)
+            for f in fs:
+                if f.verdict == WRONG:
+                    f.note += f"; the printed shares of this level add up to {_vi_num(total)}%"
 
     # -- one paragraph ------------------------------------------------------------------
     def _paragraph(self, ctx: _Ctx, base: int, para: str, carried):
@@ -597,9 +617,10 @@ class NoticeParser:
                     verdict=OK if of == ly.total else WRONG,
                     note="" if of == ly.total else f"{ly.total} units ranked in {common['year']}", tier=None, **common)
         if m.group("pct"):
-            self._check_share(ctx, abs_s, fragment, m.group("pct"), actual, ly.total, tier, common)
+            printed = (claimed, _num(m.group("of")) if m.group("of") else ly.total)
+            self._check_share(ctx, abs_s, fragment, m.group("pct"), actual, ly.total, tier, common, printed)
 
-    def _check_share(self, ctx, abs_s, fragment, pct_text, count, total, tier, common):
+    def _check_share(self, ctx, abs_s, fragment, pct_text, count, total, tier, common, printed=None):
         claimed = _pct_decimal(pct_text)
         decimals = len(pct_text.replace(",", ".").partition(".")[2])
         with localcontext() as lc:
@@ -617,6 +638,12 @@ class NoticeParser:
             note = f"{count}/{total} = {exact_s}%, {how} to {decimals} decimals"
         else:
             verdict, note = WRONG, f"{count}/{total} = {exact_s}%"
+            if printed and printed != (count, total) and printed[1]:
+                with localcontext() as lc:
+                    lc.prec = 40
+                    p_exact = Decimal(printed[0]) * 100 / Decimal(printed[1])
+                if claimed in (round_decimal(p_exact, decimals, "half_up"), round_decimal(p_exact, decimals, "truncate")):
+                    note += f"; {_vi_num(claimed)}% is the share of the printed {printed[0]}/{printed[1]}"
         ctx.add(abs_s, fragment, figure="share", text=pct_text + "%", claimed=str(claimed), computed=str(main),
                 verdict=verdict, note=note, tier=tier, **common)
 
@@ -1089,6 +1116,7 @@ def _ensure_processed(paths, year: int, province: str) -> None:
 
 
 def cli_main(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .errors import InputError
     from .paths import Paths
 
@@ -1107,7 +1135,7 @@ def cli_main(args: argparse.Namespace) -> int:
     try:
         _ensure_processed(paths, args.year, province)
         result = audit_file(args.file, args.year, paths, province, args.rounding)
-    except (InputError, FileNotFoundError) as exc:
+    except (InputError, FileNotFoundError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(format_json(result) if args.format == "json" else format_text(result))
