@@ -1,0 +1,425 @@
+"""The validation gate: Great Expectations 1.x checks the processed tables of a year before
+anything is reported from them.
+
+    report = validate_year(2022)      # writes <work>/2022/validation.json and validation/ (Data Docs)
+    print(report.summary_text())      # Vietnamese with English alongside
+    gate(report)                      # raises ValidationFailed on any critical failure
+
+The suites, validation definitions and checkpoints are the file-backed GX project in
+`validation/gx/`, generated from the config (`par_review.validation.suites`). Year-dependent
+values (the year, the roster, the score bands, the satisfaction target) are GX suite
+parameters passed at run time. All tables of a year are validated with one GX context, and
+the context is kept for the life of the process (one per project root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .clean import read_processed
+from .config import ProvinceConfig, load_config
+from .fsutil import write_text_atomic
+from .paths import Paths
+from .registry import Registry, load_registry
+from .validation.suites import (
+    GX_DIR,
+    INDEX_COLUMNS,
+    TABLES,
+    expectation_parameters,
+    suite_name,
+    validation_view,
+)
+
+# Analytics off in code as well as in great_expectations.yml; must be set before GX is imported.
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+SEVERITIES = ("critical", "warning")
+MAX_UNITS_LISTED = 50  # per failed expectation in validation.json: enough to find the problem
+VALIDATION_JSON = "validation.json"
+DOCS_DIR = "validation"
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+_CONTEXTS: dict[Path, Any] = {}
+
+
+class ValidationSetupError(RuntimeError):
+    """The GX project is missing or broken (not a data problem)."""
+
+
+class ValidationFailed(Exception):
+    """A year failed a critical expectation. `.report` holds the details."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__(report.summary_text())
+
+
+# -- the GX context ------------------------------------------------------------------------------
+def get_context(paths: Paths | None = None):
+    """The file-backed GX context of `validation/gx/` (one per project root and process)."""
+    paths = paths or Paths.from_root()
+    root = paths.validation.resolve()
+    ctx = _CONTEXTS.get(root)
+    if ctx is not None:
+        return ctx
+    if not (root / GX_DIR / "great_expectations.yml").is_file():
+        raise ValidationSetupError(
+            f"{root / GX_DIR / 'great_expectations.yml'} not found: the GX project is missing "
+            "(regenerate it with `python -m par_review.validation.suites --write`)")
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import great_expectations as gx
+
+    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    _CONTEXTS[root] = ctx
+    return ctx
+
+
+# -- the report ----------------------------------------------------------------------------------
+@dataclass
+class ValidationReport:
+    year: int
+    province: str
+    failures: list[dict] = field(default_factory=list)   # critical failures: they stop the year
+    warnings: list[dict] = field(default_factory=list)   # warning failures: reported, no stop
+    tables: dict[str, dict] = field(default_factory=dict)
+    suites_sha256: str = ""
+    data_docs: str | None = None         # relative to the folder of validation.json
+    seconds: float = 0.0                 # wall time of the validation (not in to_dict)
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        """JSON-safe, deterministic (no timestamps, no timings)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "year": self.year,
+            "province": self.province,
+            "success": self.success,
+            "status": "passed" if self.success else "failed",
+            "n_critical": len(self.failures),
+            "n_warnings": len(self.warnings),
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "tables": {k: self.tables[k] for k in sorted(self.tables, key=_table_order)},
+            "suites_sha256": self.suites_sha256,
+            "data_docs": self.data_docs,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+    def summary_text(self) -> str:
+        n_checks = sum(t.get("expectations", 0) for t in self.tables.values())
+        n_tables = sum(1 for t in self.tables.values() if t.get("status") == "validated")
+        if self.success:
+            head = (f"Kiểm tra dữ liệu năm {self.year} ({self.province}): ĐẠT — {n_tables} bảng, {n_checks} phép kiểm tra,"
+                    f" {len(self.warnings)} cảnh báo.\n"
+                    f"Data validation {self.year} ({self.province}): PASSED — {n_tables} tables, {n_checks} checks,"
+                    f" {len(self.warnings)} warning(s).")
+        else:
+            head = (f"Kiểm tra dữ liệu năm {self.year} ({self.province}): KHÔNG ĐẠT — {len(self.failures)} lỗi nghiêm trọng,"
+                    f" {len(self.warnings)} cảnh báo. Không lập báo cáo từ dữ liệu này.\n"
+                    f"Data validation {self.year} ({self.province}): FAILED — {len(self.failures)} critical failure(s),"
+                    f" {len(self.warnings)} warning(s). Nothing is reported from this data.")
+        lines = [head]
+        for f in self.failures + self.warnings:
+            lines.append("")
+            lines.extend(_finding_lines(f))
+        if self.data_docs:
+            lines += ["", f"Chi tiết / details: {self.data_docs}"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary_text()
+
+
+def _table_order(name: str) -> int:
+    return TABLES.index(name) if name in TABLES else len(TABLES)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(trống / empty)"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
+
+
+def _finding_lines(f: dict) -> list[str]:
+    sev = "NGHIÊM TRỌNG / CRITICAL" if f["severity"] == "critical" else "CẢNH BÁO / WARNING"
+    out = [f"[{sev}] {f['table']} · {f['check']}",
+           f"  {f['description']['vi']} / {f['description']['en']}",
+           f"  Yêu cầu / expected: {f['expected']['vi']}"
+           + (f" / {f['expected']['en']}" if f['expected']['en'] != f['expected']['vi'] else "")]
+    if f.get("found") is not None:
+        out.append(f"  Tìm thấy / found: {_show(f['found'])}")
+    if f.get("error"):
+        out.append(f"  Lỗi khi kiểm tra / error while checking: {f['error']}")
+    for u in f.get("units", []):
+        out.append("  - " + _unit_label(u, f["table"]) + f": giá trị / found {_show(u.get('value'))}")
+    for u in f.get("missing_units", []):
+        out.append("  - " + _unit_label(u, f["table"]) + ": thiếu / missing")
+    for u in f.get("extra_units", []):
+        out.append("  - " + _unit_label(u, f["table"]) + ": không có trong danh sách / not on the roster")
+    shown = len(f.get("units", []))
+    if f.get("n_units", 0) > shown:
+        out.append(f"  … và {f['n_units'] - shown} dòng khác / and {f['n_units'] - shown} more rows")
+    return out
+
+
+def _unit_label(u: dict, table: str) -> str:
+    if table == "national_indices":
+        return f"{u.get('index')} {u.get('year')}"
+    name = u.get("unit_name")
+    return f"{u.get('unit_id')} ({name})" if name else f"{u.get('unit_id')}"
+
+
+# -- running -------------------------------------------------------------------------------------
+def read_tables(paths: Paths, year: int) -> dict[str, pd.DataFrame | None]:
+    """The processed tables of a year (None for a table whose file is absent)."""
+    out: dict[str, pd.DataFrame | None] = {}
+    for table in TABLES:
+        p = paths.processed_year(year) / f"{table}.csv"
+        out[table] = read_processed(paths, year, table) if p.is_file() else None
+    return out
+
+
+def _required(table: str, cfg: ProvinceConfig, year: int) -> bool:
+    if table == "satisfaction":
+        return bool(cfg.targets(year).get("satisfaction"))
+    return True
+
+
+def suites_fingerprint(paths: Paths, province: str) -> str:
+    h = hashlib.sha256()
+    for table in TABLES:
+        p = paths.validation / GX_DIR / "expectations" / f"{suite_name(province, table)}.json"
+        if p.is_file():
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def validate_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa",
+                  out_dir: Path | None = None, *, docs: bool = True) -> ValidationReport:
+    """Validate data/processed/<year>/; write out_dir/validation.json (a summary) and the Data
+    Docs into out_dir/validation/ (index.html). out_dir defaults to paths.work_year(year)."""
+    paths = paths or Paths.from_root()
+    return validate_tables(int(year), read_tables(paths, int(year)), paths, province, out_dir, docs=docs)
+
+
+def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Paths | None = None,
+                    province: str = "khanh_hoa", out_dir: Path | None = None, *, docs: bool = True,
+                    write: bool = True) -> ValidationReport:
+    """Validate the given tables as the processed tables of `year` (what validate_year does
+    after reading them; tests hand in broken copies)."""
+    t0 = time.perf_counter()
+    paths = paths or Paths.from_root()
+    cfg = load_config(province, paths)
+    reg = load_registry(cfg.dir)
+    ctx = get_context(paths)
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    report = ValidationReport(year=year, province=province, suites_sha256=suites_fingerprint(paths, province))
+    run_id = RunIdentifier(run_name=f"{province}-{year}")
+    result_ids: list = []
+    try:
+        for table in TABLES:
+            df = tables.get(table)
+            if df is None:
+                if _required(table, cfg, year):
+                    report.failures.append(_missing_table_finding(table, year))
+                    report.tables[table] = {"status": "missing", "rows": 0, "expectations": 0, "passed": 0}
+                else:
+                    report.tables[table] = {"status": "absent", "rows": 0, "expectations": 0, "passed": 0}
+                continue
+            view = validation_view(table, df, cfg)
+            params = expectation_parameters(table, year, cfg, reg)
+            checkpoint = ctx.checkpoints.get(suite_name(province, table))
+            result = checkpoint.run(batch_parameters={"dataframe": view}, expectation_parameters=params,
+                                    run_id=run_id)
+            for vr_id, vr in result.run_results.items():
+                result_ids.append(vr_id)
+                n = len(vr.results)
+                report.tables[table] = {"status": "validated", "rows": int(len(df)), "expectations": n,
+                                        "passed": sum(1 for r in vr.results if r.success)}
+                for evr in vr.results:
+                    if evr.success:
+                        continue
+                    f = _finding(evr, table, params, view, reg)
+                    (report.failures if f["severity"] == "critical" else report.warnings).append(f)
+        if docs and write:
+            out = Path(out_dir) if out_dir else paths.work_year(year)
+            from .validation.datadocs import build_data_docs
+
+            build_data_docs(ctx, result_ids, [suite_name(province, t) for t in TABLES if report.tables.get(t, {}).get("status") == "validated"],
+                            out / DOCS_DIR)
+            report.data_docs = f"{DOCS_DIR}/index.html"
+    finally:
+        store = ctx.validation_results_store
+        for key in result_ids:  # the in-memory store must not grow with every run
+            with contextlib.suppress(Exception):
+                store.remove_key(key)
+    report.seconds = time.perf_counter() - t0
+    if write:
+        out = Path(out_dir) if out_dir else paths.work_year(year)
+        write_text_atomic(out / VALIDATION_JSON, report.to_json())
+    return report
+
+
+def gate(report: ValidationReport) -> None:
+    """Stop the pipeline for the year if any critical expectation failed."""
+    if not report.success:
+        raise ValidationFailed(report)
+
+
+# -- findings ------------------------------------------------------------------------------------
+def _jsonable(v: Any) -> Any:
+    if v is None:
+        return None
+    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
+        with contextlib.suppress(ValueError, AttributeError):
+            v = v.item()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, (int, bool, str)):
+        return v
+    if isinstance(v, (list, tuple, set)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return str(v)
+
+
+def _fill(template: str, params: dict) -> str:
+    class Safe(dict):
+        def __missing__(self, key: str) -> str:
+            return "{" + key + "}"
+
+    shown = {k: (_show(v) if not isinstance(v, list) or len(v) <= 10 else f"{len(v)} values") for k, v in params.items()}
+    return template.format_map(Safe(shown))
+
+
+def _missing_table_finding(table: str, year: int) -> dict:
+    return {
+        "check": f"{table}.table.present", "table": table, "severity": "critical",
+        "expectation": None, "column": None,
+        "description": {"vi": f"Có bảng {table}.csv của năm {year} trong data/processed",
+                        "en": f"The {table}.csv table of {year} is in data/processed"},
+        "expected": {"vi": f"data/processed/{year}/{table}.csv", "en": f"data/processed/{year}/{table}.csv"},
+        "found": "không có tệp / no file", "n_units": 0, "units": [],
+    }
+
+
+def _unit_ref(uid: Any, reg: Registry) -> dict:
+    u = reg.by_id.get(uid)
+    return {"unit_id": uid, "unit_name": u.name if u else None}
+
+
+def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -> dict:
+    conf = evr.expectation_config
+    meta = dict(conf.meta or {})
+    kwargs = dict(conf.kwargs or {})
+    severity = meta.get("severity") or getattr(conf, "severity", None) or "critical"
+    severity = str(getattr(severity, "value", severity))
+    result = evr.result or {}
+    column = kwargs.get("column")
+    f: dict[str, Any] = {
+        "check": meta.get("check", conf.type),
+        "table": table,
+        "severity": severity if severity in SEVERITIES else "critical",
+        "expectation": conf.type,
+        "column": column,
+        "description": meta.get("description") or {"vi": conf.type, "en": conf.type},
+        "expected": {k: _fill(v, params) for k, v in (meta.get("expected") or {"vi": "", "en": ""}).items()},
+        "found": None,
+        "n_units": 0,
+        "units": [],
+    }
+    info = evr.exception_info or {}
+    if info.get("raised_exception"):
+        msg = str(info.get("exception_message") or "").strip().splitlines()
+        f["error"] = msg[0][:300] if msg else "exception"
+    index_cols = INDEX_COLUMNS[table]
+    value_cols = [c for c in (column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or []))
+                  if c and c not in index_cols]
+    rows = result.get("unexpected_index_list") or []
+    if rows and isinstance(rows[0], dict):
+        units = []
+        for row in rows:
+            u = {c: _jsonable(row.get(c)) for c in index_cols}
+            vals = {c: _jsonable(row.get(c)) for c in value_cols if c in row}
+            if len(vals) == 1:
+                u["value"] = next(iter(vals.values()))
+            elif vals:
+                u["value"] = vals
+            elif column in index_cols:
+                u["value"] = u.get(column)
+            units.append(u)
+        f["n_units"] = int(result.get("unexpected_count") or len(units))
+        f["units"] = units[:MAX_UNITS_LISTED]
+    if "observed_value" in result and conf.type not in ("expect_column_distinct_values_to_contain_set",):
+        f["found"] = _jsonable(result.get("observed_value"))
+    if conf.type == "expect_column_values_to_be_in_type_list" and not f["units"] and column in view.columns:
+        f.update(_bad_type_rows(view, column, kwargs.get("type_list") or [], index_cols))
+    if conf.type in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set") \
+            and "roster_unit_ids" in params and "unit_id" in view.columns:
+        have = set(view["unit_id"].dropna().astype(str))
+        roster = params["roster_unit_ids"]
+        f["missing_units"] = [_unit_ref(uid, reg) for uid in roster if uid not in have][:MAX_UNITS_LISTED]
+        if conf.type == "expect_table_row_count_to_equal":
+            extra = sorted(have - set(roster))
+            f["extra_units"] = [{"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in extra][:MAX_UNITS_LISTED]
+            f["found"] = int(len(view))
+            dupes = view["unit_id"][view["unit_id"].duplicated()].dropna().astype(str).unique().tolist()
+            if dupes:
+                f["duplicate_units"] = [{"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in dupes]
+        else:
+            f["found"] = f"{len(set(roster) & have)}/{len(roster)}"
+    if conf.type == "expect_table_columns_to_match_ordered_list":
+        expected_cols = kwargs.get("column_list") or []
+        f["found"] = [c for c in view.columns]
+        f["columns_missing"] = [c for c in expected_cols if c not in view.columns]
+        f["columns_unexpected"] = [c for c in view.columns if c not in expected_cols]
+    return f
+
+
+def _name_in(view: pd.DataFrame, uid: str) -> str | None:
+    if "unit_name" not in view.columns:
+        return None
+    names = view.loc[view["unit_id"].astype(str) == uid, "unit_name"].dropna()
+    return str(names.iloc[0]) if len(names) else None
+
+
+def _bad_type_rows(view: pd.DataFrame, column: str, type_list: list[str], index_cols: list[str]) -> dict:
+    """Which rows make a column's type wrong (GX reports only the column's dtype)."""
+    s = view[column]
+    if type_list == ["str"]:
+        bad = s.notna() & ~s.map(lambda v: isinstance(v, str))
+    else:
+        num = pd.to_numeric(s, errors="coerce")
+        bad = s.notna() & num.isna()
+        if all(t.lower().startswith("int") for t in type_list):
+            bad |= num.notna() & (num != num.round())
+    rows = view[bad]
+    units = [{**{c: _jsonable(r[c]) for c in index_cols}, "value": _jsonable(r[column])} for _, r in rows.iterrows()]
+    return {"n_units": len(units), "units": units[:MAX_UNITS_LISTED]}

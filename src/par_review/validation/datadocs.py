@@ -1,0 +1,296 @@
+"""A year's Data Docs, built by GX and made to work with no network.
+
+GX's pages load Bootstrap, jQuery, bootstrap-table, Font Awesome and Vega from CDNs and a logo
+from S3 whose URL carries the data context id. `make_offline()` rewrites every such reference
+to a copy vendored in `par_review/assets/datadocs/` (files of the npm packages named in
+`VENDORED`, see `assets/datadocs/README.md`), drops what the pages do not need (the dark-mode
+stylesheet), replaces the S3 logo by GX's own local copy, and makes links to external sites
+inert (the `href` is removed, the text stays). After it, no `src`, `href`, `url()` or
+`action` in the site points outside it.
+
+Refresh the vendored files (needs the npm client and the npm registry):
+
+    python -m par_review.validation.datadocs --vendor
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..fsutil import swap_dir
+from ..paths import PACKAGE_DIR
+
+ASSETS = PACKAGE_DIR / "assets" / "datadocs"
+SITE_NAME = "par_review"
+
+# npm package -> {file in the package: name under static/vendor/}
+VENDORED: dict[str, dict[str, str]] = {
+    "bootstrap@4.3.1": {"dist/css/bootstrap.min.css": "bootstrap.min.css",
+                        "dist/js/bootstrap.min.js": "bootstrap.min.js"},
+    "jquery@3.7.1": {"dist/jquery.min.js": "jquery.min.js"},
+    "popper.js@1.12.9": {"dist/umd/popper.min.js": "popper.min.js"},
+    "bootstrap-table@1.19.1": {
+        "dist/bootstrap-table.min.css": "bootstrap-table.min.css",
+        "dist/bootstrap-table.min.js": "bootstrap-table.min.js",
+        "dist/extensions/filter-control/bootstrap-table-filter-control.min.css": "bootstrap-table-filter-control.min.css",
+        "dist/extensions/filter-control/bootstrap-table-filter-control.min.js": "bootstrap-table-filter-control.min.js",
+    },
+    "bootstrap-datepicker@1.9.0": {"dist/css/bootstrap-datepicker.min.css": "bootstrap-datepicker.min.css",
+                                   "dist/js/bootstrap-datepicker.min.js": "bootstrap-datepicker.min.js"},
+    "@fortawesome/fontawesome-free@6.6.0": {
+        "css/all.min.css": "fontawesome/css/all.min.css",
+        "webfonts/fa-solid-900.woff2": "fontawesome/webfonts/fa-solid-900.woff2",
+        "webfonts/fa-regular-400.woff2": "fontawesome/webfonts/fa-regular-400.woff2",
+        "webfonts/fa-brands-400.woff2": "fontawesome/webfonts/fa-brands-400.woff2",
+        "webfonts/fa-v4compatibility.woff2": "fontawesome/webfonts/fa-v4compatibility.woff2",
+    },
+    "vega@5.33.1": {"build/vega.min.js": "vega.min.js"},
+    "vega-lite@5.23.0": {"build/vega-lite.min.js": "vega-lite.min.js"},
+    "vega-embed@6.29.0": {"build/vega-embed.min.js": "vega-embed.min.js"},
+}
+
+# What GX 1.24's templates load -> the vendored file (None: drop the tag).
+URL_MAP: dict[str, str | None] = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap.min.js",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
+        "bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
+        "bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
+        "bootstrap-table-filter-control.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
+        "bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
+        "bootstrap-datepicker.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed.min.js",
+    # Dark-mode variant of Bootstrap (880 kB): not vendored, the pages stay light.
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": None,
+}
+
+VEGA = ("https://cdn.jsdelivr.net/npm/vega@5", "https://cdn.jsdelivr.net/npm/vega-lite@5",
+        "https://cdn.jsdelivr.net/npm/vega-embed@6")
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)   # http://, https://, //host, ftp://...
+_TAG = re.compile(r"<(script|link|img|a|form|iframe|source|embed|object|video|audio)\b([^>]*)>", re.I | re.S)
+_ATTR = re.compile(r"""\s(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""", re.I)
+_SRI = re.compile(r"""\s(integrity|crossorigin)(\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""", re.I)
+
+
+def is_external(url: str) -> bool:
+    url = url.strip()
+    return bool(_EXTERNAL.match(url)) and not url.lower().startswith("file:")
+
+
+def build_data_docs(ctx: Any, result_ids: list, suite_names: list[str], target: Path) -> Path:
+    """Build the Data Docs of one run (its validation results and suites) into `target`,
+    offline. The folder is staged and swapped in whole."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        sites = ctx.variables.data_docs_sites or {}
+        site_config = copy.deepcopy(dict(sites.get(SITE_NAME) or {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}))
+        site_config["store_backend"] = {"class_name": "TupleFilesystemStoreBackend",
+                                        "base_directory": str(staging)}
+        builder = ctx._init_site_builder_for_data_docs_site_creation(site_name=SITE_NAME, site_config=site_config)
+        ids = [*result_ids, *(ExpectationSuiteIdentifier(name=n) for n in suite_names)]
+        builder.build(resource_identifiers=ids, build_index=True)
+        make_offline(staging)
+        swap_dir(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / "index.html"
+
+
+def make_offline(site: Path) -> None:
+    """Rewrite the site so that opening it makes no network request."""
+    vendor = site / "static" / "vendor"
+    for rel in sorted({v for files in VENDORED.values() for v in files.values()}):
+        src = ASSETS / rel
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} is missing: run python -m par_review.validation.datadocs --vendor")
+        (vendor / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, vendor / rel)
+    local_logo = site / "static" / "images" / "logo-long.png"
+    pages = sorted(site.rglob("*.html"))
+    # Vega renders charts; the pages of our suites have none, so they do not load it then.
+    drop = set() if any("vegaEmbed" in p.read_text(encoding="utf-8") for p in pages) else set(VEGA)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        new = offline_html(text, Path(os.path.relpath(vendor, page.parent)).as_posix(),
+                           Path(os.path.relpath(local_logo, page.parent)).as_posix() if local_logo.is_file() else None,
+                           drop=drop)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    for css in sorted(site.rglob("*.css")):
+        text = css.read_text(encoding="utf-8")
+        new = offline_css(text)
+        if new != text:
+            css.write_text(new, encoding="utf-8")
+    prune_unreferenced(site)
+
+
+def _local_refs(path: Path, text: str) -> set[Path]:
+    refs = set()
+    urls = [m.group(2)[1:-1] for m in re.finditer(r"""\b(src|href)\s*=\s*("[^"]*"|'[^']*')""", text, re.I)]
+    urls += [m.group(2) for m in _CSS_URL.finditer(text)]
+    for url in urls:
+        url = url.split("#")[0].split("?")[0].strip()
+        if not url or is_external(url) or url.startswith(("data:", "javascript:", "mailto:")):
+            continue
+        refs.add((path.parent / url).resolve())
+    return refs
+
+
+def prune_unreferenced(site: Path) -> None:
+    """Delete static files that no page or stylesheet uses (GX copies animated GIFs for its
+    how-to panels, fonts in every weight, ...)."""
+    seen: set[Path] = set()
+    todo = [p.resolve() for p in site.rglob("*.html")]
+    while todo:
+        p = todo.pop()
+        if p in seen or not p.is_file():
+            continue
+        seen.add(p)
+        if p.suffix.lower() in (".html", ".css"):
+            todo.extend(_local_refs(p, p.read_text(encoding="utf-8", errors="replace")))
+    for f in sorted((site / "static").rglob("*")):
+        if f.is_file() and f.resolve() not in seen:
+            f.unlink()
+    for d in sorted((site / "static").rglob("*"), key=lambda x: len(x.parts), reverse=True):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+
+
+def offline_css(text: str) -> str:
+    """External url(...) in CSS -> none; drop the .ttf fallbacks of Font Awesome (woff2 only)."""
+    text = re.sub(r""",\s*url\(\s*['"]?[^'")]*\.ttf['"]?\s*\)\s*format\(\s*['"]truetype['"]\s*\)""", "", text)
+    text = re.sub(r"""@import\s+url\(\s*['"]?(?:https?:)?//[^)]*\)\s*;?""", "", text, flags=re.I)
+    return _CSS_URL.sub(lambda m: "none" if is_external(m.group(2)) else m.group(0), text)
+
+
+def offline_html(text: str, vendor_rel: str, logo_rel: str | None, drop: set[str] | frozenset = frozenset()) -> str:
+    """Rewrite one page: CDN assets -> the vendored copies under `vendor_rel`; S3 logo -> the
+    local copy; external links inert; URLs in `drop` and unknown external scripts removed."""
+    def fix_tag(m: re.Match) -> str:
+        tag, attrs = m.group(1), m.group(2)
+        low = tag.lower()
+        urls = [(a.group(1).lower(), a.group(2).strip("'\"")) for a in _ATTR.finditer(attrs)]
+        ext = [(name, url) for name, url in urls if is_external(url)]
+        if not ext:
+            return m.group(0)
+        if low in ("script", "link"):
+            name, url = ext[0]
+            base = url.split("?")[0].split("#")[0]
+            local = URL_MAP.get(base, URL_MAP.get(url))
+            if local is None or base in drop:
+                return "<!-- removed (offline) -->" + ("<script>" if low == "script" else "")
+            attrs = _SRI.sub("", attrs)
+            attrs = _ATTR.sub(lambda a: f' {a.group(1)}="{vendor_rel}/{local}"' if is_external(a.group(2).strip("'\""))
+                              else a.group(0), attrs)
+            return f"<{tag}{attrs}>"
+        if low == "img":
+            if logo_rel and any("logo" in url for _, url in ext):
+                return "<" + tag + _ATTR.sub(lambda a: f' src="{logo_rel}"' if a.group(1).lower() == "src"
+                                             else a.group(0), attrs) + ">"
+            return f"<{tag} alt=\"\">"
+        # a, form, iframe, ...: keep the element, make it inert
+        attrs = _ATTR.sub(lambda a: "" if is_external(a.group(2).strip("'\"")) else a.group(0), attrs)
+        if low == "a":
+            attrs = re.sub(r"""\s(target|rel)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", "", attrs)
+        return f"<{tag}{attrs}>"
+
+    text = _TAG.sub(fix_tag, text)
+    # GX's newsletter footer: an advertisement, and its link would go out.
+    text = re.sub(r"<footer>\s*<p>Stay current on everything GX.*?</footer>", "", text, flags=re.S)
+    # inline styles
+    text = re.sub(r"""style\s*=\s*"([^"]*)\"""", lambda m: 'style="' + offline_css(m.group(1)) + '"', text)
+    text = re.sub(r"(<style[^>]*>)(.*?)(</style>)", lambda m: m.group(1) + offline_css(m.group(2)) + m.group(3),
+                  text, flags=re.S | re.I)
+    return text
+
+
+def external_references(site: Path) -> list[str]:
+    """Every reference in the site's HTML/CSS that a browser would fetch from outside the site,
+    or that points outside it (for tests and checks): 'file: attribute=url'."""
+    found = []
+    for p in sorted(site.rglob("*")):
+        if p.suffix.lower() not in (".html", ".htm", ".css", ".svg"):
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        for m in re.finditer(r"""\b(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*')""", text, re.I):
+            url = m.group(2)[1:-1].strip()
+            if is_external(url):
+                found.append(f"{p.relative_to(site)}: {m.group(1)}={url}")
+        for m in _CSS_URL.finditer(text):
+            if is_external(m.group(2)):
+                found.append(f"{p.relative_to(site)}: url({m.group(2)})")
+    return found
+
+
+# -- vendoring ------------------------------------------------------------------------------------
+def vendor_assets(dest: Path = ASSETS) -> list[Path]:
+    """Fetch the npm packages with `npm pack` and copy the files the pages need into dest."""
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, files in VENDORED.items():
+            out = subprocess.run(["npm", "pack", spec, "--silent"], cwd=tmp, check=True, capture_output=True, text=True)
+            tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
+            with tarfile.open(tgz) as tar:
+                for member, name in files.items():
+                    fh = tar.extractfile(f"package/{member}")
+                    if fh is None:
+                        raise FileNotFoundError(f"{spec}: {member}")
+                    data = fh.read()
+                    if name.endswith(".css"):
+                        data = offline_css(data.decode("utf-8")).encode("utf-8")
+                    (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                    (dest / name).write_bytes(data)
+                    written.append(dest / name)
+                lic = next((m for m in tar.getnames() if re.fullmatch(r"package/LICEN[CS]E(\.\w+)?", m)), None)
+                if lic:
+                    safe = spec.rsplit("@", 1)[0].replace("/", "__").lstrip("@")
+                    (dest / "licenses").mkdir(parents=True, exist_ok=True)
+                    (dest / "licenses" / f"{safe}.txt").write_bytes(tar.extractfile(lic).read())
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Vendored assets of the offline Data Docs.")
+    ap.add_argument("--vendor", action="store_true", help="refresh assets/datadocs/ from the npm registry")
+    args = ap.parse_args(argv)
+    if args.vendor:
+        for p in vendor_assets():
+            print(f"wrote {p.relative_to(PACKAGE_DIR)}")
+        return 0
+    ap.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,611 @@
+"""Expectation suites built from the province configuration (not hard-coded), and the files
+of the file-backed Great Expectations project in `validation/gx/`.
+
+One suite per processed table and province (`<province>-provincial`, `-commune`,
+`-satisfaction`, `-national_indices`), one validation definition and one checkpoint per suite.
+What the config fixes (columns, area maxima, tiers, groups, national indices, which tier
+each band belongs to) is written into the suite. What changes with the year is a GX suite
+parameter (`{"$PARAMETER": "roster_size"}`) whose value `expectation_parameters()` computes at
+run time from the config and the unit registry: the year, the roster of that year and level
+(unit ids, names, size), the score bands of that year and level, the satisfaction target.
+So one committed suite serves every year, and a reviewer sees in it which values come from
+the year.
+
+Each expectation carries `meta`: `check` (a stable id such as `provincial.score.range`),
+`severity` (`critical` stops the pipeline, `warning` only goes into the report; GX's own
+`severity` field says the same), `description` and `expected` (Vietnamese and English; the
+`{name}` fields of `expected` are filled with the parameters of the run).
+
+Two checks need a value computed from several columns; the validation view adds it as a helper
+column at the end of the table (`validation_view()`): `area_sum_minus_score` = the sum of the
+area scores minus the total score, rounded to 6 decimals (the check: within ±0.01).
+
+Regenerate the project after a config change, and check it is up to date:
+
+    python -m par_review.validation.suites --write
+    python -m par_review.validation.suites --check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..clean import NATIONAL_COLUMNS, SATISFACTION_COLUMNS, unit_columns
+from ..config import ProvinceConfig, load_config
+from ..paths import Paths
+from ..registry import Registry
+
+UNIT_TABLES = ("provincial", "commune")
+TABLES = ("provincial", "commune", "satisfaction", "national_indices")
+AREA_GAP = "area_sum_minus_score"
+AREA_TOLERANCE = 0.01
+INDEX_COLUMNS = {
+    "provincial": ["unit_id", "unit_name"],
+    "commune": ["unit_id", "unit_name"],
+    "satisfaction": ["unit_id", "unit_name"],
+    "national_indices": ["index", "year"],
+}
+DATASOURCE = "processed"
+BATCH_DEFINITION = "whole_table"
+GX_DIR = "gx"
+_NS = uuid.UUID("6f1d7a52-6a55-4d5e-9a4e-2b1f0c3e9d10")
+
+STR = ["str"]
+INT = ["int64", "Int64"]
+NUM = ["float64", "int64", "Float64", "Int64"]
+NULLABLE_INT = ["int64", "Int64", "float64"]
+
+# Readable names of the documented columns (area columns take their labels from the config).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "year": ("năm", "year"),
+    "level": ("cấp", "level"),
+    "unit_id": ("mã đơn vị", "unit id"),
+    "unit_name": ("tên đơn vị", "unit name"),
+    "group": ("nhóm", "group"),
+    "district": ("huyện", "district"),
+    "score": ("Chỉ số CCHC (%)", "PAR score (%)"),
+    "tier": ("xếp loại", "tier"),
+    "raw_name": ("tên trong tệp gốc", "name in the raw file"),
+    "source_file": ("tệp gốc", "source file"),
+    "source_row": ("dòng trong tệp gốc", "row in the source file"),
+    "respondents": ("số phiếu khảo sát", "respondents"),
+    "satisfaction_pct": ("chỉ số hài lòng (%)", "satisfaction index (%)"),
+    "target_pct": ("mục tiêu (%)", "target (%)"),
+    "index": ("chỉ số", "index"),
+    "value": ("giá trị", "value"),
+    "unit": ("đơn vị đo", "unit of measure"),
+    "rank": ("thứ hạng", "rank"),
+    "rank_of": ("trên tổng số", "rank out of"),
+    "basis": ("căn cứ", "basis"),
+    "source_url": ("nguồn", "source"),
+}
+
+
+def suite_name(province: str, table: str) -> str:
+    return f"{province}-{table}"
+
+
+def stable_id(kind: str, name: str) -> str:
+    """Deterministic ids, so that regenerating the project gives the same files."""
+    return str(uuid.uuid5(_NS, f"{kind}/{name}"))
+
+
+def _labels(cfg: ProvinceConfig, table: str) -> dict[str, tuple[str, str]]:
+    out = dict(COLUMN_LABELS)
+    if table in UNIT_TABLES:
+        for a in cfg.areas(table):
+            out[a.column] = (f"điểm lĩnh vực “{a.label('vi')}”", f"area score “{a.label('en')}”")
+    out[AREA_GAP] = ("tổng điểm các lĩnh vực trừ chỉ số", "sum of area scores minus the score")
+    return out
+
+
+class _SuiteBuilder:
+    def __init__(self, cfg: ProvinceConfig, table: str):
+        self.cfg, self.table = cfg, table
+        self.name = suite_name(cfg.id, table)
+        self.labels = _labels(cfg, table)
+        self.expectations: list[dict[str, Any]] = []
+
+    def lab(self, column: str) -> tuple[str, str]:
+        return self.labels.get(column, (column, column))
+
+    def add(self, check: str, type_: str, kwargs: dict, severity: str, description: tuple[str, str],
+            expected: tuple[str, str]) -> None:
+        check_id = f"{self.table}.{check}"
+        if any(e["meta"]["check"] == check_id for e in self.expectations):
+            raise ValueError(f"duplicate check id {check_id}")
+        self.expectations.append({
+            "id": stable_id("expectation", f"{self.name}/{check_id}"),
+            "type": type_,
+            "kwargs": kwargs,
+            "meta": {
+                "check": check_id,
+                "severity": severity,
+                "description": {"vi": description[0], "en": description[1]},
+                "expected": {"vi": expected[0], "en": expected[1]},
+            },
+            "severity": severity,
+        })
+
+    # -- building blocks ------------------------------------------------------------
+    def columns(self, columns: list[str], helpers: list[str]) -> None:
+        note_vi = note_en = ""
+        if helpers:
+            note_vi = f" (cột phụ do bước kiểm tra thêm vào cuối: {', '.join(helpers)})"
+            note_en = f" (helper columns added at the end by the validation step: {', '.join(helpers)})"
+        self.add("table.columns", "expect_table_columns_to_match_ordered_list",
+                 {"column_list": [*columns, *helpers]}, "critical",
+                 ("Các cột và thứ tự cột đúng lược đồ đã mô tả" + note_vi,
+                  "The columns and their order are the documented schema" + note_en),
+                 (", ".join(columns), ", ".join(columns)))
+
+    def types(self, types: dict[str, list[str]]) -> None:
+        for col, type_list in types.items():
+            kind = ({"vi": "chuỗi ký tự", "en": "text"} if type_list == STR else
+                    {"vi": "số nguyên", "en": "an integer"} if type_list == INT else
+                    {"vi": "số", "en": "a number"})
+            vi, en = self.lab(col)
+            self.add(f"{col}.type", "expect_column_values_to_be_in_type_list",
+                     {"column": col, "type_list": type_list}, "critical",
+                     (f"Cột {col} ({vi}) có kiểu {kind['vi']}", f"Column {col} ({en}) holds {kind['en']}"),
+                     (f"kiểu {kind['vi']} ({' / '.join(type_list)})", f"{kind['en']} ({' / '.join(type_list)})"))
+
+    def not_null(self, columns: list[str], severity: str = "critical") -> None:
+        for col in columns:
+            vi, en = self.lab(col)
+            self.add(f"{col}.not_null", "expect_column_values_to_not_be_null", {"column": col}, severity,
+                     (f"Cột {col} ({vi}) không được để trống", f"Column {col} ({en}) has no empty cells"),
+                     ("có giá trị", "a value"))
+
+    def between(self, check: str, col: str, lo: Any, hi: Any, severity: str, description: tuple[str, str],
+                expected: tuple[str, str], **extra: Any) -> None:
+        kwargs: dict[str, Any] = {"column": col}
+        if lo is not None:
+            kwargs["min_value"] = lo
+        if hi is not None:
+            kwargs["max_value"] = hi
+        kwargs.update(extra)
+        self.add(check, "expect_column_values_to_be_between", kwargs, severity, description, expected)
+
+    def year_equals_parameter(self) -> None:
+        self.between("year.equals_parameter", "year", {"$PARAMETER": "year"}, {"$PARAMETER": "year"}, "critical",
+                     ("Cột year bằng năm đang kiểm tra", "The year column equals the year being validated"),
+                     ("{year}", "{year}"))
+
+    def in_set(self, check: str, col: str, values: Any, severity: str, description: tuple[str, str],
+               expected: tuple[str, str]) -> None:
+        self.add(check, "expect_column_values_to_be_in_set", {"column": col, "value_set": values},
+                 severity, description, expected)
+
+    def unique(self, col: str) -> None:
+        vi, en = self.lab(col)
+        self.add(f"{col}.unique", "expect_column_values_to_be_unique", {"column": col}, "critical",
+                 (f"Mỗi {vi} chỉ có một dòng", f"Each {en} appears on one row only"),
+                 ("mỗi giá trị một lần", "each value once"))
+
+    def suite(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": stable_id("suite", self.name),
+            "expectations": self.expectations,
+            "meta": {
+                "generated_by": "python -m par_review.validation.suites --write (from config/"
+                                f"{self.cfg.id}/province.yml; edit the config, then regenerate)",
+                "table": self.table,
+                "index_columns": INDEX_COLUMNS[self.table],
+                "parameters": sorted(parameter_names(self.expectations)),
+            },
+            "notes": None,
+        }
+
+
+def parameter_names(obj: Any) -> set[str]:
+    """Every `$PARAMETER` named anywhere in an expectation list or suite."""
+    found: set[str] = set()
+    if isinstance(obj, dict):
+        if set(obj) == {"$PARAMETER"}:
+            found.add(obj["$PARAMETER"])
+        for v in obj.values():
+            found |= parameter_names(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found |= parameter_names(v)
+    return found
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
+    b = _SuiteBuilder(cfg, level)
+    areas = cfg.areas(level)
+    columns = unit_columns(cfg, level)
+    level_vi, level_en = cfg.level_label(level, "vi"), cfg.level_label(level, "en")
+    b.columns(columns, [AREA_GAP])
+    b.add("table.row_count", "expect_table_row_count_to_equal", {"value": {"$PARAMETER": "roster_size"}},
+          "critical", (f"Số dòng bằng số {level_vi} trong danh sách đơn vị của năm",
+                       f"The row count equals the number of {level_en} on the year's roster"),
+          ("{roster_size} dòng (danh sách năm {year})", "{roster_size} rows (the {year} roster)"))
+    types = {c: STR for c in columns}
+    for c in ("year", "source_row"):
+        types[c] = INT
+    types["score"] = NUM
+    for a in areas:
+        types[a.column] = NUM
+    b.types(types)
+    required = [c for c in columns if not (c == "district" and level == "provincial")]
+    b.not_null(required)
+    b.unique("unit_id")
+    b.in_set("unit_id.in_roster", "unit_id", {"$PARAMETER": "roster_unit_ids"}, "critical",
+             ("Mã đơn vị có trong danh mục đơn vị của năm (config/…/units.csv)",
+              "The unit id is in the unit registry for the year (config/…/units.csv)"),
+             ("một trong {roster_size} mã đơn vị năm {year}", "one of the {roster_size} unit ids of {year}"))
+    b.add("unit_id.roster_complete", "expect_column_distinct_values_to_contain_set",
+          {"column": "unit_id", "value_set": {"$PARAMETER": "roster_unit_ids"}}, "critical",
+          (f"Không thiếu {level_vi} nào của danh sách năm", f"No {level_en} of the year's roster is missing"),
+          ("đủ {roster_size} đơn vị của năm {year}", "all {roster_size} units of {year}"))
+    b.year_equals_parameter()
+    b.in_set("level.value", "level", [level], "critical",
+             (f"Cột level là “{level}”", f"The level column is “{level}”"), (level, level))
+    groups = sorted(cfg.groups)
+    b.in_set("group.known", "group", groups, "critical",
+             ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
+             (", ".join(groups), ", ".join(groups)))
+    b.between("score.range", "score", 0, 100, "critical",
+              ("Chỉ số CCHC nằm trong khoảng 0–100", "The PAR score lies between 0 and 100"),
+              ("0 ≤ score ≤ 100", "0 ≤ score ≤ 100"))
+    for a in areas:
+        b.between(f"{a.column}.range", a.column, 0, a.max, "critical",
+                  (f"Điểm lĩnh vực “{a.label('vi')}” nằm trong khoảng 0–{_fmt(a.max)}",
+                   f"The area score “{a.label('en')}” lies between 0 and its maximum {_fmt(a.max)}"),
+                  (f"0 ≤ {a.column} ≤ {_fmt(a.max)}", f"0 ≤ {a.column} ≤ {_fmt(a.max)}"))
+    b.between("area_sum.total", AREA_GAP, -AREA_TOLERANCE, AREA_TOLERANCE, "critical",
+              ("Tổng điểm các lĩnh vực bằng Chỉ số CCHC (sai số ±0,01)",
+               "The area scores add up to the PAR score (within ±0.01)"),
+              ("chênh lệch trong khoảng ±0,01", "a difference within ±0.01"))
+    tier_ids = cfg.tier_ids
+    b.in_set("tier.known", "tier", tier_ids, "critical",
+             ("Xếp loại là một mức đã cấu hình", "The tier is one of the configured tiers"),
+             (", ".join(tier_ids), ", ".join(tier_ids)))
+    for i, t in enumerate(cfg.tiers):
+        cond = {"column": {"name": "tier"}, "operator": "==", "parameter": t.id, "type": "comparison"}
+        lo = {"$PARAMETER": f"band_{t.id}_min"}
+        if i == 0:
+            b.between(f"tier.band.{t.id}", "score", lo, None, "critical",
+                      (f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
+                       f"Units rated {t.label('en')} score within that year's {t.label('en')} band"),
+                      (f"score ≥ {{band_{t.id}_min}} (khung {t.label('vi')} năm {{year}})",
+                       f"score ≥ {{band_{t.id}_min}} ({t.label('en')} band of {{year}})"),
+                      row_condition=cond)
+        else:
+            hi = {"$PARAMETER": f"band_{t.id}_max"}
+            b.between(f"tier.band.{t.id}", "score", lo, hi, "critical",
+                      (f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
+                       f"Units rated {t.label('en')} score within that year's {t.label('en')} band"),
+                      (f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} (khung {t.label('vi')} năm {{year}})",
+                       f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} ({t.label('en')} band of {{year}})"),
+                      strict_max=True, row_condition=cond)
+    # Warnings: worth a look, but the figures can still be reported.
+    b.in_set("unit_name.official", "unit_name", {"$PARAMETER": "roster_names"}, "warning",
+             ("Tên đơn vị là tên chính thức trong danh mục đơn vị",
+              "The unit name is the official name in the unit registry"),
+             ("tên chính thức năm {year}", "the official name in {year}"))
+    b.add("source_row.unique", "expect_compound_columns_to_be_unique",
+          {"column_list": ["source_file", "source_row"]}, "warning",
+          ("Mỗi dòng của tệp gốc chỉ cho một đơn vị", "Each row of the raw file gives one unit only"),
+          ("mỗi cặp (tệp, dòng) một lần", "each (file, row) pair once"))
+    return b.suite()
+
+
+def satisfaction_suite(cfg: ProvinceConfig) -> dict[str, Any]:
+    b = _SuiteBuilder(cfg, "satisfaction")
+    columns = list(SATISFACTION_COLUMNS)
+    b.columns(columns, [])
+    types = {c: STR for c in columns}
+    types.update(year=INT, source_row=INT, respondents=NULLABLE_INT, satisfaction_pct=NUM, target_pct=NUM)
+    b.types(types)
+    b.not_null([c for c in columns if c not in ("respondents", "target_pct")])
+    b.add("target_pct.present", "expect_column_values_to_not_be_null", {"column": "target_pct"}, "critical",
+          ("Có mục tiêu chỉ số hài lòng của năm (config: targets)",
+           "The satisfaction target of the year is present (config: targets)"),
+          ("mục tiêu {satisfaction_targets}", "the target {satisfaction_targets}"))
+    b.unique("unit_id")
+    b.in_set("unit_id.in_roster", "unit_id", {"$PARAMETER": "roster_unit_ids"}, "critical",
+             ("Mã đơn vị là một cơ quan cấp tỉnh trong danh mục của năm",
+              "The unit id is a provincial-level unit in the year's registry"),
+             ("một trong {roster_size} mã đơn vị cấp tỉnh năm {year}",
+              "one of the {roster_size} provincial unit ids of {year}"))
+    b.year_equals_parameter()
+    groups = sorted(cfg.groups)
+    b.in_set("group.known", "group", groups, "critical",
+             ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
+             (", ".join(groups), ", ".join(groups)))
+    b.between("satisfaction_pct.range", "satisfaction_pct", 0, 100, "critical",
+              ("Chỉ số hài lòng nằm trong khoảng 0–100", "The satisfaction index lies between 0 and 100"),
+              ("0 ≤ satisfaction_pct ≤ 100", "0 ≤ satisfaction_pct ≤ 100"))
+    b.in_set("target_pct.configured", "target_pct", {"$PARAMETER": "satisfaction_targets"}, "critical",
+             ("Mục tiêu bằng mục tiêu đã cấu hình cho năm", "The target is the one configured for the year"),
+             ("{satisfaction_targets}", "{satisfaction_targets}"))
+    b.not_null(["respondents"], severity="warning")
+    b.between("respondents.positive", "respondents", 1, None, "warning",
+              ("Số phiếu khảo sát ít nhất là 1", "At least one respondent"),
+              ("respondents ≥ 1", "respondents ≥ 1"))
+    b.in_set("unit_name.official", "unit_name", {"$PARAMETER": "roster_names"}, "warning",
+             ("Tên đơn vị là tên chính thức trong danh mục đơn vị",
+              "The unit name is the official name in the unit registry"),
+             ("tên chính thức năm {year}", "the official name in {year}"))
+    return b.suite()
+
+
+def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
+    b = _SuiteBuilder(cfg, "national_indices")
+    columns = list(NATIONAL_COLUMNS)
+    b.columns(columns, [])
+    types = {c: STR for c in columns}
+    types.update(year=INT, value=NUM, rank=NUM, rank_of=NUM)
+    b.types(types)
+    b.not_null(["index", "year", "unit", "basis"])
+    indices = sorted((cfg.data.get("national_indices") or {}).keys())
+    b.in_set("index.known", "index", indices, "critical",
+             ("Tên chỉ số là một chỉ số quốc gia đã cấu hình", "The index is a configured national index"),
+             (", ".join(indices), ", ".join(indices)))
+    b.between("year.not_after", "year", None, {"$PARAMETER": "year"}, "critical",
+              ("Không có số liệu của năm sau năm đang kiểm tra", "No row is later than the year being validated"),
+              ("year ≤ {year}", "year ≤ {year}"))
+    b.add("index_year.unique", "expect_compound_columns_to_be_unique", {"column_list": ["index", "year"]},
+          "critical", ("Mỗi chỉ số có một dòng mỗi năm", "One row per index and year"),
+          ("mỗi cặp (chỉ số, năm) một lần", "each (index, year) pair once"))
+    b.in_set("unit.known", "unit", ["pct", "points"], "warning",
+             ("Đơn vị đo là pct hoặc points", "The unit of measure is pct or points"), ("pct, points", "pct, points"))
+    b.between("value.range", "value", 0, 100, "warning",
+              ("Giá trị chỉ số nằm trong khoảng 0–100", "The index value lies between 0 and 100"),
+              ("0 ≤ value ≤ 100", "0 ≤ value ≤ 100"))
+    b.between("rank.positive", "rank", 1, None, "warning",
+              ("Thứ hạng ít nhất là 1", "The rank is at least 1"), ("rank ≥ 1", "rank ≥ 1"))
+    b.add("rank.within_rank_of", "expect_column_pair_values_a_to_be_greater_than_b",
+          {"column_A": "rank_of", "column_B": "rank", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+          "warning", ("Thứ hạng không lớn hơn tổng số tỉnh", "The rank is not above the number ranked"),
+          ("rank ≤ rank_of", "rank ≤ rank_of"))
+    return b.suite()
+
+
+def build_suites(cfg: ProvinceConfig) -> dict[str, dict[str, Any]]:
+    """table -> suite (a dict in GX's JSON form)."""
+    return {
+        "provincial": unit_suite(cfg, "provincial"),
+        "commune": unit_suite(cfg, "commune"),
+        "satisfaction": satisfaction_suite(cfg),
+        "national_indices": national_suite(cfg),
+    }
+
+
+# -- run time: parameters and views -------------------------------------------------------
+def expectation_parameters(table: str, year: int, cfg: ProvinceConfig, reg: Registry) -> dict[str, Any]:
+    """The values of the suite's `$PARAMETER`s for one year."""
+    params: dict[str, Any] = {"year": int(year)}
+    if table in UNIT_TABLES or table == "satisfaction":
+        level = table if table in UNIT_TABLES else "provincial"
+        roster = reg.roster(year, level)
+        params["roster_unit_ids"] = sorted(u.unit_id for u in roster)
+        params["roster_names"] = sorted({u.name for u in roster})
+        params["roster_size"] = len(roster)
+    if table in UNIT_TABLES:
+        for band in cfg.bands(year, table):
+            params[f"band_{band.tier}_min"] = band.min_score
+            if band.max_score != float("inf"):
+                params[f"band_{band.tier}_max"] = band.max_score
+    if table == "satisfaction":
+        target = (cfg.targets(year).get("satisfaction") or {}).get("value")
+        params["satisfaction_targets"] = [float(target)] if target is not None else []
+    return params
+
+
+def validation_view(table: str, df: pd.DataFrame, cfg: ProvinceConfig) -> pd.DataFrame:
+    """The table as validated: a copy with the helper columns appended. Index columns that are
+    missing are added empty, so that the other checks still run and the schema check says
+    what is wrong."""
+    view = df.copy()
+    if table in UNIT_TABLES:
+        areas = [a.column for a in cfg.areas(table)]
+        num = {c: pd.to_numeric(view[c], errors="coerce") if c in view.columns else None
+               for c in [*areas, "score"]}
+        if all(v is not None for v in num.values()):
+            total = sum(num[c] for c in areas)
+            view[AREA_GAP] = (total - num["score"]).round(6)
+        else:
+            view[AREA_GAP] = float("nan")
+    for col in INDEX_COLUMNS[table]:
+        if col not in view.columns:
+            view[col] = None
+    return view.reset_index(drop=True)
+
+
+# -- the GX project files --------------------------------------------------------------------
+GX_YML_HEAD = """\
+# Great Expectations project of par-review: the validation gate (see docs/validation.md).
+# GENERATED by `python -m par_review.validation.suites --write` from config/<province>/;
+# change the config (or the generator) and regenerate; tests check that this file, the suites,
+# validation definitions and checkpoints are what the config generates.
+config_version: 4
+# No usage statistics: analytics off here and in code (GX_ANALYTICS_ENABLED=false).
+analytics_enabled: false
+data_context_id: {context_id}
+config_variables_file_path: uncommitted/config_variables.yml
+plugins_directory: plugins/
+# Quiet runs: no progress bars.
+progress_bars:
+  globally: false
+  metric_calculations: false
+
+stores:
+  expectations_store:
+    class_name: ExpectationsStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: expectations/
+  # Validation results are kept in memory: par_review writes a summary (validation.json) and
+  # Data Docs into the year's work folder; nothing is written under validation/ at run time.
+  validation_results_store:
+    class_name: ValidationResultsStore
+    store_backend:
+      class_name: InMemoryStoreBackend
+  checkpoint_store:
+    class_name: CheckpointStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      suppress_store_backend_id: true
+      base_directory: checkpoints/
+  validation_definition_store:
+    class_name: ValidationDefinitionStore
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: validation_definitions/
+
+expectations_store_name: expectations_store
+validation_results_store_name: validation_results_store
+checkpoint_store_name: checkpoint_store
+
+# The year's Data Docs are built by par_review.validation.datadocs with this site's settings
+# into <work folder>/validation/ (base_directory is replaced), then made to work offline.
+data_docs_sites:
+  par_review:
+    class_name: SiteBuilder
+    show_how_to_buttons: false
+    store_backend:
+      class_name: TupleFilesystemStoreBackend
+      base_directory: uncommitted/data_docs/par_review/
+    site_index_builder:
+      class_name: DefaultSiteIndexBuilder
+
+# The processed tables are handed over as pandas dataframes at run time.
+fluent_datasources:
+  {datasource}:
+    type: pandas
+    id: {datasource_id}
+    assets:
+"""
+
+
+def _gx_yml() -> str:
+    text = GX_YML_HEAD.format(context_id=stable_id("context", "par-review"), datasource=DATASOURCE,
+                              datasource_id=stable_id("datasource", DATASOURCE))
+    for table in TABLES:
+        text += (f"      {table}:\n"
+                 f"        type: dataframe\n"
+                 f"        id: {stable_id('asset', table)}\n"
+                 f"        batch_metadata: {{}}\n"
+                 f"        batch_definitions:\n"
+                 f"          {BATCH_DEFINITION}:\n"
+                 f"            id: {stable_id('batch_definition', table)}\n"
+                 f"            partitioner:\n")
+    return text
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def province_ids(paths: Paths) -> list[str]:
+    if not paths.config_dir.is_dir():
+        return []
+    return sorted(p.parent.name for p in paths.config_dir.glob("*/province.yml"))
+
+
+def project_files(paths: Paths) -> dict[str, str]:
+    """Relative path under validation/gx/ -> file text, for every configured province."""
+    files = {"great_expectations.yml": _gx_yml()}
+    for province in province_ids(paths):
+        cfg = load_config(province, paths)
+        for table, suite in build_suites(cfg).items():
+            name = suite["name"]
+            files[f"expectations/{name}.json"] = _json(suite)
+            files[f"validation_definitions/{name}.json"] = _json({
+                "data": {
+                    "asset": {"id": stable_id("asset", table), "name": table},
+                    "batch_definition": {"id": stable_id("batch_definition", table), "name": BATCH_DEFINITION},
+                    "datasource": {"id": stable_id("datasource", DATASOURCE), "name": DATASOURCE},
+                },
+                "id": stable_id("validation_definition", name),
+                "name": name,
+                "suite": {"id": suite["id"], "name": name},
+            })
+            files[f"checkpoints/{name}.json"] = _json({
+                "actions": [],
+                "id": stable_id("checkpoint", name),
+                "name": name,
+                "result_format": {"result_format": "COMPLETE",
+                                  "unexpected_index_column_names": INDEX_COLUMNS[table],
+                                  "partial_unexpected_count": 20},
+                "validation_definitions": [{"id": stable_id("validation_definition", name), "name": name}],
+            })
+    return files
+
+
+GENERATED_DIRS = ("expectations", "validation_definitions", "checkpoints")
+
+
+def _existing(gx_dir: Path) -> dict[str, str]:
+    out = {}
+    for d in GENERATED_DIRS:
+        for p in sorted((gx_dir / d).glob("*.json")):
+            out[f"{d}/{p.name}"] = p.read_text(encoding="utf-8")
+    yml = gx_dir / "great_expectations.yml"
+    if yml.is_file():
+        out["great_expectations.yml"] = yml.read_text(encoding="utf-8")
+    return out
+
+
+def check_project(paths: Paths) -> list[str]:
+    """Differences between validation/gx/ and what the config generates (empty: up to date)."""
+    want = project_files(paths)
+    have = _existing(paths.validation / GX_DIR)
+    problems = [f"missing: {k}" for k in sorted(set(want) - set(have))]
+    problems += [f"not generated by the config (stale): {k}" for k in sorted(set(have) - set(want))]
+    problems += [f"differs from the config: {k}" for k in sorted(set(want) & set(have)) if want[k] != have[k]]
+    return problems
+
+
+def write_project(paths: Paths) -> list[Path]:
+    """(Re)write the generated files of validation/gx/ and remove stale ones."""
+    gx_dir = paths.validation / GX_DIR
+    want = project_files(paths)
+    written = []
+    for rel in sorted(set(_existing(gx_dir)) - set(want)):
+        (gx_dir / rel).unlink()
+    for rel, text in sorted(want.items()):
+        p = gx_dir / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.is_file() or p.read_text(encoding="utf-8") != text:
+            p.write_text(text, encoding="utf-8")
+            written.append(p)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Generate the GX project in validation/gx/ from the config.")
+    ap.add_argument("--root", default=None, help="project root (default: this checkout)")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--write", action="store_true", help="(re)write the suites, definitions and checkpoints")
+    g.add_argument("--check", action="store_true", help="exit 1 if validation/gx/ is not what the config generates")
+    args = ap.parse_args(argv)
+    paths = Paths.from_root(args.root)
+    if args.write:
+        for p in write_project(paths):
+            print(f"wrote {p.relative_to(paths.root)}")
+        return 0
+    problems = check_project(paths)
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
