@@ -532,3 +532,13 @@ def test_split_and_surviving_predecessor_are_not_renames():
         f = flows[t]
         assert c[t] - p[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
                                - f["out_to_above"] - f["out_to_below"] - f["left"])
+
+
+def test_fractions_round_exactly_whatever_the_denominator():
+    # 1/3 - 1e-30 is below 1/3: 28-digit Decimal division would round it up to 0.3333...
+    tiny = Fraction(1, 3) - Fraction(1, 10**30)
+    assert round_decimal(tiny * 3, "truncate", 2) == Decimal("0.99")
+    assert round_decimal(Fraction(-1, 8), "half_up", 2) == Decimal("-0.13")
+    assert round_decimal(Fraction(-1, 8), "truncate", 2) == Decimal("-0.12")
+    assert round_decimal(Fraction(5, 1000), "half_up", 2) == Decimal("0.01")
+    assert str(round_decimal(Fraction(0), "half_up", 2)) == "0.00"

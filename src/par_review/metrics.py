@@ -61,8 +61,7 @@ def _to_decimal(value: float | int | Decimal | Fraction) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, Fraction):
-        # 40 significant digits are plenty to round a share to 2 decimals correctly
-        return Decimal(value.numerator) / Decimal(value.denominator)
+        return Decimal(value.numerator) / Decimal(value.denominator)   # 28 significant digits
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float) and not math.isfinite(value):
@@ -78,6 +77,10 @@ def round_decimal(value: float | int | Decimal | Fraction, policy: str = "half_u
     if policy not in POLICIES:
         raise ValueError(f"unknown rounding policy {policy!r}; expected one of {POLICIES}")
     q = Decimal(1).scaleb(-decimals)
+    if isinstance(value, Fraction):   # exact integer arithmetic, whatever the denominator
+        scaled = abs(value) * 10 ** decimals
+        n = math.floor(scaled + Fraction(1, 2)) if policy == "half_up" else math.floor(scaled)
+        return (Decimal(-n if value < 0 else n)).scaleb(-decimals).quantize(q)
     return _to_decimal(value).quantize(q, rounding=ROUND_HALF_UP if policy == "half_up" else ROUND_DOWN)
 
 
