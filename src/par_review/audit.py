@@ -779,7 +779,6 @@ class NoticeParser:
             sent = para[s0:s1]
             if not self._SAT_CUE.search(sent):
                 continue
-            sat = self.facts.satisfaction
             year, year_note = self._year(para, s0, s1, ctx.default_year)
             if year != ctx.default_year:
                 year_note = year_note or f"speaks of {year}; satisfaction is checked for {ctx.default_year} only"
@@ -794,40 +793,48 @@ class NoticeParser:
             mets = list(self._MET.finditer(sent))
             if not (targets or values or mets or gaps):
                 continue
-            ctx.statement += 1
-            # the fragment: from the "chỉ số / mức độ hài lòng" before the first figure to the last one
-            found = (*targets, *values, *mets, *gaps)
-            first = min(x.start() for x in found)
-            last = max(x.end() for x in found)
-            leads = [c.start() for c in self._SAT_LEAD.finditer(sent, 0, first)]
-            f0 = leads[-1] if leads else first
-            abs_s = base + s0 + f0
-            fragment = sent[f0:last]
-            group, cue = self._sat_group(sent)
-            common = dict(level="satisfaction", level_cue=cue, year=year)
             for t in targets:
                 ctx.consumed.append((base + s0 + t.start(), base + s0 + t.end()))
             for v in (*values, *gaps):
                 ctx.consumed.append((base + s0 + v.start(), base + s0 + v.end()))
-            for v in values:
-                self._check_pct(ctx, abs_s, fragment, "satisfaction", v.group("pct"),
+            # one statement per "chỉ số / mức độ hài lòng ...": a figure belongs to the nearest before it
+            leads = [c.start() for c in self._SAT_LEAD.finditer(sent)]
+            items = sorted([("value", v) for v in values] + [("target", t) for t in targets]
+                           + [("gap", g) for g in gaps] + [("met", x) for x in mets], key=lambda it: it[1].start())
+            parts: dict[int, list] = {}
+            for kind, x in items:
+                lead = max((p for p in leads if p <= x.start()), default=None)
+                parts.setdefault(lead if lead is not None else items[0][1].start(), []).append((kind, x))
+            whole_group = self._sat_group(sent)
+            for f0, part in sorted(parts.items()):
+                last = max(x.end() for _, x in part)
+                own_group = self._sat_group(sent[f0:last])
+                group, cue = own_group if own_group[0] else whole_group
+                self._sat_statement(ctx, base + s0 + f0, sent[f0:last], part, group, cue, year, year_note)
+
+    def _sat_statement(self, ctx, abs_s, fragment, part, group, cue, year, year_note):
+        sat = self.facts.satisfaction
+        ctx.statement += 1
+        common = dict(level="satisfaction", level_cue=cue, year=year)
+        for kind, x in part:
+            if kind == "value":
+                self._check_pct(ctx, abs_s, fragment, "satisfaction", x.group("pct"),
                                 None if sat is None else sat.value, group, sat, year_note, common)
-            for t in targets:
-                self._check_pct(ctx, abs_s, fragment, "target", t.group("pct"),
+            elif kind == "target":
+                self._check_pct(ctx, abs_s, fragment, "target", x.group("pct"),
                                 None if sat is None else sat.target, group, sat, year_note, common)
-            for g in gaps:
-                self._check_gap(ctx, abs_s, fragment, g, sat, group, year_note, common)
-            for mt in mets:
-                claimed = not mt.group("neg")
-                text = _collapse(mt.group(0))
+            elif kind == "gap":
+                self._check_gap(ctx, abs_s, fragment, x, sat, group, year_note, common)
+            else:
+                claimed = not x.group("neg")
+                text = _collapse(x.group(0))
                 note = year_note or self._sat_unavailable(sat, group, "met", cue)
                 if note:
                     ctx.add(abs_s, fragment, figure="target_met", text=text, claimed=_yesno(claimed), computed=None,
                             verdict=NOT_CHECKED, note=note, **common)
                     continue
-                ok = claimed == sat.met
                 ctx.add(abs_s, fragment, figure="target_met", text=text, claimed=_yesno(claimed),
-                        computed=_yesno(sat.met), verdict=OK if ok else WRONG,
+                        computed=_yesno(sat.met), verdict=OK if claimed == sat.met else WRONG,
                         note=f"{_vi_num(sat.value, 2)}% against a target of {_vi_num(sat.target)}%", **common)
 
     def _check_gap(self, ctx, abs_s, fragment, g, sat, group, year_note, common):
