@@ -45,6 +45,7 @@ def _sum(values) -> Decimal:
     return sum((Decimal(repr(v)) for v in values), Decimal(0))
 
 
+@settings(deadline=None)
 @given(rosters)
 def test_counts_add_up_to_the_total(roster):
     counts = tier_counts(roster_frame(roster), TIERS)
@@ -53,6 +54,7 @@ def test_counts_add_up_to_the_total(roster):
     assert all(c >= 0 for c in counts.values())
 
 
+@settings(deadline=None)
 @given(rosters, st.sampled_from(["half_up", "truncate"]))
 def test_shares_add_up_to_100_at_full_precision(cfg, roster, policy):
     counts = tier_counts(roster_frame(roster), TIERS)
@@ -63,6 +65,7 @@ def test_shares_add_up_to_100_at_full_precision(cfg, roster, policy):
     assert all(table[t]["share_pct"] == float(exact_share(counts[t], total)) for t in TIERS)
 
 
+@settings(deadline=None)
 @given(rosters, st.sampled_from(["half_up", "truncate"]), st.integers(min_value=0, max_value=3))
 def test_displayed_shares_follow_the_report_rule(cfg, roster, policy, decimals):
     """Rule 'report': each share rounded on its own, never adjusted; the sum is reported
@@ -88,6 +91,7 @@ def test_displayed_shares_follow_the_report_rule(cfg, roster, policy, decimals):
     assert abs(s - 100) <= unit * len(TIERS)
 
 
+@settings(deadline=None)
 @given(rosters, st.integers(min_value=0, max_value=3))
 def test_largest_remainder_adds_up_to_exactly_100(cfg, roster, decimals):
     counts = tier_counts(roster_frame(roster), TIERS)
@@ -149,6 +153,7 @@ histories = st.dictionaries(st.integers(min_value=2010, max_value=2022),
                             st.integers(min_value=0, max_value=2), min_size=1)
 
 
+@settings(deadline=None)
 @given(histories)
 def test_streak_is_consistent_with_the_history(hist):
     year = max(hist)
