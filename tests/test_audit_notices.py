@@ -142,7 +142,7 @@ def test_correct_notice_is_all_ok(demo_processed, facts, capsys):
     assert r.findings and {f.verdict for f in r.findings} == {OK}
     kinds = {f.figure for f in r.findings}
     assert kinds >= {"count", "total", "share", "change", "streak", "first_year", "satisfaction", "target",
-                     "target_met", "gap"}
+                     "target_met", "gap", "change_pp"}
     assert find(r, "count", "15", level="group:so_ban_nganh").verdict == OK
     # the list items under "Đối với UBND cấp xã ... như sau:" are communes
     assert {f.level for f in r.findings if f.tier == "yeu"} == {"commune"}

@@ -193,6 +193,18 @@ def test_change_stated_before_the_tier_is_a_change_not_a_count():
     assert (fs[0].claimed, fs[0].verdict) == ("+3", OK)
 
 
+@pytest.mark.parametrize(("phrase", "verdict"), [
+    ("tăng 2,21 điểm phần trăm", OK),          # 73/136 − 70/136 = 2,2058..
+    ("tăng 2,20 điểm phần trăm", OK_TRUNCATED),
+    ("tăng 2,2 điểm %", OK),
+    ("giảm 2,21 điểm phần trăm", WRONG),
+])
+def test_share_change_in_points(phrase, verdict):
+    f = one(run(COMM + f"tỷ lệ đơn vị xếp hạng Tốt {phrase} so với năm 2021."), "change_pp")
+    assert f.verdict == verdict
+    assert f.computed.startswith("2.2")
+
+
 def test_change_without_data_for_the_year_is_not_checked():
     fs = run(COMM + "73/136 đơn vị xếp hạng Tốt, tăng 20 đơn vị so với năm 2015.")
     f = one(fs, "change")
@@ -267,7 +279,8 @@ def test_satisfaction_of_another_group_or_without_data_is_not_checked():
     (COMM + "có trên 70 đơn vị xếp hạng Tốt.", "approximate"),
     (COMM + "có khoảng 70 đơn vị xếp hạng Tốt.", "approximate"),
     ("Tỷ lệ hồ sơ giải quyết đúng hạn đạt 98,5%.", "not a recognised statement"),
-    (COMM + "tỷ lệ đơn vị xếp hạng Tốt tăng 2,21 điểm phần trăm so với năm 2021.", "not a recognised statement"),
+    (COMM + "tỷ lệ đơn vị xếp hạng Tốt tăng 4,29% so với năm 2021.", "not a recognised statement"),
+    ("Toàn tỉnh có 136 xã, phường, thị trấn được đánh giá.", "not a recognised statement"),
     ("Năm 2023, phấn đấu có 35/43 cơ quan, đơn vị xếp hạng Tốt.", "2023"),
     ("Số xã xếp hạng Tốt tăng 03 đơn vị.", "not a recognised statement"),
 ])

@@ -366,6 +366,10 @@ class NoticeParser:
         self.re_zero = re.compile(zero, flags)
         self.re_streak = re.compile(
             rf"(?:năm\s+thứ\s+(?P<n>{_INT})\s+liên\s+tiếp|(?P<n2>{_INT})\s+năm\s+liên\s+tiếp)\s+(?:mà\s+)?{zero}", flags)
+        self.re_pp = re.compile(
+            rf"t[ỷỉ]\s*lệ\s+(?:số\s+)?{_NOUN}\s*{_RANKED}(?P<tier>{self._tier})[^;:.\d%]{{0,30}}?"
+            rf"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?(?P<pp>\d{{1,3}}(?:[.,]\d+)?)\s*(?:điểm\s+phần\s+trăm|điểm\s*%)"
+            rf"{_SINCE}", flags)
         self.re_first = re.compile(rf"(?:năm|lần)\s+đầu\s+tiên\s+(?:mà\s+)?{zero}", flags)
         self.re_since = re.compile(rf"[^;:.]{{0,40}}?{_SINCE[:-1]}", flags)
         self.re_change = re.compile(
@@ -430,7 +434,7 @@ class NoticeParser:
         def free(m):
             return not any(a < m.end() and m.start() < b for a, b in taken)
 
-        for kind, rx in (("streak", self.re_streak), ("first", self.re_first),
+        for kind, rx in (("pp", self.re_pp), ("streak", self.re_streak), ("first", self.re_first),
                          ("zero", self.re_zero), ("count", self.re_count)):
             for m in rx.finditer(para):
                 if free(m):
@@ -445,7 +449,7 @@ class NoticeParser:
             year, year_note = self._year(para, sent_start, s, ctx.default_year)
             # a change belongs to the statement just before it, within its clause
             clause_end = min(nxt, sent_end, _clause_end(para, e))
-            change = self.re_change.search(para, e, clause_end)
+            change = self.re_change.search(para, e, clause_end) if kind != "pp" else None
             frag_end = change.end() if change else e
             fragment = para[s:frag_end]
             ctx.consumed.append((base + s, base + frag_end))
@@ -481,6 +485,9 @@ class NoticeParser:
                 self._not_checked(ctx, abs_s, fragment, m, kind, change, dict(common, level=None),
                                   self._unresolved_reason(level, m))
                 continue
+            if kind == "pp":
+                self._check_pp(ctx, abs_s, fragment, m, common)
+                continue
             if kind == "count":
                 tier = self._tier_id(m.group("tier"))
                 self._check_count(ctx, abs_s, fragment, m, tier, common)
@@ -515,6 +522,10 @@ class NoticeParser:
                 out.append(("total", m.group("of"), str(_num(m.group("of"))), None))
             if m.group("pct"):
                 out.append(("share", m.group("pct") + "%", str(_pct_decimal(m.group("pct"))), tier))
+        elif kind == "pp":
+            sign = "-" if m.group("dir").lower() == "giảm" else "+"
+            out.append(("change_pp", _collapse(m.group(0)[m.start("dir") - m.start():]),
+                        sign + str(_pct_decimal(m.group("pp"))), self._tier_id(m.group("tier"))))
         elif kind == "zero":
             out += [("count", f"không có … {self._label(t)}", "0", t) for t in self._tier_ids(m.group("tiers"))]
         elif kind == "streak":
@@ -645,6 +656,41 @@ class NoticeParser:
                 if claimed in (round_decimal(p_exact, decimals, "half_up"), round_decimal(p_exact, decimals, "truncate")):
                     note += f"; {_vi_num(claimed)}% is the share of the printed {printed[0]}/{printed[1]}"
         ctx.add(abs_s, fragment, figure="share", text=pct_text + "%", claimed=str(claimed), computed=str(main),
+                verdict=verdict, note=note, tier=tier, **common)
+
+    def _check_pp(self, ctx, abs_s, fragment, m, common):
+        """"tỷ lệ đơn vị xếp hạng Tốt tăng 2,21 điểm phần trăm so với năm 2021": the change of a
+        tier's share in percentage points, exactly, compared at the printed decimals."""
+        level, year = common["level"], common["year"]
+        tier = self._tier_id(m.group("tier"))
+        pp_text = m.group("pp")
+        sign = -1 if m.group("dir").lower() == "giảm" else 1
+        claimed = sign * _pct_decimal(pp_text)
+        decimals = len(pp_text.replace(",", ".").partition(".")[2])
+        cy = m.group("cy")
+        since = int(cy) if cy and cy.isdigit() else year - 1
+        text = _collapse(m.group(0)[m.start("dir") - m.start():])
+        now, before = self.facts.level_year(level, year), self.facts.level_year(level, since)
+        if now is None or before is None or not now.total or not before.total:
+            ctx.add(abs_s, fragment, figure="change_pp", text=text, claimed=str(claimed), computed=None,
+                    verdict=NOT_CHECKED, note=f"no {_level_name(level)} data for {year if now is None else since}",
+                    tier=tier, **common)
+            return
+        with localcontext() as lc:
+            lc.prec = 40
+            exact = (Decimal(now.counts.get(tier, 0)) * 100 / Decimal(now.total)
+                     - Decimal(before.counts.get(tier, 0)) * 100 / Decimal(before.total))
+        main = round_decimal(exact, decimals, self.policy)
+        other = round_decimal(exact, decimals, "truncate" if self.policy == "half_up" else "half_up")
+        if claimed == main:
+            verdict = OK
+        elif claimed == other:
+            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
+        else:
+            verdict = WRONG
+        note = (f"{now.counts.get(tier, 0)}/{now.total} in {year} − {before.counts.get(tier, 0)}/{before.total} "
+                f"in {since} = {_vi_num(round_decimal(exact, decimals + 3, 'truncate'))}… points")
+        ctx.add(abs_s, fragment, figure="change_pp", text=text, claimed=str(claimed), computed=str(main),
                 verdict=verdict, note=note, tier=tier, **common)
 
     def _check_zero(self, ctx, abs_s, fragment, tier, text, common):
@@ -917,6 +963,7 @@ class NoticeParser:
                              r"phường|huyện|địa\s+phương))", re.IGNORECASE)),
         ("count", re.compile(r"(?<![\w/.,])\d{1,4}\s+(?:cơ\s+quan,\s*)?đơn\s+vị(?!\s+(?:hành\s+chính|sự\s+nghiệp))",
                              re.IGNORECASE)),
+        ("count", re.compile(r"(?<![\w/.,])\d{1,4}\s+(?:xã|phường|sở|cơ\s+quan|ubnd|huyện)(?!\w)", re.IGNORECASE)),
         ("change", re.compile(r"(?:tăng|giảm)\s+(?:thêm\s+)?\d{1,4}(?:[.,]\d+)?(?:\s*%|\s+đơn\s+vị|\s+điểm)?",
                               re.IGNORECASE)),
         ("streak", re.compile(rf"năm\s+thứ\s+{_INT}\s+liên\s+tiếp|{_INT}\s+năm\s+liên\s+tiếp", re.IGNORECASE)),
@@ -934,7 +981,9 @@ class NoticeParser:
         for s, e, figure in sorted(hits):
             ctx.statement += 1
             frag = _surrounding(ctx.text, s, e)
-            ctx.add(s, frag, figure=figure, text=_collapse(ctx.text[s:e]), claimed=None, computed=None,
+            num = re.search(r"\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?", ctx.text[s:e])
+            claimed = re.sub(r"\s+", "", num.group(0)).replace(",", ".") if num else None
+            ctx.add(s, frag, figure=figure, text=_collapse(ctx.text[s:e]), claimed=claimed, computed=None,
                     verdict=NOT_CHECKED, note="not a recognised statement")
 
 
@@ -1070,7 +1119,7 @@ def format_text(result: AuditResult, width: int = 110) -> str:
     return "\n".join(out) + "\n"
 
 
-_FIGURE_NAMES = {"count": "count", "total": "total", "share": "share", "change": "change", "streak": "years in a row",
+_FIGURE_NAMES = {"change_pp": "change (points)", "count": "count", "total": "total", "share": "share", "change": "change", "streak": "years in a row",
                  "first_year": "first year", "satisfaction": "satisfaction", "target": "target",
                  "target_met": "target met", "percentage": "percentage", "gap": "gap to target", "points": "points", "zero": "count", "first": "first year"}
 
