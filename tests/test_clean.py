@@ -498,3 +498,27 @@ def test_write_false_writes_nothing(project):
     result = clean_year(YEAR, project, write=False)
     assert len(result.tables["provincial"]) == 43
     assert_nothing_written(project)
+
+
+def test_satisfaction_errors_name_the_cell(project):
+    path = raw_dir(project) / "satisfaction.xlsx"
+    base = [[f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"], [],
+            ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
+            [1, "Sở Tư pháp", 300, "84,10%"]]
+    write_xlsx(path, [*base, [2, "Sở Nội vụ", 250, "tám mươi"]], sheet="SIPAS")
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="not a number",
+                sheet="SIPAS", row=5, column="Chỉ số hài lòng (%)", found="tám mươi",
+                expected="a satisfaction index in %")
+    write_xlsx(path, [*base, [2, "SỞ TƯ PHÁP", 250, 80.0]], sheet="SIPAS")
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="duplicate unit",
+                sheet="SIPAS", row=5, column="Tên cơ quan, đơn vị", found="SỞ TƯ PHÁP", expected="already at row 4")
+    write_xlsx(path, [*base, [2, "Sở Không Có", 250, 80.0]], sheet="SIPAS")
+    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="unknown unit",
+                sheet="SIPAS", row=5, found="Sở Không Có", expected="valid in 2022")
+
+
+def test_error_dict_for_logs_and_reports(project):
+    (raw_dir(project) / "commune.xlsx").unlink()
+    d = clean_fails(project).to_dict()
+    assert d["file"] == f"data/raw/{YEAR}/commune.xlsx" and d["problem"] == "file not found"
+    assert d["sheet"] is None and d["row"] is None and "commune.csv" in d["expected"]
