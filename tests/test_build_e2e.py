@@ -63,7 +63,10 @@ def built(tmp_path_factory):
     for rel in ("Makefile", "pyproject.toml", "scripts", "README.md"):
         src = REPO / rel
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / rel)
-    os.symlink(REPO / ".venv", root / ".venv")  # the environment is the checkout's
+    # the environment is the checkout's: make sure it is current, so the copy's `make`
+    # finds it installed and does not try to install the project from the copy
+    subprocess.run(["bash", str(REPO / "scripts" / "bootstrap.sh"), "report"], check=True, timeout=900)
+    os.symlink(REPO / ".venv", root / ".venv")
     log = root / "cron.log"
     cmd = cron_command(root, log)
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
