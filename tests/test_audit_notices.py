@@ -128,6 +128,19 @@ def test_docx_notice_gives_the_same_figures(demo_processed, facts, tmp_path):
     assert got == want
 
 
+def test_docx_tables_are_read(demo_processed, facts, tmp_path):
+    docx = pytest.importorskip("docx")
+    doc = docx.Document()
+    doc.add_paragraph("Kết quả xếp hạng năm 2022:")
+    table = doc.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "UBND cấp xã"
+    table.cell(0, 1).text = "74/136 đơn vị xếp hạng Tốt"
+    path = tmp_path / "table.docx"
+    doc.save(str(path))
+    r = audit(path, demo_processed, facts)
+    assert (find(r, "count").level, find(r, "count").verdict) == ("commune", WRONG)
+
+
 def test_truncate_rounding_option(demo_processed, facts, capsys):
     r = audit(REAL, demo_processed, facts, rounding="truncate")
     assert find(r, "share", "69.76").verdict == OK
