@@ -62,3 +62,19 @@ def test_outputs_are_ignored_by_git():
         assert out.returncode == 0, f"{path} is not ignored"
     out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/2022/provincial.xlsx"])
     assert out.returncode == 1
+
+
+def test_papermill_reads_every_declared_parameter():
+    """papermill's parser gives up on a parameter line it cannot read (e.g. quotes inside
+    the comment) and then warns "Passed unknown parameter"; every line must parse."""
+    import ast
+    import json
+
+    import papermill as pm
+
+    for nb_path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+        declared = [t.id for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.Assign)
+                    for t in node.targets]
+        assert list(pm.inspect_notebook(str(nb_path))) == declared, nb_path.name
