@@ -106,6 +106,16 @@ def test_wrong_share_that_fits_the_printed_fraction_says_so():
     assert f.verdict == WRONG and "printed 13/44" in f.note
 
 
+@pytest.mark.parametrize(("text", "verdict"), [
+    (COMM + "tỷ lệ đơn vị xếp hạng Tốt đạt 53,67%.", OK_TRUNCATED),
+    (COMM + "tỷ lệ xếp hạng Khá là 46,32%.", OK),
+    (PROV + "tỷ lệ đơn vị xếp hạng Khá năm 2022 chiếm 31,24%.", WRONG),
+])
+def test_share_without_a_count(text, verdict):
+    f = one(run(text), "share")
+    assert f.verdict == verdict
+
+
 # --------------------------------------------------------------------------- counts and totals
 def test_count_and_total_are_checked_separately():
     fs = run(COMM + "74/137 đơn vị xếp hạng Tốt.")
@@ -293,6 +303,7 @@ def test_sentences_left_not_checked(text, reason):
 
 def test_dates_document_numbers_and_plans_are_not_figures():
     text = ("Báo cáo số 42/BC-UBND ngày 09/3/2022; Nghị quyết số 55/2022/QH15 ngày 16/6/2022; "
+            "trong năm 2023 UBND tỉnh tiếp tục chỉ đạo; đến 2025 cơ quan, đơn vị hoàn thành; "
             "Nghị định số 107/2020/NĐ-CP; giai đoạn 2021 - 2025, định hướng đến năm 2030. Ngày 28/02/2023.")
     assert run(text) == []
 

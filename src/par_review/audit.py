@@ -11,7 +11,11 @@ the statements that notices make about the yearly PAR review and checks each fig
 - "không có đơn vị xếp hạng Trung bình"                 a zero count
 - "năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu"    a streak of years with zero
 - "là năm đầu tiên không có đơn vị xếp hạng Trung bình, Yếu"  a first
-- "chỉ số hài lòng ... đạt 82,77 % trong khi mục tiêu đề ra là 83%", "chưa đạt mục tiêu"
+- "tỷ lệ đơn vị xếp hạng Tốt đạt 53,67%"                 a share on its own
+- "tỷ lệ ... Tốt tăng 2,21 điểm phần trăm so với năm 2021" a change of a share in points
+- "15/21 sở, ban, ngành xếp hạng Tốt"                   a provincial group's count
+- "chỉ số hài lòng ... đạt 82,77 % trong khi mục tiêu đề ra là 83%", "chưa đạt mục tiêu",
+  "thấp hơn mục tiêu 0,23 điểm phần trăm"               satisfaction, target, met, gap
 
 The level a statement speaks of (provincial-level units or communes) comes from its own
 noun ("13 cơ quan, đơn vị ...") or else from the nearest level cue before it in the same
@@ -370,6 +374,9 @@ class NoticeParser:
             rf"t[ỷỉ]\s*lệ\s+(?:số\s+)?{_NOUN}\s*{_RANKED}(?P<tier>{self._tier})[^;:.\d%]{{0,30}}?"
             rf"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?(?P<pp>\d{{1,3}}(?:[.,]\d+)?)\s*(?:điểm\s+phần\s+trăm|điểm\s*%)"
             rf"{_SINCE}", flags)
+        self.re_share = re.compile(
+            rf"t[ỷỉ]\s*lệ\s+(?:số\s+)?{_NOUN}\s*{_RANKED}(?P<tier>{self._tier})\s*(?:năm\s+\d{{4}}\s*)?"
+            rf"(?:đạt|là|chiếm|bằng|ở\s+mức)\s+{_PCT}", flags)
         self.re_first = re.compile(rf"(?:năm|lần)\s+đầu\s+tiên\s+(?:mà\s+)?{zero}", flags)
         self.re_since = re.compile(rf"[^;:.]{{0,40}}?{_SINCE[:-1]}", flags)
         self.re_change = re.compile(
@@ -434,7 +441,8 @@ class NoticeParser:
         def free(m):
             return not any(a < m.end() and m.start() < b for a, b in taken)
 
-        for kind, rx in (("pp", self.re_pp), ("streak", self.re_streak), ("first", self.re_first),
+        for kind, rx in (("pp", self.re_pp), ("share", self.re_share), ("streak", self.re_streak),
+                         ("first", self.re_first),
                          ("zero", self.re_zero), ("count", self.re_count)):
             for m in rx.finditer(para):
                 if free(m):
@@ -449,7 +457,7 @@ class NoticeParser:
             year, year_note = self._year(para, sent_start, s, ctx.default_year)
             # a change belongs to the statement just before it, within its clause
             clause_end = min(nxt, sent_end, _clause_end(para, e))
-            change = self.re_change.search(para, e, clause_end) if kind != "pp" else None
+            change = self.re_change.search(para, e, clause_end) if kind not in ("pp", "share") else None
             frag_end = change.end() if change else e
             fragment = para[s:frag_end]
             ctx.consumed.append((base + s, base + frag_end))
@@ -488,6 +496,16 @@ class NoticeParser:
             if kind == "pp":
                 self._check_pp(ctx, abs_s, fragment, m, common)
                 continue
+            if kind == "share":
+                tier = self._tier_id(m.group("tier"))
+                ly = self.facts.level_year(level, year)
+                if ly is None:
+                    self._not_checked(ctx, abs_s, fragment, m, kind, None, common,
+                                      f"no {_level_name(level)} data for {year}")
+                else:
+                    self._check_share(ctx, abs_s, fragment, m.group("pct"), ly.counts.get(tier, 0), ly.total, tier,
+                                      common)
+                continue
             if kind == "count":
                 tier = self._tier_id(m.group("tier"))
                 self._check_count(ctx, abs_s, fragment, m, tier, common)
@@ -522,6 +540,9 @@ class NoticeParser:
                 out.append(("total", m.group("of"), str(_num(m.group("of"))), None))
             if m.group("pct"):
                 out.append(("share", m.group("pct") + "%", str(_pct_decimal(m.group("pct"))), tier))
+        elif kind == "share":
+            out.append(("share", m.group("pct") + "%", str(_pct_decimal(m.group("pct"))),
+                        self._tier_id(m.group("tier"))))
         elif kind == "pp":
             sign = "-" if m.group("dir").lower() == "giảm" else "+"
             out.append(("change_pp", _collapse(m.group(0)[m.start("dir") - m.start():]),
@@ -961,9 +982,9 @@ class NoticeParser:
         ("percentage", re.compile(r"(?<![\w/.,])\d{1,3}(?:[.,]\d+)?\s*%")),
         ("count", re.compile(r"(?<![\w/.,])\d{1,4}\s*/\s*\d{1,4}(?![\w/.,]\d)(?=\s+(?:cơ\s+quan|đơn\s+vị|xã|sở|ubnd|"
                              r"phường|huyện|địa\s+phương))", re.IGNORECASE)),
-        ("count", re.compile(r"(?<![\w/.,])\d{1,4}\s+(?:cơ\s+quan,\s*)?đơn\s+vị(?!\s+(?:hành\s+chính|sự\s+nghiệp))",
+        ("count", re.compile(r"(?<!năm\s)(?<![\w/.,])(?!(?:19|20)\d\d\b)\d{1,4}\s+(?:cơ\s+quan,\s*)?đơn\s+vị(?!\s+(?:hành\s+chính|sự\s+nghiệp))",
                              re.IGNORECASE)),
-        ("count", re.compile(r"(?<![\w/.,])\d{1,4}\s+(?:xã|phường|sở|cơ\s+quan|ubnd|huyện)(?!\w)", re.IGNORECASE)),
+        ("count", re.compile(r"(?<!năm\s)(?<![\w/.,])(?!(?:19|20)\d\d\b)\d{1,4}\s+(?:xã|phường|sở|cơ\s+quan|ubnd|huyện)(?!\w)", re.IGNORECASE)),
         ("change", re.compile(r"(?:tăng|giảm)\s+(?:thêm\s+)?\d{1,4}(?:[.,]\d+)?(?:\s*%|\s+đơn\s+vị|\s+điểm)?",
                               re.IGNORECASE)),
         ("streak", re.compile(rf"năm\s+thứ\s+{_INT}\s+liên\s+tiếp|{_INT}\s+năm\s+liên\s+tiếp", re.IGNORECASE)),
