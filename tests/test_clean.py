@@ -522,3 +522,23 @@ def test_error_dict_for_logs_and_reports(project):
     d = clean_fails(project).to_dict()
     assert d["file"] == f"data/raw/{YEAR}/commune.xlsx" and d["problem"] == "file not found"
     assert d["sheet"] is None and d["row"] is None and "commune.csv" in d["expected"]
+
+
+def test_numbered_empty_rows_are_blank_and_short_csv_rows_are_safe(tmp_path, cfg, reg):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt"), ["2"], ["3", ""]]
+    df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap"]
+    sat = [["STT", "Tên cơ quan, đơn vị", "Chỉ số hài lòng (%)"], ["1", "Sở Tư pháp", "84,1"], ["2"],
+           ["3", "", "80"]]
+    with pytest.raises(InputError, match="missing unit name") as info:
+        parse_satisfaction_table(read_grid(write_csv(tmp_path / "s.csv", sat)), cfg, reg, YEAR)
+    assert info.value.row == 4 and info.value.column == "Tên cơ quan, đơn vị"
+
+
+def test_missing_unit_name_with_values(tmp_path, cfg, reg):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head, data_row(cfg, "provincial", 7, "", 90.0, "Tốt")]
+    with pytest.raises(InputError, match="missing unit name") as info:
+        parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert (info.value.row, info.value.column, info.value.expected) == (2, "Tên cơ quan, đơn vị", "the unit's name")

@@ -175,6 +175,8 @@ def _row_kind(row: list[object], header: Header, total_labels: list[str], value_
 
     stt, name = get("stt"), get("unit_name")
     stt_is_int = bool(_STT_NUMBER.fullmatch(stt))
+    if stt and "stt" in cols and is_blank_row([c for j, c in enumerate(row) if j != cols["stt"]]):
+        return "blank"  # a numbered but empty template row
     if not stt_is_int and _is_total_label(name, total_labels):
         return "total"
     values = [get(f) for f in value_fields]
@@ -275,7 +277,10 @@ def parse_satisfaction_table(grid: Grid, cfg: ProvinceConfig, reg: Registry, yea
         row = grid.rows[r]
         if _row_kind(row, header, cfg.total_row_labels(), ["satisfaction"]) != "data":
             continue
-        name = cell_text(row[c["unit_name"]])
+        name = cell_text(row[c["unit_name"]]) if c["unit_name"] < len(row) else ""
+        if not name:
+            raise InputError(grid.file, "missing unit name", sheet=grid.sheet, row=grid.row_numbers[r],
+                             column=header.labels[c["unit_name"]], found="", expected="the unit's name")
         unit = _match(reg, name, "provincial", year, None, grid, r, header, registry_file)
         if unit.unit_id in seen:
             raise InputError(grid.file, "duplicate unit", sheet=grid.sheet, row=grid.row_numbers[r],
