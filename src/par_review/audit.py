@@ -51,7 +51,6 @@ from .fmt import round_decimal
 
 OK, OK_TRUNCATED, OK_ROUNDED, WRONG, NOT_CHECKED = "ok", "ok (truncated)", "ok (rounded)", "WRONG", "not checked"
 VERDICTS = (OK, OK_TRUNCATED, OK_ROUNDED, WRONG, NOT_CHECKED)
-LEVELS = ("provincial", "commune")
 LEVEL_NAMES = {"provincial": "provincial-level units", "commune": "communes", "satisfaction": "satisfaction"}
 
 
@@ -158,7 +157,8 @@ def _float_or_none(x) -> float | None:
 class Finding:
     """One figure of the notice and its verdict."""
 
-    line: int                    # line of the notice text where the statement starts
+    line: int                    # line where the statement starts (.docx: of the extracted text,
+    #                              one paragraph every two lines)
     fragment: str                # the statement as printed (white space collapsed)
     figure: str                  # what the figure is: "count", "total", "share", "change", ...
     text: str                    # the figure as printed ("69,76%", "03", "năm thứ 3")
@@ -166,7 +166,7 @@ class Finding:
     computed: str | None         # the computed value in the same form, when known
     verdict: str
     note: str = ""
-    level: str | None = None     # provincial | commune | satisfaction | None (unknown)
+    level: str | None = None     # provincial | commune | group:<id> | satisfaction | None (unknown)
     level_cue: str | None = None  # the words the level was taken from
     year: int | None = None
     tier: str | None = None      # tier id (or ids joined by "+")
