@@ -110,3 +110,15 @@ def test_describe_content(tmp_path, content, what):
     p = tmp_path / "f"
     p.write_bytes(content)
     assert what in describe_content(p)
+
+
+def test_percent_formatted_excel_cells_read_as_shown(tmp_path):
+    """Excel stores '85,32%' as 0.8532 with a % number format; the grid holds 85.32."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Chỉ số", "Điểm", "Tỷ lệ"])
+    ws.append([0.8532, 8.5, 1])
+    ws["A2"].number_format = "0.00%"
+    ws["C2"].number_format = "0%"
+    wb.save(tmp_path / "p.xlsx")
+    assert read_grid(tmp_path / "p.xlsx").rows[1] == [85.32, 8.5, 100]

@@ -58,10 +58,19 @@ def _read_xlsx(path: Path, shown: str) -> Grid:
                          expected="an .xlsx file saved by Excel or LibreOffice") from None
     try:
         ws = wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
         return Grid(Path(shown), ws.title, rows)
     finally:
         wb.close()
+
+
+def _cell_value(cell) -> object:
+    """The value as the sheet shows it: a number formatted as a percentage (stored 0.8532,
+    shown 85,32%) is read as 85.32, the way every other score in the files is written."""
+    v = getattr(cell, "value", None)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and "%" in str(getattr(cell, "number_format", "")):
+        return round(v * 100, 10)
+    return v
 
 
 _MAGIC = [
