@@ -220,8 +220,8 @@ def satisfaction_chart(sat: pd.DataFrame, target: float | None, t: Translator, f
     ax.invert_yaxis()
     lo = 10 * np.floor(min(float(s["satisfaction_pct"].min()), target or 100) / 10) - 5
     ax.set_xlim(max(lo, 0), 100)
-    for i, v in enumerate(s["satisfaction_pct"]):
-        ax.text(v + 0.3, i, f.pct(v), va="center", fontsize=7.5)
+    for i, v in enumerate(s["satisfaction_pct"]):  # inside the bar's end: clear of the lines
+        ax.text(v - 0.3, i, f.pct(v), va="center", ha="right", fontsize=7, color="white", fontweight="bold")
     if target is not None:
         ax.axvline(target, color="#1d2733", lw=1.4, ls="--", zorder=3)
         ax.text(target, -0.9, t("charts.satisfaction.target", value=f.pct(target, strip_zeros=True)),
@@ -251,9 +251,12 @@ def national_ranks_chart(national: pd.DataFrame, cfg: ProvinceConfig, t: Transla
     ax = axes[0][0]
     indices = sorted(n["index"].unique())
     palette = dict(zip(indices, sns.color_palette("deep", len(indices)).as_hex(), strict=False))
+    all_years = list(range(int(n["year"].min()), int(n["year"].max()) + 1)) if len(n) else []
     for idx in indices:
         d = n[n["index"] == idx].sort_values("year")
-        ax.plot(d["year"], d["rank"], marker="o", ms=5, lw=1.6, color=palette[idx],
+        # a year without a rank breaks the line (no slope drawn across unknown years)
+        full = d.set_index("year")["rank"].reindex(all_years)
+        ax.plot(full.index, full.values.astype(float), marker="o", ms=5, lw=1.6, color=palette[idx],
                 label=cfg.national_index_label(idx, t.lang))
         for _, r in d.iterrows():
             ax.annotate(f.fraction(r["rank"], r["rank_of"]) if not pd.isna(r["rank_of"]) else f.int(r["rank"]),

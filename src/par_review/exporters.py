@@ -159,6 +159,10 @@ class ParPDFExporter(ParHTMLExporter):
     def _file_extension_default(self) -> str:
         return ".pdf"
 
+    @default("template_extension")
+    def _template_extension_default(self) -> str:
+        return ".html.j2"  # the HTML template, printed
+
     def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
                            **kw: Any) -> tuple[bytes, dict[str, Any]]:  # type: ignore[override]
         html, resources = super().from_notebook_node(nb, resources, **kw)

@@ -712,32 +712,59 @@ def movers_block(ctx: ReportContext, level: str) -> str:
 
 
 # --------------------------------------------------------------------------- quality, provenance
-def _messages(v: dict, key: str) -> list[str]:
-    """Failures or warnings from validation.json, as text (lists of strings or of dicts)."""
+def _localized(value: Any, lang: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("vi") or value.get("en") or "")
+    return "" if value is None else str(value)
+
+
+def _messages(v: dict, key: str, lang: str = "vi") -> list[str]:
+    """Failures or warnings of validation.json (par_review.validate) as one line each:
+    table · check: description — expected …, found … (n units: names)."""
     raw = v.get(key)
     if raw is None:
         raw = (v.get("summary") or {}).get(key)
-    if isinstance(raw, int) or raw is None:
+    if isinstance(raw, int) or not raw:
         return []
     out = []
     for item in raw:
-        if isinstance(item, dict):
-            msg = item.get("message") or item.get("text") or ""
-            where = " · ".join(str(item[k]) for k in ("table", "suite", "column", "expectation") if item.get(k))
-            out.append(f"{where}: {msg}" if where and msg else where or msg or json.dumps(item, ensure_ascii=False,
-                                                                                          sort_keys=True))
-        else:
+        if not isinstance(item, dict):
             out.append(str(item))
+            continue
+        where = " · ".join(str(item[k]) for k in ("table", "column") if item.get(k))
+        text = _localized(item.get("description") or item.get("message") or item.get("check"), lang)
+        bits = [f"{where}: {text}" if where else text]
+        expected = _localized(item.get("expected"), lang)
+        if expected:
+            bits.append(("expected " if lang == "en" else "cần ") + expected)
+        found = _localized(item.get("found"), lang)
+        if found:
+            bits.append(("found " if lang == "en" else "thấy ") + found)
+        units = [u.get("unit_name") or u.get("unit_id") for u in item.get("units") or [] if isinstance(u, dict)]
+        units = [str(u) for u in units if u]
+        if units:
+            more = item.get("n_units", len(units)) - len(units[:5])
+            bits.append(", ".join(units[:5]) + (f" (+{more})" if more > 0 else ""))
+        out.append(" — ".join(b for b in bits if b))
     return out
 
 
-def _count(v: dict, key: str, messages: list[str]) -> int | None:
-    for src in (v, v.get("summary") or {}):
-        for k in (f"{key}_count", f"n_{key}", key):
-            val = src.get(k)
-            if isinstance(val, int) and not isinstance(val, bool):
-                return val
-    return len(messages)
+def _checks(v: dict) -> int | None:
+    tables = v.get("tables")
+    if isinstance(tables, dict) and tables:
+        return sum(int(t.get("expectations", 0) or 0) for t in tables.values() if isinstance(t, dict))
+    for k in ("evaluated_expectations", "checks", "n_checks"):
+        if isinstance(v.get(k), int):
+            return v[k]
+    return None
+
+
+def docs_link(v: dict) -> str:
+    """The Data Docs page, relative to the report (never an absolute or remote URL)."""
+    d = v.get("data_docs")
+    if isinstance(d, str) and d and ":" not in d and not d.startswith(("/", "\\")) and ".." not in d:
+        return d
+    return VALIDATION_DOCS
 
 
 def quality_section(ctx: ReportContext) -> str:
@@ -745,25 +772,20 @@ def quality_section(ctx: ReportContext) -> str:
     v = ctx.validation
     parts = [heading(2, t("sections.quality"), "quality"), para(t("quality.intro"))]
     if v is None:
-        parts.append(f'<p class="par-status unknown">{h(t("quality.not_validated"))}</p>')
+        parts.append(f'<p><span class="par-status unknown">{h(t("quality.not_validated"))}</span></p>')
     else:
-        failures, warnings = _messages(v, "failures"), _messages(v, "warnings")
-        checks = None
-        for src in (v, v.get("summary") or {}):
-            for k in ("evaluated_expectations", "checks", "expectations", "n_checks"):
-                if isinstance(src.get(k), int):
-                    checks = src[k]
-                    break
-            if checks is not None:
-                break
-        key = "quality.passed" if _validation_success(v) else "quality.failed"
-        cls = "ok" if _validation_success(v) else "failed"
-        parts.append(f'<p><span class="par-status {cls}">{h(t(key, checks=f.int(checks), failures=f.int(_count(v, "failures", failures)), warnings=f.int(_count(v, "warnings", warnings))))}</span></p>')
+        failures, warnings = _messages(v, "failures", ctx.lang), _messages(v, "warnings", ctx.lang)
+        n_fail = v.get("n_critical", len(failures))
+        n_warn = v.get("n_warnings", len(warnings))
+        ok = _validation_success(v)
+        key, cls = ("quality.passed", "ok") if ok else ("quality.failed", "failed")
+        text = t(key, checks=f.int(_checks(v)), failures=f.int(n_fail), warnings=f.int(n_warn))
+        parts.append(f'<p><span class="par-status {cls}">{h(text)}</span></p>')
         for label_key, items in (("quality.failures", failures), ("quality.warnings", warnings)):
             if items:
                 parts.append(f"<h4>{h(t(label_key))}</h4><ul>" + "".join(f"<li>{h(i)}</li>" for i in items) + "</ul>")
-        parts.append(f'<p><a href="{VALIDATION_DOCS}">{h(t("quality.docs_link"))}</a> '
-                     f'(<code>{h(VALIDATION_DOCS)}</code>)</p>')
+        link = docs_link(v)
+        parts.append(f'<p><a href="{h(link)}">{h(t("quality.docs_link"))}</a> (<code>{h(link)}</code>)</p>')
     checks_list = []
     for level, lv in ctx.metrics["levels"].items():
         ok = lv.get("shares_sum_ok")
