@@ -293,6 +293,8 @@ def test_satisfaction_of_another_group_or_without_data_is_not_checked():
     ("Toàn tỉnh có 136 xã, phường, thị trấn được đánh giá.", "not a recognised statement"),
     ("Năm 2023, phấn đấu có 35/43 cơ quan, đơn vị xếp hạng Tốt.", "2023"),
     ("Số xã xếp hạng Tốt tăng 03 đơn vị.", "not a recognised statement"),
+    (PROV + "30 trong tổng số 43 đơn vị xếp hạng Tốt.", "total"),
+    (COMM + "có 02 đơn vị xếp hạng Khá năm 2021 đã lên Tốt.", "movement"),
 ])
 def test_sentences_left_not_checked(text, reason):
     fs = run(text)

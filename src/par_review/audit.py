@@ -293,6 +293,9 @@ _YEAR_RE = re.compile(r"(?<!với\s)năm\s+(?P<y>(?:19|20)\d{2})\b", re.IGNORECA
 _SENTENCE_END = re.compile(r"[.!?](?=\s+(?P<next>\S))")
 _LIST_ITEM = re.compile(r"\s*(?:[-+•–]\s|\d+[.)]\s|[a-zđ]\)\s)")
 _QUALIFIER = re.compile(r"(?:hơn|trên|gần|khoảng|dưới|ít\s+nhất|tối\s+thiểu|gần\s+như|xấp\s+xỉ)\s*$", re.IGNORECASE)
+_TOTAL_BEFORE = re.compile(r"(?:tổng\s+số|trong\s+số|trong\s+tổng\s+số|trên\s+tổng\s+số)\s*$", re.IGNORECASE)
+_MOVEMENT_AFTER = re.compile(r"\s*(?:năm\s+\d{4}\s*)?(?:đã\s+|được\s+)?(?:lên|xuống|chuyển|nâng|tụt|hạ)\b",
+                             re.IGNORECASE)
 _CHANGE_BEFORE = re.compile(r"(?P<dir>tăng|giảm)\s+(?:thêm\s+)?$", re.IGNORECASE)
 
 
@@ -464,7 +467,12 @@ class NoticeParser:
             common = dict(level=level, level_cue=cue, year=year)
             abs_s = base + s
             if kind == "count":
-                before = para[max(0, s - 20):s]
+                before = para[max(0, s - 25):s]
+                odd = (_TOTAL_BEFORE.search(before) and "reads as a total ('tổng số …'), not a count of a tier") or \
+                      (_MOVEMENT_AFTER.match(para, e) and "a movement between tiers, not a count of a tier")
+                if odd:
+                    self._not_checked(ctx, abs_s, fragment, m, kind, change, dict(common, level=None), odd)
+                    continue
                 q = _QUALIFIER.search(before)
                 cb = _CHANGE_BEFORE.search(before)
                 if q or cb:
