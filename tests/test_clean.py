@@ -542,3 +542,18 @@ def test_missing_unit_name_with_values(tmp_path, cfg, reg):
     with pytest.raises(InputError, match="missing unit name") as info:
         parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert (info.value.row, info.value.column, info.value.expected) == (2, "Tên cơ quan, đơn vị", "the unit's name")
+
+
+@pytest.mark.parametrize("numbering", [
+    lambda n: ["A", "B"] + [str(k) for k in range(1, n - 1)],
+    lambda n: [f"({k})" for k in range(1, n + 1)],
+    lambda n: [str(k) for k in range(1, n + 1)],
+], ids=["letters", "parentheses", "digits"])
+def test_column_numbering_row_below_the_header_is_skipped(tmp_path, cfg, reg, numbering):
+    """Official tables often number their columns in the row under the header."""
+    rows, merges = provincial_book(cfg, UNITS)
+    n = len(rows[7])
+    rows.insert(8, numbering(n))  # right under the two header rows (Excel rows 7-8)
+    df = parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert df["source_row"].tolist() == [11, 12, 13]

@@ -43,6 +43,7 @@ NATIONAL_COLUMNS = ["index", "year", "value", "unit", "rank", "rank_of", "basis"
 # "năm 2022" in the title block; not the issue date "ngày 15 tháng 01 năm 2023"
 _YEAR_IN_TITLE = re.compile(r"(?<!thang \d\d )(?<!thang \d )\bnam (\d{4})\b")
 _STT_NUMBER = re.compile(r"\d+\.?")
+_COLUMN_NUMBER = re.compile(r"\(?[0-9A-Za-z]{1,2}\)?")  # a unit name is never this short
 _ROMAN_OR_LETTER = re.compile(r"^([ivxlcdm]+|[a-z])\.?$")
 
 
@@ -112,7 +113,12 @@ def locate_header(grid: Grid, fields: dict[str, list[str]], required: list[str],
                              column=fields[f][0], found=[lab for lab in labels if lab],
                              expected=f"a column headed {' / '.join(repr(a) for a in fields[f][:4])}")
         _check_title_year(grid, i, year)
-        return Header(i + 1 if two_rows else i, columns, labels)
+        last = i + 1 if two_rows else i
+        nxt_row = grid.rows[last + 1] if last + 1 < len(grid.rows) else []
+        j = columns["unit_name"]
+        if j < len(nxt_row) and _COLUMN_NUMBER.fullmatch(cell_text(nxt_row[j])):
+            last += 1  # the column-numbering row "A | B | 1 | 2 | ..." or "(1) | (2) | ..."
+        return Header(last, columns, labels)
     seen = [" · ".join(cell_text(c) for c in r if cell_text(c))[:60] for r in grid.rows[:40]]
     raise InputError(grid.file, "no header row found", sheet=grid.sheet, row=1,
                      found=" | ".join([t for t in seen if t][:3]) or None,
