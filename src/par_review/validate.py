@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ def _finding_lines(f: dict) -> list[str]:
 
 def _unit_label(u: dict, table: str) -> str:
     if table == "national_indices":
-        return f"{u.get('index')} {u.get('year')}"
+        return f"{u.get('index')} {_show(u.get('year')) if u.get('year') is not None else None}"
     name = u.get("unit_name")
     return f"{u.get('unit_id')} ({name})" if name else f"{u.get('unit_id')}"
 
@@ -227,9 +228,10 @@ def validate_year(year: int, paths: Paths | None = None, province: str = "khanh_
 
 def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Paths | None = None,
                     province: str = "khanh_hoa", out_dir: Path | None = None, *, docs: bool = True,
-                    write: bool = True) -> ValidationReport:
+                    write: bool = True, only: Iterable[str] | None = None) -> ValidationReport:
     """Validate the given tables as the processed tables of `year` (what validate_year does
-    after reading them; tests hand in broken copies)."""
+    after reading them; tests hand in broken copies). `only`: validate just these tables
+    (the others are reported as skipped); `write=False`: write nothing."""
     t0 = time.perf_counter()
     paths = paths or Paths.from_root()
     cfg = load_config(province, paths)
@@ -243,6 +245,9 @@ def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Pa
     try:
         for table in TABLES:
             df = tables.get(table)
+            if only is not None and table not in only:
+                report.tables[table] = {"status": "skipped", "rows": 0, "expectations": 0, "passed": 0}
+                continue
             if df is None:
                 if _required(table, cfg, year):
                     report.failures.append(_missing_table_finding(table, year))
@@ -355,10 +360,9 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         "n_units": 0,
         "units": [],
     }
-    info = evr.exception_info or {}
-    if info.get("raised_exception"):
-        msg = str(info.get("exception_message") or "").strip().splitlines()
-        f["error"] = msg[0][:300] if msg else "exception"
+    error = _exception_message(evr.exception_info)
+    if error:
+        f["error"] = error
     index_cols = INDEX_COLUMNS[table]
     value_cols = [c for c in (column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or []))
                   if c and c not in index_cols]
@@ -379,8 +383,14 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         f["units"] = units[:MAX_UNITS_LISTED]
     if "observed_value" in result and conf.type not in ("expect_column_distinct_values_to_contain_set",):
         f["found"] = _jsonable(result.get("observed_value"))
-    if conf.type == "expect_column_values_to_be_in_type_list" and not f["units"] and column in view.columns:
-        f.update(_bad_type_rows(view, column, kwargs.get("type_list") or [], index_cols))
+    if conf.type == "expect_column_values_to_be_in_type_list" and column in view.columns:
+        # GX names the column's dtype (and, for a mixed column, flags every row): name the cells
+        # that make the type wrong instead, when there are such cells.
+        bad = _bad_type_rows(view, column, kwargs.get("type_list") or [], index_cols)
+        if bad["units"]:
+            f.update(bad)
+        if not isinstance(f["found"], str):
+            f["found"] = f"dtype {view[column].dtype}"
     if conf.type in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set") \
             and "roster_unit_ids" in params and "unit_id" in view.columns:
         have = set(view["unit_id"].dropna().astype(str))
@@ -401,6 +411,18 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         f["columns_missing"] = [c for c in expected_cols if c not in view.columns]
         f["columns_unexpected"] = [c for c in view.columns if c not in expected_cols]
     return f
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX 1.x gives {'raised_exception': ...} or {metric id: {...}} per failed metric."""
+    if not info:
+        return None
+    items = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for item in items:
+        if item.get("raised_exception") or item.get("exception_message"):
+            msg = str(item.get("exception_message") or "").strip().splitlines()
+            return (msg[-1] if msg else "exception")[:300]
+    return None
 
 
 def _name_in(view: pd.DataFrame, uid: str) -> str | None:

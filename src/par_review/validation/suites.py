@@ -250,7 +250,8 @@ def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
              ("một trong {roster_size} mã đơn vị năm {year}", "one of the {roster_size} unit ids of {year}"))
     b.add("unit_id.roster_complete", "expect_column_distinct_values_to_contain_set",
           {"column": "unit_id", "value_set": {"$PARAMETER": "roster_unit_ids"}}, "critical",
-          (f"Không thiếu {level_vi} nào của danh sách năm", f"No {level_en} of the year's roster is missing"),
+          (f"Không thiếu đơn vị nào của danh sách năm ({level_vi})",
+           f"No unit of the year's roster is missing ({level_en})"),
           ("đủ {roster_size} đơn vị của năm {year}", "all {roster_size} units of {year}"))
     b.year_equals_parameter()
     b.in_set("level.value", "level", [level], "critical",

@@ -1,0 +1,473 @@
+"""The validation gate: suites from the config, one broken copy per expectation, the gate,
+validation.json. One GX context for the whole module (the demo project copy of conftest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from par_review.paths import Paths
+from par_review.validate import (
+    ValidationFailed,
+    gate,
+    get_context,
+    read_tables,
+    validate_tables,
+    validate_year,
+)
+from par_review.validation.suites import (
+    AREA_GAP,
+    STR,
+    TABLES,
+    build_suites,
+    check_project,
+    expectation_parameters,
+    parameter_names,
+    write_project,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+YEAR = 2022
+EMPTY = "(trống / empty)"
+
+
+@pytest.fixture(scope="module")
+def paths(demo_processed) -> Paths:
+    get_context(demo_processed)  # one context for the module
+    return demo_processed
+
+
+@pytest.fixture(scope="module")
+def tables(paths):
+    return read_tables(paths, YEAR)
+
+
+@pytest.fixture(scope="module")
+def registry(cfg):
+    from par_review.registry import load_registry
+
+    return load_registry(cfg.dir)
+
+
+def committed_suites() -> dict[str, dict]:
+    d = REPO / "validation" / "gx" / "expectations"
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(d.glob("*.json"))}
+
+
+def all_checks() -> dict[str, str]:
+    """check id -> severity, over every committed suite."""
+    out = {}
+    for suite in committed_suites().values():
+        for e in suite["expectations"]:
+            out[e["meta"]["check"]] = e["meta"]["severity"]
+    return out
+
+
+# -- the suites ----------------------------------------------------------------------------------
+def test_committed_project_is_what_the_config_generates():
+    assert check_project(Paths.from_root(REPO)) == []
+
+
+def test_a_config_change_shows_until_the_suites_are_regenerated(project):
+    yml = project.config_dir / "khanh_hoa" / "province.yml"
+    text = yml.read_text(encoding="utf-8")
+    yml.write_text(text.replace("max: 14.5}", "max: 15.5}", 1), encoding="utf-8")
+    problems = check_project(project)
+    assert problems == ["differs from the config: expectations/khanh_hoa-provincial.json"]
+    write_project(project)
+    assert check_project(project) == []
+    suite = json.loads((project.validation / "gx/expectations/khanh_hoa-provincial.json").read_text("utf-8"))
+    tthc = [e for e in suite["expectations"] if e["meta"]["check"] == "provincial.area_tthc.range"]
+    assert tthc[0]["kwargs"]["max_value"] == 15.5
+
+
+def test_suites_follow_the_config(cfg):
+    suites = build_suites(cfg)
+    prov = suites["provincial"]
+    cols = next(e for e in prov["expectations"] if e["type"] == "expect_table_columns_to_match_ordered_list")
+    assert cols["kwargs"]["column_list"][-1] == AREA_GAP
+    areas = {e["kwargs"]["column"]: e["kwargs"]["max_value"] for e in prov["expectations"]
+             if e["meta"]["check"].endswith(".range") and e["kwargs"]["column"].startswith("area_")}
+    assert areas == {a.column: a.max for a in cfg.areas("provincial")}
+    tiers = next(e for e in prov["expectations"] if e["meta"]["check"] == "provincial.tier.known")
+    assert tiers["kwargs"]["value_set"] == cfg.tier_ids
+    bands = [e["meta"]["check"] for e in prov["expectations"] if ".tier.band." in e["meta"]["check"]]
+    assert bands == [f"provincial.tier.band.{t}" for t in cfg.tier_ids]
+
+
+def test_every_expectation_is_critical_or_warning_and_readable():
+    checks = set()
+    for suite in committed_suites().values():
+        for e in suite["expectations"]:
+            meta = e["meta"]
+            assert meta["severity"] in ("critical", "warning"), meta
+            assert e["severity"] == meta["severity"]
+            assert meta["check"] not in checks
+            checks.add(meta["check"])
+            for text in [*meta["description"].values(), *meta["expected"].values()]:
+                assert text and unicodedata.is_normalized("NFC", text)
+    assert {s for s in all_checks().values()} == {"critical", "warning"}
+
+
+@pytest.mark.parametrize("year", [2018, 2022])
+def test_run_time_parameters_cover_every_suite_parameter(cfg, registry, year):
+    for table, suite in build_suites(cfg).items():
+        params = expectation_parameters(table, year, cfg, registry)
+        assert parameter_names(suite) <= set(params), table
+    p = expectation_parameters("commune", year, cfg, registry)
+    assert p["roster_size"] == len(registry.roster(year, "commune")) == len(p["roster_unit_ids"])
+    assert p["band_tot_min"] == cfg.bands(year, "commune")[0].min_score
+
+
+def test_analytics_off_in_config_and_code(paths):
+    import os
+
+    ctx = get_context(paths)
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
+    assert ctx.config.analytics_enabled is False
+    yml = (REPO / "validation/gx/great_expectations.yml").read_text(encoding="utf-8")
+    assert "analytics_enabled: false" in yml and "globally: false" in yml
+    assert get_context(paths) is ctx  # one context per process and project
+
+
+# -- the demo data -------------------------------------------------------------------------------
+def test_demo_year_passes_every_suite(paths, tmp_path):
+    before = _tree_hash(paths.validation)
+    report = validate_year(YEAR, paths, out_dir=tmp_path, docs=False)
+    assert report.success, report.summary_text()
+    assert report.warnings == []
+    assert {t: v["status"] for t, v in report.tables.items()} == {t: "validated" for t in TABLES}
+    assert all(v["passed"] == v["expectations"] > 0 for v in report.tables.values())
+    gate(report)  # does not raise
+    assert "ĐẠT" in report.summary_text() and "PASSED" in report.summary_text()
+    # a summary is written; nothing is written into the GX project
+    saved = json.loads((tmp_path / "validation.json").read_text(encoding="utf-8"))
+    assert saved == report.to_dict() and saved["success"] is True
+    assert _tree_hash(paths.validation) == before
+
+
+def _tree_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+# -- one broken copy per expectation -------------------------------------------------------------
+class Copy:
+    """A broken copy of one table; `expect(check, unit, value)` records what must be reported."""
+
+    def __init__(self, table: str, df: pd.DataFrame):
+        self.table = table
+        self.df = df.copy()
+        self.rows = iter(range(len(self.df)))
+        self.expected: list[tuple[str, str | None, object]] = []
+
+    def row(self) -> int:
+        return next(self.rows)
+
+    def set(self, check: str, col: str, value, row: int | None = None) -> int:
+        """Put a bad value in one cell (of a new row unless given); the summary must name the
+        row's unit and the value."""
+        i = self.row() if row is None else row
+        self.df[col] = _room_for(self.df[col], value)
+        self.df.loc[i, col] = value
+        self.expect(check, self.ident(i, col), value)
+        return i
+
+    def ident(self, i: int, changed: str | None = None) -> str:
+        """How the summary names row i (by the identifier that was not changed)."""
+        if self.table == "national_indices":
+            if changed == "index":
+                return _shown(self.df.loc[i, "year"])
+            if changed == "year":
+                return str(self.df.loc[i, "index"])
+            return f"{self.df.loc[i, 'index']} {_shown(self.df.loc[i, 'year'])}"
+        return str(self.df.loc[i, "unit_id" if changed == "unit_name" else "unit_name"])
+
+    def expect(self, check: str, unit: str | None, value) -> None:
+        self.expected.append((f"{self.table}.{check}", unit, value))
+
+
+def _room_for(s: pd.Series, value) -> pd.Series:
+    """The column as it would be read from a CSV holding the bad value."""
+    if (value is None or isinstance(value, float)) and s.dtype.kind in "iu":
+        return s.astype("float64")
+    if isinstance(value, str) and s.dtype != object:
+        return s.astype(object)
+    if isinstance(value, int) and s.dtype.kind == "f" and value is not None:
+        return s
+    return s
+
+
+def _shown(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return EMPTY
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def unit_value_copy(table, df, cfg, year):
+    c = Copy(table, df)
+    c.set("score.range", "score", 101.0)
+    for a in cfg.areas(table):
+        c.set(f"{a.column}.range", a.column, a.max + 1)
+    i = c.row()  # area sum off by one point, each area still within its maximum
+    first = cfg.areas(table)[0].column
+    c.df.loc[i, first] = c.df.loc[i, first] - 1 if c.df.loc[i, first] >= 1 else c.df.loc[i, first] + 1
+    gap = round(sum(c.df.loc[i, a.column] for a in cfg.areas(table)) - c.df.loc[i, "score"], 6)
+    assert abs(gap) > 0.9
+    c.expect("area_sum.total", c.ident(i), float(gap))
+    bands = cfg.bands(year, table)
+    for k, band in enumerate(bands):
+        i = c.row()
+        score = round(band.min_score - 0.1, 2) if k == 0 else band.max_score  # 84.9 rated Tốt; 85 rated Khá
+        c.df.loc[i, "tier"] = band.tier
+        c.df.loc[i, "score"] = score
+        c.expect(f"tier.band.{band.tier}", c.ident(i), score)
+    c.set("tier.known", "tier", "xuat_sac")
+    c.set("unit_id.in_roster", "unit_id", "x-khong-co")
+    i, j = c.row(), c.row()
+    c.df.loc[i, ["unit_id", "unit_name"]] = c.df.loc[j, ["unit_id", "unit_name"]].values
+    c.expect("unit_id.unique", c.ident(j), c.df.loc[j, "unit_id"])
+    c.set("year.equals_parameter", "year", year - 1)
+    c.set("level.value", "level", "commune" if table == "provincial" else "provincial")
+    c.set("group.known", "group", "khong_ro")
+    i = c.set("unit_name.official", "unit_name", "Tên cũ của đơn vị")
+    c.df.loc[c.row(), ["source_file", "source_row"]] = c.df.loc[i, ["source_file", "source_row"]].values
+    c.expect("source_row.unique", "Tên cũ của đơn vị", None)
+    return c
+
+
+def null_copy(table, df, columns):
+    c = Copy(table, df)
+    for col in columns:
+        c.set(f"{col}.not_null", col, None)
+    return c
+
+
+def type_copy(table, df, suite):
+    c = Copy(table, df)
+    for e in suite["expectations"]:
+        if e["type"] != "expect_column_values_to_be_in_type_list" or e["kwargs"]["column"] == AREA_GAP:
+            continue
+        col = e["kwargs"]["column"]
+        c.set(f"{col}.type", col, 12345 if e["kwargs"]["type_list"] == STR else "abc")
+    return c
+
+
+def columns_copy(table, df):
+    c = Copy(table, df)
+    cols = list(df.columns)
+    cols[1], cols[2] = cols[2], cols[1]
+    c.df = c.df[cols]
+    c.expect("table.columns", None, ", ".join(cols[:3]))
+    return c
+
+
+def missing_unit_copy(table, df):
+    c = Copy(table, df)
+    gone = c.df.iloc[5]
+    c.df = c.df.drop(index=c.df.index[5]).reset_index(drop=True)
+    for check in ("table.row_count", "unit_id.roster_complete"):
+        c.expect(check, f"{gone['unit_id']} ({gone['unit_name']})", "thiếu / missing")
+    return c
+
+
+def satisfaction_value_copy(df, year):
+    c = Copy("satisfaction", df)
+    c.set("satisfaction_pct.range", "satisfaction_pct", 101.0)
+    c.set("target_pct.present", "target_pct", None)
+    c.set("target_pct.configured", "target_pct", 80.0)
+    c.set("unit_id.in_roster", "unit_id", "c-22336")  # a commune: not a provincial-level unit
+    i, j = c.row(), c.row()
+    c.df.loc[i, ["unit_id", "unit_name"]] = c.df.loc[j, ["unit_id", "unit_name"]].values
+    c.expect("unit_id.unique", c.ident(j), c.df.loc[j, "unit_id"])
+    c.set("year.equals_parameter", "year", year + 1)
+    c.set("group.known", "group", "khong_ro")
+    c.set("respondents.not_null", "respondents", None)
+    c.set("respondents.positive", "respondents", 0)
+    c.set("unit_name.official", "unit_name", "Tên cũ của đơn vị")
+    return c
+
+
+def national_value_copy(df, year):
+    c = Copy("national_indices", df)
+    c.set("index.known", "index", "XYZ")
+    c.set("year.not_after", "year", year + 1)
+    i, j = c.row(), c.row()
+    c.df.loc[i, ["index", "year"]] = c.df.loc[j, ["index", "year"]].values
+    c.expect("index_year.unique", c.ident(j), None)
+    c.set("unit.known", "unit", "percent")
+    c.set("value.range", "value", 120.0)
+    c.set("rank.positive", "rank", 0)
+    i = c.row()
+    c.df.loc[i, "rank"] = 70
+    c.df.loc[i, "rank_of"] = 63
+    c.expect("rank.within_rank_of", c.ident(i), None)
+    return c
+
+
+def broken_copies(tables, cfg, year) -> list[Copy]:
+    suites = build_suites(cfg)
+    copies = []
+    for level in ("provincial", "commune"):
+        df = tables[level]
+        req = [c for c in df.columns if not (c == "district" and level == "provincial")]
+        copies += [unit_value_copy(level, df, cfg, year), null_copy(level, df, req),
+                   type_copy(level, df, suites[level]), columns_copy(level, df), missing_unit_copy(level, df)]
+    sat = tables["satisfaction"]
+    copies += [satisfaction_value_copy(sat, year),
+               null_copy("satisfaction", sat, ["year", "unit_id", "unit_name", "group", "satisfaction_pct",
+                                               "raw_name", "source_file", "source_row"]),
+               type_copy("satisfaction", sat, suites["satisfaction"]), columns_copy("satisfaction", sat)]
+    nat = tables["national_indices"]
+    copies += [national_value_copy(nat, year), null_copy("national_indices", nat, ["index", "year", "unit", "basis"]),
+               type_copy("national_indices", nat, suites["national_indices"]), columns_copy("national_indices", nat)]
+    return copies
+
+
+def test_every_expectation_has_a_broken_copy(tables, cfg):
+    covered = {check for c in broken_copies(tables, cfg, YEAR) for check, _, _ in c.expected}
+    assert covered == set(all_checks()), "add a broken copy for: " + ", ".join(sorted(set(all_checks()) - covered))
+
+
+@pytest.mark.parametrize("index", range(18))
+def test_a_broken_copy_is_stopped_with_unit_and_value(paths, tables, cfg, index):
+    copies = broken_copies(tables, cfg, YEAR)
+    assert len(copies) == 18
+    c = copies[index]
+    report = validate_tables(YEAR, {c.table: c.df}, paths, only=[c.table], write=False, docs=False)
+    severities = all_checks()
+    found = {f["check"]: f for f in report.failures + report.warnings}
+    text = report.summary_text()
+    for check, unit, value in c.expected:
+        assert check in found, f"{check} did not fail:\n{text}"
+        f = found[check]
+        assert f["severity"] == severities[check]
+        block = _block(text, check)
+        if unit is not None:
+            assert unit in block, f"{check}: {unit!r} not named:\n{block}"
+        if value is not None:
+            assert _shown(value) in block, f"{check}: value {value!r} not shown:\n{block}"
+        if unit is not None and value is not None and f["units"]:
+            assert any(unit in " ".join(_shown(u.get(k)) for k in ("unit_id", "unit_name", "index", "year"))
+                       and _shown(u.get("value")) == _shown(value) for u in f["units"]), f
+    if any(severities[check] == "critical" for check, _, _ in c.expected):
+        with pytest.raises(ValidationFailed) as exc:
+            gate(report)
+        assert exc.value.report is report
+        assert "KHÔNG ĐẠT" in str(exc.value) and "FAILED" in str(exc.value)
+    else:
+        gate(report)
+
+
+def _block(text: str, check: str) -> str:
+    """The part of the summary about one check."""
+    parts = text.split("\n\n")
+    hits = [p for p in parts if f"· {check}\n" in p]
+    assert hits, f"{check} not in the summary:\n{text}"
+    return hits[0]
+
+
+def test_warnings_do_not_stop_the_gate(paths, tables):
+    sat = tables["satisfaction"].copy()
+    sat.loc[3, "respondents"] = 0
+    report = validate_tables(YEAR, {"satisfaction": sat}, paths, only=["satisfaction"], write=False, docs=False)
+    assert report.success and report.failures == []
+    assert [w["check"] for w in report.warnings] == ["satisfaction.respondents.positive"]
+    assert sat.loc[3, "unit_name"] in report.summary_text() and "CẢNH BÁO / WARNING" in report.summary_text()
+    gate(report)
+
+
+def test_tier_follows_the_bands_of_the_year(project):
+    """Bands per year come from the config at run time: when Tốt starts just above the lowest
+    Tốt score of 2022, that unit fails; with the default bands the same data passes."""
+    from par_review.clean import clean_year
+
+    clean_year(YEAR, project)
+    prov = read_tables(project, YEAR)["provincial"]
+    ok = validate_tables(YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False)
+    assert ok.success
+    lowest = prov[prov.tier == "tot"].score.min()
+    start = round(lowest + 0.01, 2)
+    yml = project.config_dir / "khanh_hoa" / "province.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace(
+        "by_year: {}", f"by_year: {{{YEAR}: {{provincial: {{tot: {start}, kha: 70, trung_binh: 50, yeu: 0}}}}}}"),
+        encoding="utf-8")
+    report = validate_tables(YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False)
+    band = next(f for f in report.failures if f["check"] == "provincial.tier.band.tot")
+    assert {u["unit_id"] for u in band["units"]} == set(prov[(prov.tier == "tot") & (prov.score < start)].unit_id)
+    assert f"score ≥ {start:g}" in report.summary_text()
+    assert f"{lowest:g}" in report.summary_text()
+
+
+def test_missing_satisfaction_table_fails_when_a_target_is_set(paths, tables):
+    report = validate_tables(YEAR, {**tables, "satisfaction": None}, paths, only=["satisfaction"], write=False,
+                             docs=False)
+    assert [f["check"] for f in report.failures] == ["satisfaction.table.present"]
+    assert "satisfaction.csv" in report.summary_text()
+
+
+def test_validation_json_is_deterministic_and_does_not_copy_tables(paths, tables, tmp_path):
+    com = tables["commune"].copy()
+    com["year"] = YEAR - 1  # every row fails
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        validate_tables(YEAR, {"commune": com}, paths, out_dir=out, only=["commune"], docs=False)
+    text = (a / "validation.json").read_text(encoding="utf-8")
+    assert text == (b / "validation.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    year = next(f for f in data["failures"] if f["check"] == "commune.year.equals_parameter")
+    assert year["n_units"] == len(com) and len(year["units"]) == 50
+    assert "T0" not in text and "run_time" not in text  # no timestamps
+    assert len(text) < 60_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["duplicate", "score_101", "tier_84_9", "missing_commune", "wrong_year"])
+def test_issue_examples_stop_validate_year(paths, tmp_path, case):
+    """The issue's examples, through the CSV files of data/processed and validate_year."""
+    proj = tmp_path / "proj"
+    shutil.copytree(paths.root, proj, ignore=shutil.ignore_patterns("build", "reports"))
+    p = Paths.from_root(proj)
+    folder = p.processed_year(YEAR)
+    prov = pd.read_csv(folder / "provincial.csv", dtype=str, keep_default_na=False)
+    com = pd.read_csv(folder / "commune.csv", dtype=str, keep_default_na=False)
+    if case == "duplicate":
+        prov = pd.concat([prov, prov.iloc[[3]]])
+        unit, value = prov.iloc[3]["unit_name"], prov.iloc[3]["unit_id"]
+    elif case == "score_101":
+        prov.loc[2, "score"], unit, value = "101", prov.loc[2, "unit_name"], "101"
+    elif case == "tier_84_9":
+        i = prov.index[prov.tier == "tot"][0]
+        prov.loc[i, "score"], unit, value = "84.9", prov.loc[i, "unit_name"], "84.9"
+    elif case == "missing_commune":
+        unit, value = f"{com.loc[10, 'unit_id']} ({com.loc[10, 'unit_name']})", "thiếu / missing"
+        com = com.drop(index=10)
+    else:
+        com.loc[4, "year"], unit, value = "2021", com.loc[4, "unit_name"], "2021"
+    prov.to_csv(folder / "provincial.csv", index=False)
+    com.to_csv(folder / "commune.csv", index=False)
+    report = validate_year(YEAR, p, out_dir=tmp_path / "out", docs=False)
+    with pytest.raises(ValidationFailed) as exc:
+        gate(report)
+    assert unit in str(exc.value) and value in str(exc.value)
+    assert json.loads((tmp_path / "out/validation.json").read_text(encoding="utf-8"))["success"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", [2018, 2019, 2020, 2021])
+def test_other_demo_years_pass(paths, tmp_path, year):
+    report = validate_year(year, paths, out_dir=tmp_path, docs=False)
+    assert report.success and not report.warnings, report.summary_text()
+    assert report.tables["satisfaction"]["status"] == "absent"
