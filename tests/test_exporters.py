@@ -1,0 +1,143 @@
+"""The nbconvert exporters and the rendered demo report (HTML and PDF).
+
+Fast tests use a hand-made executed notebook; the slow ones execute notebooks/40_report.ipynb
+with papermill on a copy of the demo project and check what a reader gets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from par_review.exporters import ParHTMLExporter, ParPDFExporter, render_report
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_URI = re.compile(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+# anything a browser would fetch: src/href/srcset/action attributes, CSS url() and @import
+REMOTE = re.compile(r"""(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//)"""
+                    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?(?:https?:)?//)""",
+                    re.I)
+
+
+def executed_like(lang: str | None = "vi") -> nbformat.NotebookNode:
+    nb = new_notebook()
+    if lang:
+        nb.metadata["papermill"] = {"parameters": {"lang": lang, "year": 2022}}
+    nb.cells.append(new_markdown_cell("ANALYST NOTE: not for readers", id="md-0"))
+    c = new_code_cell("SECRET_CODE = 42\nprint('hi')", id="code-1")
+    c.execution_count = 1
+    c.outputs = [new_output("stream", name="stderr", text="WARNING_TEXT from a library\n"),
+                 new_output("display_data", data={"text/html": '<header class="par-title"><h1>Báo cáo &amp; năm</h1></header>',
+                                                  "text/plain": "<HTML>"})]
+    nb.cells.append(c)
+    return nb
+
+
+def test_entry_points_register_the_exporters():
+    from nbconvert.exporters import get_exporter
+
+    assert get_exporter("parhtml") is ParHTMLExporter
+    assert get_exporter("parpdf") is ParPDFExporter
+
+
+def test_html_has_outputs_only_no_network_and_a_language():
+    html, _ = ParHTMLExporter().from_notebook_node(executed_like("vi"))
+    for hidden in ("SECRET_CODE", "print(", "ANALYST NOTE", "WARNING_TEXT", "In&nbsp;[", "jp-CodeCell"):
+        assert hidden not in html
+    assert '<html lang="vi">' in html
+    assert "<title>Báo cáo &amp; năm</title>" in html
+    assert "<script" not in html.lower()
+    assert not REMOTE.search(html)
+    assert "cell-id" not in html  # no per-cell ids (papermill's are random)
+
+
+def test_html_is_deterministic_and_language_follows_the_parameter():
+    a, _ = ParHTMLExporter().from_notebook_node(executed_like("en"))
+    b, _ = ParHTMLExporter().from_notebook_node(executed_like("en"))
+    assert a == b and '<html lang="en">' in a
+    c, _ = ParHTMLExporter().from_notebook_node(executed_like(None))
+    assert '<html lang="vi">' in c  # default
+
+
+def test_render_report_refuses_a_notebook_with_an_error(tmp_path):
+    nb = executed_like("vi")
+    nb.cells[1].outputs.append(new_output("error", ename="ValueError", evalue="boom", traceback=[]))
+    p = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(p))
+    with pytest.raises(RuntimeError, match="ValueError"):
+        render_report(p, tmp_path / "out", formats=("html",))
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+# --------------------------------------------------------------------------- the demo report
+def _execute(project_root: Path, out_dir: Path, dst: Path, lang: str = "vi") -> Path:
+    import papermill as pm
+
+    pm.execute_notebook(str(REPO / "notebooks" / "40_report.ipynb"), str(dst), kernel_name="par-review",
+                        parameters={"year": 2022, "root": str(project_root), "out_dir": str(out_dir), "lang": lang},
+                        progress_bar=False, cwd=str(project_root), execution_timeout=300)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_processed, tmp_path_factory):
+    """The 2022 demo report, executed twice (two kernels) and rendered twice."""
+    from conftest import make_project_copy
+
+    base = tmp_path_factory.mktemp("report")
+    paths = make_project_copy(base / "proj")
+    shutil.copytree(demo_processed.processed, paths.processed)
+    out = paths.work_year(2022)
+    nb1 = _execute(paths.root, out, base / "run1.ipynb")
+    nb2 = _execute(paths.root, out, base / "run2.ipynb")
+    first = render_report(nb1, base / "a")
+    second = render_report(nb2, base / "b", formats=("html",))
+    return {"nb": nb1, "html": first["html"], "pdf": first["pdf"], "html2": second["html"], "paths": paths}
+
+
+@pytest.mark.slow
+def test_demo_html_is_clean(demo_report):
+    nb = nbformat.read(str(demo_report["nb"]), as_version=4)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    html = demo_report["html"].read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="vi">' in html
+    text = DATA_URI.sub("data:", html)
+    assert not re.search(r"\bnan\b", text, re.I)
+    assert not REMOTE.search(text)
+    assert "<script" not in text.lower()
+    for code in ("build_context(", "render_section(", "import warnings", "jp-InputArea", "Traceback"):
+        assert code not in text
+    assert html.count("<img ") == 5 and html.count('src="data:image/png;base64,') == 5
+    assert 'alt=""' not in text
+    assert "DỮ LIỆU MÔ PHỎNG" in text
+    assert 'href="validation/index.html"' not in text  # not validated: no link to missing docs
+    assert "Chưa kiểm định" in text
+
+
+@pytest.mark.slow
+def test_demo_html_is_byte_identical_across_runs(demo_report):
+    assert demo_report["html"].read_bytes() == demo_report["html2"].read_bytes()
+
+
+@pytest.mark.slow
+def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
+    pdf = demo_report["pdf"]
+    text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                                  check=True).stdout)
+    for sentence in ("30/43 đơn vị xếp hạng Tốt (chiếm tỷ lệ 69,77%)",
+                     "13/43 đơn vị xếp hạng Khá (chiếm tỷ lệ 30,23%)",
+                     "73/136 đơn vị xếp hạng Tốt (chiếm tỷ lệ 53,68%), tăng 03 đơn vị so với năm 2021",
+                     "là năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu",
+                     "đạt 82,77% trong khi mục tiêu đề ra là 83%"):
+        assert sentence in text, sentence
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages > 2 and f"1 / {pages}" in text and f"{pages} / {pages}" in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # every font embedded
