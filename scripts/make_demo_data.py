@@ -277,6 +277,29 @@ def write_xlsx(path, level, year, rows, reg, cfg, rng):
     wb.properties.creator = "par-review demo generator"
     wb.properties.created = wb.properties.modified = dt.datetime(2023, 1, 15)
     wb.save(path)
+    make_reproducible(path)
+
+
+FIXED_ZIP_TIME = (2023, 1, 15, 0, 0, 0)
+
+
+def make_reproducible(path):
+    """Same bytes on every run: openpyxl stamps the save time into docProps/core.xml
+    (dcterms:modified) and into every zip entry; pin both to the dataset's date."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        members = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>2023-01-15T00:00:00Z\g<2>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            z.writestr(fixed, data)
 
 
 def write_satisfaction(path, year, sat, reg):
@@ -295,6 +318,7 @@ def write_satisfaction(path, year, sat, reg):
     ws.append([None, "Chỉ số hài lòng chung khối cơ quan Sở", None, round(sum(s[2] for s in sat) / len(sat), 2)])
     wb.properties.created = wb.properties.modified = dt.datetime(2023, 1, 15)
     wb.save(path)
+    make_reproducible(path)
 
 
 def write_national(path):
