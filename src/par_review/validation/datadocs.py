@@ -145,6 +145,7 @@ def make_offline(site: Path) -> None:
         new = offline_html(text, Path(os.path.relpath(vendor, page.parent)).as_posix(),
                            Path(os.path.relpath(local_logo, page.parent)).as_posix() if local_logo.is_file() else None,
                            drop=drop)
+        new = _fix_static_paths(new, page, site)
         if new != text:
             page.write_text(new, encoding="utf-8")
     for css in sorted(site.rglob("*.css")):
@@ -153,6 +154,20 @@ def make_offline(site: Path) -> None:
         if new != text:
             css.write_text(new, encoding="utf-8")
     prune_unreferenced(site)
+
+
+def _fix_static_paths(text: str, page: Path, site: Path) -> str:
+    """GX 1.24 puts the favicon of validation-result pages one folder too high
+    (../../../static/...): point every static/ reference that does not exist at the site's
+    static/ folder."""
+    def fix(m: re.Match) -> str:
+        url = m.group(2)
+        if is_external(url) or "static/" not in url or (page.parent / url).exists():
+            return m.group(0)
+        rest = url[url.index("static/"):]
+        return f'{m.group(1)}="{Path(os.path.relpath(site / rest, page.parent)).as_posix()}"'
+
+    return re.sub(r'\b(src|href)="([^"]*)"', fix, text)
 
 
 def _local_refs(path: Path, text: str) -> set[Path]:
