@@ -137,6 +137,15 @@ def test_analytics_off_in_config_and_code(paths):
 
 
 # -- the demo data -------------------------------------------------------------------------------
+def test_nothing_is_written_into_the_gx_project(project, tables, tmp_path):
+    before = _tree_hash(project.validation)
+    files = sorted(p.relative_to(project.validation) for p in project.validation.rglob("*"))
+    report = validate_tables(YEAR, tables, project, out_dir=tmp_path, only=["satisfaction"], docs=True)
+    assert report.success and (tmp_path / "validation" / "index.html").is_file()
+    assert sorted(p.relative_to(project.validation) for p in project.validation.rglob("*")) == files
+    assert _tree_hash(project.validation) == before
+
+
 def test_demo_year_passes_every_suite(paths, tmp_path):
     before = _tree_hash(paths.validation)
     report = validate_year(YEAR, paths, out_dir=tmp_path, docs=False)

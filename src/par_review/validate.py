@@ -113,6 +113,7 @@ class ValidationReport:
             "success": self.success,
             "status": "passed" if self.success else "failed",
             "n_critical": len(self.failures),
+            "n_failures": len(self.failures),
             "n_warnings": len(self.warnings),
             "failures": self.failures,
             "warnings": self.warnings,

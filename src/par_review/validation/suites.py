@@ -447,10 +447,12 @@ progress_bars:
   metric_calculations: false
 
 stores:
+  # suppress_store_backend_id: GX would otherwise write an id file into these folders.
   expectations_store:
     class_name: ExpectationsStore
     store_backend:
       class_name: TupleFilesystemStoreBackend
+      suppress_store_backend_id: true
       base_directory: expectations/
   # Validation results are kept in memory: par_review writes a summary (validation.json) and
   # Data Docs into the year's work folder; nothing is written under validation/ at run time.
@@ -468,6 +470,7 @@ stores:
     class_name: ValidationDefinitionStore
     store_backend:
       class_name: TupleFilesystemStoreBackend
+      suppress_store_backend_id: true
       base_directory: validation_definitions/
 
 expectations_store_name: expectations_store
