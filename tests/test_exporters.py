@@ -5,6 +5,7 @@ with papermill on a copy of the demo project and check what a reader gets."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -93,11 +94,18 @@ def demo_report(demo_processed, tmp_path_factory):
     paths = make_project_copy(base / "proj")
     shutil.copytree(demo_processed.processed, paths.processed)
     out = paths.work_year(2022)
+    out.mkdir(parents=True)
+    # a passed validation (the gate's summary format): the report links its Data Docs
+    (out / "validation.json").write_text(json.dumps({
+        "success": True, "status": "passed", "n_critical": 0, "n_warnings": 0, "failures": [], "warnings": [],
+        "tables": {"provincial": {"expectations": 10}, "commune": {"expectations": 7}},
+        "data_docs": "validation/index.html"}), encoding="utf-8")
     nb1 = _execute(paths.root, out, base / "run1.ipynb")
     nb2 = _execute(paths.root, out, base / "run2.ipynb")
     first = render_report(nb1, base / "a")
-    second = render_report(nb2, base / "b", formats=("html",))
-    return {"nb": nb1, "html": first["html"], "pdf": first["pdf"], "html2": second["html"], "paths": paths}
+    second = render_report(nb2, base / "b")
+    return {"nb": nb1, "html": first["html"], "pdf": first["pdf"], "html2": second["html"], "pdf2": second["pdf"],
+            "paths": paths}
 
 
 @pytest.mark.slow
@@ -115,13 +123,15 @@ def test_demo_html_is_clean(demo_report):
     assert html.count("<img ") == 5 and html.count('src="data:image/png;base64,') == 5
     assert 'alt=""' not in text
     assert "DỮ LIỆU MÔ PHỎNG" in text
-    assert 'href="validation/index.html"' not in text  # not validated: no link to missing docs
-    assert "Chưa kiểm định" in text
+    assert 'href="validation/index.html"' in text  # the Data Docs, relative to the report
+    assert "Số liệu đã qua kiểm định" in text and "ĐẠT (17 phép kiểm tra, 0 lỗi, 0 cảnh báo)" in text
 
 
 @pytest.mark.slow
-def test_demo_html_is_byte_identical_across_runs(demo_report):
+def test_demo_report_is_byte_identical_across_runs(demo_report):
+    # two kernels, two output folders: same bytes (no ids, timestamps or paths inside)
     assert demo_report["html"].read_bytes() == demo_report["html2"].read_bytes()
+    assert demo_report["pdf"].read_bytes() == demo_report["pdf2"].read_bytes()
 
 
 @pytest.mark.slow

@@ -143,9 +143,14 @@ def _offline_fetcher():
 
 def html_to_pdf(html: str, base_dir: str | Path | None = None) -> bytes:
     """Render report HTML to PDF bytes with WeasyPrint (print CSS, A4, fonts embedded).
-    Relative links (validation/index.html) resolve against base_dir."""
+
+    No base URL by default: WeasyPrint would turn the relative link to the Data Docs
+    (validation/index.html) into an absolute file:// URL of the staging folder, which is
+    wrong once published and makes the bytes depend on where the build ran. Without one,
+    that link is left out of the PDF (its path is printed next to it) and the same HTML
+    always gives the same PDF. Images are data: URIs, so nothing else needs resolving."""
     weasyprint, font_config = _weasyprint()
-    base_url = Path(base_dir or os.getcwd()).resolve().as_uri() + "/"
+    base_url = Path(base_dir).resolve().as_uri() + "/" if base_dir else None
     doc = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_offline_fetcher())
     return doc.write_pdf(font_config=font_config, pdf_identifier=b"par-review-report", uncompressed_pdf=False)
 
@@ -166,8 +171,7 @@ class ParPDFExporter(ParHTMLExporter):
     def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
                            **kw: Any) -> tuple[bytes, dict[str, Any]]:  # type: ignore[override]
         html, resources = super().from_notebook_node(nb, resources, **kw)
-        base = (resources.get("metadata") or {}).get("path") or os.getcwd()
-        pdf = html_to_pdf(html, base)
+        pdf = html_to_pdf(html)
         resources["output_extension"] = ".pdf"
         return pdf, resources
 
@@ -208,7 +212,7 @@ def render_report(executed_nb_path: str | Path, out_dir: str | Path,
         written["html"] = out / "report.html"
         write_text_atomic(written["html"], html)
     if "pdf" in formats:
-        pdf = html_to_pdf(html, out)
+        pdf = html_to_pdf(html)
         target = out / "report.pdf"
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         tmp.write_bytes(pdf)
