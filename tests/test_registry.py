@@ -136,3 +136,8 @@ def test_load_normalises_names(tmp_path):
     assert (u.valid_from, u.valid_to) == (2019, 2021)
     assert [x.unit_id for x in r.roster(2020, "commune")] == ["x-1"]
     assert r.roster(2022, "commune") == []
+
+
+def test_match_ignores_spacing_around_punctuation(reg):
+    assert reg.match("Sở Lao động-Thương binh và Xã hội", "provincial", 2022).unit_id == "p-so-ldtbxh"
+    assert reg.match("Sở LĐ - TB & XH", "provincial", 2022).unit_id == "p-so-ldtbxh"

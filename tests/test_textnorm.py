@@ -84,3 +84,11 @@ def test_vi_sort_key_sorts_the_commune_roster(cfg):
     kinds = [n.split()[0] for n in out]
     assert kinds.index("Xã") > max(i for i, k in enumerate(kinds) if k == "Thị")
     assert max(i for i, k in enumerate(kinds) if k == "Phường") < kinds.index("Thị")
+
+
+def test_name_key_ignores_spacing_around_punctuation_and_dash_variants():
+    ref = name_key("Sở Lao động - Thương binh và Xã hội")
+    assert name_key("Sở Lao động-Thương binh và Xã hội") == ref
+    assert name_key("SỞ LAO ĐỘNG – THƯƠNG BINH VÀ XÃ HỘI") == ref
+    assert name_key("Sở KH & ĐT") == name_key("Sở KH&ĐT")
+    assert name_key("Sở Lao động, Thương binh") != name_key("Sở Lao động Thương binh")  # letters/punctuation kept

@@ -20,12 +20,18 @@ def nfc(text: object) -> str:
     return _SPACE.sub(" ", s.replace("\u00a0", " ")).strip()
 
 
-def name_key(text: object) -> str:
-    """Key for matching names: NFC, case-folded, white space collapsed, keeps diacritics.
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-"})
+_SPACE_AROUND_PUNCT = re.compile(r"\s*([-,.&/()])\s*")
 
-    "  SỞ  TƯ PHÁP" and "Sở Tư pháp" (NFD) give the same key; "Cam Hải" and "Cam Hai" do not.
+
+def name_key(text: object) -> str:
+    """Key for matching names: NFC, case-folded, white space collapsed (and dropped around
+    punctuation and dashes), keeps diacritics and letters.
+
+    "  SỞ  TƯ PHÁP" and "Sở Tư pháp" (NFD) give the same key, as do "Sở Lao động-Thương binh"
+    and "Sở Lao động – Thương binh"; "Cam Hải" and "Cam Hai" do not.
     """
-    return nfc(text).casefold()
+    return _SPACE_AROUND_PUNCT.sub(r"\1", nfc(text).translate(_DASHES)).casefold()
 
 
 def strip_diacritics(text: object) -> str:
