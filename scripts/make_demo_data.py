@@ -38,33 +38,53 @@ TIERS = ["tot", "kha", "trung_binh", "yeu"]
 # Real tier counts (khanhhoa_tier_counts.csv). Commune 2018-2020 are SIMULATED, chosen to
 # agree with the notice: 2019 has Yếu units, 2020-2022 have none ("năm thứ 3 liên tiếp").
 COUNTS = {
-    ("provincial", 2018): (24, 18, 2, 0), ("provincial", 2019): (24, 19, 0, 1),
-    ("provincial", 2020): (29, 11, 4, 0), ("provincial", 2021): (30, 13, 1, 0),
+    ("provincial", 2018): (24, 18, 2, 0),
+    ("provincial", 2019): (24, 19, 0, 1),
+    ("provincial", 2020): (29, 11, 4, 0),
+    ("provincial", 2021): (30, 13, 1, 0),
     ("provincial", 2022): (30, 13, 0, 0),
-    ("commune", 2018): (41, 78, 15, 2),   # simulated
-    ("commune", 2019): (55, 70, 9, 2),    # simulated (at least one Yếu)
-    ("commune", 2020): (62, 66, 8, 0),    # simulated (no Yếu)
-    ("commune", 2021): (70, 61, 5, 0), ("commune", 2022): (73, 63, 0, 0),
+    ("commune", 2018): (41, 78, 15, 2),  # simulated
+    ("commune", 2019): (55, 70, 9, 2),  # simulated (at least one Yếu)
+    ("commune", 2020): (62, 66, 8, 0),  # simulated (no Yếu)
+    ("commune", 2021): (70, 61, 5, 0),
+    ("commune", 2022): (73, 63, 0, 0),
 }
 # 2018 per group (verbatim).
-GROUP_COUNTS_2018 = {"so_ban_nganh": (12, 9, 0, 0), "nganh_doc": (5, 1, 0, 0),
-                     "ubnd_cap_huyen": (3, 5, 0, 0), "don_vi_su_nghiep": (4, 3, 2, 0)}
+GROUP_COUNTS_2018 = {
+    "so_ban_nganh": (12, 9, 0, 0),
+    "nganh_doc": (5, 1, 0, 0),
+    "ubnd_cap_huyen": (3, 5, 0, 0),
+    "don_vi_su_nghiep": (4, 3, 2, 0),
+}
 # Published per-unit scores (khanhhoa_unit_scores_known.csv): (year, unit_id, score, role)
 KNOWN = [
-    (2018, "p-so-tttt", 95.20, "max"), (2018, "p-so-gddt", 75.71, "min"),
-    (2018, "p-nhnn", 91.49, "max"), (2018, "p-cong-an", 84.00, "only_kha"),
-    (2018, "p-ubnd-khanh-vinh", 91.31, "max"), (2018, "p-ubnd-van-ninh", 77.15, "min"),
-    (2018, "p-bqlda-pt", 94.59, "max"), (2018, "p-dh-khanh-hoa", 65.32, "min"),
-    (2020, "p-thanh-tra", 96.86, "max"), (2020, "p-nhnn", 96.43, "max"),
-    (2020, "p-ubnd-khanh-vinh", 91.04, "max"), (2020, "p-bqlda-pt", 94.00, "max"),
+    (2018, "p-so-tttt", 95.20, "max"),
+    (2018, "p-so-gddt", 75.71, "min"),
+    (2018, "p-nhnn", 91.49, "max"),
+    (2018, "p-cong-an", 84.00, "only_kha"),
+    (2018, "p-ubnd-khanh-vinh", 91.31, "max"),
+    (2018, "p-ubnd-van-ninh", 77.15, "min"),
+    (2018, "p-bqlda-pt", 94.59, "max"),
+    (2018, "p-dh-khanh-hoa", 65.32, "min"),
+    (2020, "p-thanh-tra", 96.86, "max"),
+    (2020, "p-nhnn", 96.43, "max"),
+    (2020, "p-ubnd-khanh-vinh", 91.04, "max"),
+    (2020, "p-bqlda-pt", 94.00, "max"),
 ]
 SATISFACTION_2022 = 82.77  # the sở bloc's result in the notice (target 83%)
-BAND_RANGE = {"tot": (85.0, 98.5), "kha": (70.0, 84.99), "trung_binh": (55.0, 69.99), "yeu": (38.0, 49.99)}
+BAND_RANGE = {
+    "tot": (85.0, 98.5),
+    "kha": (70.0, 84.99),
+    "trung_binh": (55.0, 69.99),
+    "yeu": (38.0, 49.99),
+}
 
 
 def assign(units, counts, latent, rng, fixed):
     """Tiers by rank of latent quality + noise, honouring fixed tiers; returns {id: tier}."""
-    order = sorted((u for u in units if u not in fixed), key=lambda u: -(latent[u] + rng.gauss(0, 0.6)))
+    order = sorted(
+        (u for u in units if u not in fixed), key=lambda u: -(latent[u] + rng.gauss(0, 0.6))
+    )
     remaining = list(counts)
     for t in fixed.values():
         remaining[TIERS.index(t)] -= 1
@@ -72,7 +92,7 @@ def assign(units, counts, latent, rng, fixed):
     i = 0
     for k, n in enumerate(remaining):
         assert n >= 0, (counts, fixed)
-        for u in order[i:i + n]:
+        for u in order[i : i + n]:
             out[u] = TIERS[k]
         i += n
     assert i == len(order), (len(order), counts)
@@ -134,7 +154,11 @@ def generate(rng):
             tiers = {}
             for g, gc in GROUP_COUNTS_2018.items():
                 members = [u for u in roster if reg.by_id[u].group == g]
-                tiers.update(assign(members, gc, latent, rng, {u: t for u, t in fixed.items() if u in members}))
+                tiers.update(
+                    assign(
+                        members, gc, latent, rng, {u: t for u, t in fixed.items() if u in members}
+                    )
+                )
         else:
             tiers = assign(roster, counts, latent, rng, fixed)
         # bounds: others in a group stay below a published maximum / above a minimum
@@ -153,7 +177,9 @@ def generate(rng):
         scores = draw_scores([u for u in roster if u not in known], tiers, rng, bounds)
         scores.update({uid: s for uid, (s, _) in known.items()})
         areas = cfg.areas(level)
-        data[(level, year)] = [(uid, scores[uid], split_areas(scores[uid], areas, rng), tiers[uid]) for uid in roster]
+        data[(level, year)] = [
+            (uid, scores[uid], split_areas(scores[uid], areas, rng), tiers[uid]) for uid in roster
+        ]
     # satisfaction 2022 for the sở bloc: per-unit values whose mean is exactly 82.77
     so = [u.unit_id for u in reg.roster(2022, "provincial") if u.group == "so_ban_nganh"]
     cents = [int(round(min(95.0, max(70.0, rng.gauss(SATISFACTION_2022, 4.0))) * 100)) for _ in so]
@@ -168,8 +194,12 @@ def generate(rng):
 # ---------------------------------------------------------------------------------------
 # Shaping: how a Department of Home Affairs sends its appendices.
 TIER_VI = {"tot": "Tốt", "kha": "Khá", "trung_binh": "Trung bình", "yeu": "Yếu"}
-GROUP_SECTION = {"so_ban_nganh": "I. SỞ, BAN, NGÀNH", "ubnd_cap_huyen": "II. UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
-                 "nganh_doc": "III. CƠ QUAN NGÀNH DỌC", "don_vi_su_nghiep": "IV. ĐƠN VỊ SỰ NGHIỆP"}
+GROUP_SECTION = {
+    "so_ban_nganh": "I. SỞ, BAN, NGÀNH",
+    "ubnd_cap_huyen": "II. UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
+    "nganh_doc": "III. CƠ QUAN NGÀNH DỌC",
+    "don_vi_su_nghiep": "IV. ĐƠN VỊ SỰ NGHIỆP",
+}
 
 
 def vi_num(x, pct=False):
@@ -201,8 +231,12 @@ def ordered(rows, reg, level):
 def write_csv(path, level, year, rows, reg, cfg, rng):
     areas = cfg.areas(level)
     name_col = "Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn"
-    header = ["STT", name_col] + (["Huyện, thị xã, thành phố"] if level == "commune" else []) + \
-             [a.label("vi") for a in areas] + ["Chỉ số CCHC (%)", "Xếp loại"]
+    header = (
+        ["STT", name_col]
+        + (["Huyện, thị xã, thành phố"] if level == "commune" else [])
+        + [a.label("vi") for a in areas]
+        + ["Chỉ số CCHC (%)", "Xếp loại"]
+    )
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow([f"KẾT QUẢ XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year}"])
@@ -210,9 +244,19 @@ def write_csv(path, level, year, rows, reg, cfg, rng):
         for i, (uid, score, pts, tier) in enumerate(ordered(rows, reg, level), 1):
             u = reg.by_id[uid]
             label = TIER_VI[tier]
-            label = label.upper() if (year == 2019 and i % 3 == 0) else label.lower() if (year == 2019 and i % 3 == 1) else label
-            w.writerow([i, name_variant(u, year, rng)] + ([u.district] if level == "commune" else []) +
-                       [vi_num(p) for p in pts] + [" " + vi_num(score, pct=True) + " ", label])
+            label = (
+                label.upper()
+                if (year == 2019 and i % 3 == 0)
+                else label.lower()
+                if (year == 2019 and i % 3 == 1)
+                else label
+            )
+            w.writerow(
+                [i, name_variant(u, year, rng)]
+                + ([u.district] if level == "commune" else [])
+                + [vi_num(p) for p in pts]
+                + [" " + vi_num(score, pct=True) + " ", label]
+            )
 
 
 def write_xlsx(path, level, year, rows, reg, cfg, rng):
@@ -229,7 +273,9 @@ def write_xlsx(path, level, year, rows, reg, cfg, rng):
     ws["A2"] = "SỞ NỘI VỤ"
     ws["E1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     ws["E2"] = "Độc lập - Tự do - Hạnh phúc"
-    what = "CÁC CƠ QUAN, ĐƠN VỊ CẤP TỈNH" if level == "provincial" else "UBND CÁC XÃ, PHƯỜNG, THỊ TRẤN"
+    what = (
+        "CÁC CƠ QUAN, ĐƠN VỊ CẤP TỈNH" if level == "provincial" else "UBND CÁC XÃ, PHƯỜNG, THỊ TRẤN"
+    )
     ws["A4"] = f"PHỤ LỤC {'I' if level == 'provincial' else 'II'}"
     ws["A5"] = f"KẾT QUẢ XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year} {what}"
     ws["A6"] = "(Dữ liệu mô phỏng / SIMULATED demo data)"
@@ -239,7 +285,10 @@ def write_xlsx(path, level, year, rows, reg, cfg, rng):
         ws.cell(r, 1).font = bold
     h1, h2 = 8, 9
     col = 1
-    fixed_cols = ["STT", "Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn"]
+    fixed_cols = [
+        "STT",
+        "Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn",
+    ]
     if level == "commune":
         fixed_cols.append("Huyện, thị xã, thành phố")
     for label in fixed_cols:
@@ -262,11 +311,23 @@ def write_xlsx(path, level, year, rows, reg, cfg, rng):
         section = GROUP_SECTION[u.group] if level == "provincial" else u.district
         if section != current:
             ws.cell(r, 1, section.split(".")[0] if level == "provincial" else None)
-            ws.cell(r, 2, section.split(". ", 1)[-1] if level == "provincial" else section.upper()).font = bold
+            ws.cell(
+                r, 2, section.split(". ", 1)[-1] if level == "provincial" else section.upper()
+            ).font = bold
             current = section
             r += 1
-        values = [i, name_variant(u, year, rng)] + ([u.district] if level == "commune" else []) + \
-                 list(pts) + [score, score, TIER_VI[tier] if year != 2020 else TIER_VI[tier].replace("ố", "o").replace("á", "a")]
+        values = (
+            [i, name_variant(u, year, rng)]
+            + ([u.district] if level == "commune" else [])
+            + list(pts)
+            + [
+                score,
+                score,
+                TIER_VI[tier]
+                if year != 2020
+                else TIER_VI[tier].replace("ố", "o").replace("á", "a"),
+            ]
+        )
         for j, v in enumerate(values, 1):
             ws.cell(r, j, v)
         r += 1
@@ -294,8 +355,11 @@ def make_reproducible(path):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for info, data in members:
             if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>2023-01-15T00:00:00Z\g<2>", data)
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>2023-01-15T00:00:00Z\g<2>",
+                    data,
+                )
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
@@ -315,7 +379,14 @@ def write_satisfaction(path, year, sat, reg):
     ws.append(["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"])
     for i, (uid, n, pct) in enumerate(sorted(sat, key=lambda s: -s[2]), 1):
         ws.append([i, reg.by_id[uid].name, n, pct])
-    ws.append([None, "Chỉ số hài lòng chung khối cơ quan Sở", None, round(sum(s[2] for s in sat) / len(sat), 2)])
+    ws.append(
+        [
+            None,
+            "Chỉ số hài lòng chung khối cơ quan Sở",
+            None,
+            round(sum(s[2] for s in sat) / len(sat), 2),
+        ]
+    )
     wb.properties.created = wb.properties.modified = dt.datetime(2023, 1, 15)
     wb.save(path)
     make_reproducible(path)
@@ -328,12 +399,24 @@ def write_national(path):
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["index", "year", "value", "unit", "rank", "rank_of", "basis", "source_url"])
         for r in rows:
-            w.writerow([r["index"], r["year"], r["khanhhoa_value"], r["unit"], r["khanhhoa_rank"],
-                        r["rank_of"], r["basis"], r["source_url"]])
+            w.writerow(
+                [
+                    r["index"],
+                    r["year"],
+                    r["khanhhoa_value"],
+                    r["unit"],
+                    r["khanhhoa_rank"],
+                    r["rank_of"],
+                    r["basis"],
+                    r["source_url"],
+                ]
+            )
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "raw")
     args = ap.parse_args(argv)
     rng = random.Random(SEED)
@@ -348,7 +431,9 @@ def main(argv=None):
             if year <= 2019:
                 write_csv(d / f"{level}.csv", level, year, data[(level, year)], reg, cfg, shape_rng)
             else:
-                write_xlsx(d / f"{level}.xlsx", level, year, data[(level, year)], reg, cfg, shape_rng)
+                write_xlsx(
+                    d / f"{level}.xlsx", level, year, data[(level, year)], reg, cfg, shape_rng
+                )
     write_satisfaction(args.out / "2022" / "satisfaction.xlsx", 2022, sat, reg)
     nat = args.out / "national"
     nat.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,12 @@ from par_review.rawio import read_grid
 from par_review.registry import load_registry
 
 YEAR = 2022
-TITLE = [["UBND TỈNH KHÁNH HÒA", None, None, None, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"],
-         ["SỞ NỘI VỤ", None, None, None, "Độc lập - Tự do - Hạnh phúc"],
-         ["", None, None, None, "Khánh Hòa, ngày 15 tháng 01 năm 2023"],  # issue date: not the data year
-         []]
+TITLE = [
+    ["UBND TỈNH KHÁNH HÒA", None, None, None, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"],
+    ["SỞ NỘI VỤ", None, None, None, "Độc lập - Tự do - Hạnh phúc"],
+    ["", None, None, None, "Khánh Hòa, ngày 15 tháng 01 năm 2023"],  # issue date: not the data year
+    [],
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -41,11 +43,21 @@ def areas_for(cfg, level: str, score: float) -> list[float]:
     return [round(a.max * score / 100, 2) for a in cfg.areas(level)]
 
 
-def header(cfg, level: str, top: int, *, two_row: bool = True, district: bool = False,
-           name_col: str | None = None, drop: str | None = None):
+def header(
+    cfg,
+    level: str,
+    top: int,
+    *,
+    two_row: bool = True,
+    district: bool = False,
+    name_col: str | None = None,
+    drop: str | None = None,
+):
     """Header rows starting at Excel row `top`; returns (rows, merge ranges, n columns)."""
     areas = [a.label("vi") for a in cfg.areas(level)]
-    name_col = name_col or ("Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn")
+    name_col = name_col or (
+        "Tên cơ quan, đơn vị" if level == "provincial" else "Tên xã, phường, thị trấn"
+    )
     fixed = ["STT", name_col] + (["Huyện, thị xã, thành phố"] if district else [])
     tail = ["Tổng điểm", "Chỉ số CCHC (%)", "Xếp loại"]
     if drop:
@@ -65,8 +77,11 @@ def header(cfg, level: str, top: int, *, two_row: bool = True, district: bool = 
 def data_row(cfg, level, stt, name, score, tier, district=None, *, score_cell=None, drop=None):
     pts = areas_for(cfg, level, score)
     row = [stt, name] + ([district] if district is not None else []) + pts
-    tail = {"Tổng điểm": round(sum(pts), 2), "Chỉ số CCHC (%)": score if score_cell is None else score_cell,
-            "Xếp loại": tier}
+    tail = {
+        "Tổng điểm": round(sum(pts), 2),
+        "Chỉ số CCHC (%)": score if score_cell is None else score_cell,
+        "Xếp loại": tier,
+    }
     return row + [v for k, v in tail.items() if k != drop]
 
 
@@ -124,8 +139,17 @@ def assert_nothing_written(paths) -> None:
         assert [p.name for p in paths.processed.iterdir()] == [], "data/processed was written"
 
 
-def check_error(exc: InputError, *, file: str, problem: str, sheet=None, row=None, column=None,
-                found=None, expected=None) -> None:
+def check_error(
+    exc: InputError,
+    *,
+    file: str,
+    problem: str,
+    sheet=None,
+    row=None,
+    column=None,
+    found=None,
+    expected=None,
+) -> None:
     """The error's fields and its message both name each given piece."""
     msg = str(exc)
     assert str(exc.file) == file and msg.startswith(file), msg
@@ -177,15 +201,23 @@ def test_single_row_header_in_csv(tmp_path, cfg, reg):
 def test_vietnamese_header_spellings(tmp_path, cfg, reg):
     """Headers match ignoring case, diacritics, spacing and NFD; aliases from the config."""
     areas = [a.label("vi").upper() for a in cfg.areas("provincial")]
-    head = ["SỐ TT", unicodedata.normalize("NFD", "  Tên  đơn vị "), *areas, "Tong diem", "CHỈ SỐ CCHC",
-            "Kết quả xếp loại"]
+    head = [
+        "SỐ TT",
+        unicodedata.normalize("NFD", "  Tên  đơn vị "),
+        *areas,
+        "Tong diem",
+        "CHỈ SỐ CCHC",
+        "Kết quả xếp loại",
+    ]
     rows = [head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.5, "Tốt")]
     df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert df.loc[0, "unit_id"] == "p-so-tu-phap" and df.loc[0, "score"] == 90.5
     assert df.loc[0, "area_chi_dao"] == round(10 * 90.5 / 100, 2)
 
 
-@pytest.mark.parametrize("cell", ["85,32", "85.32", "85,32%", " 85,32 ", "85,32 %", "\u00a085,32%", 85.32])
+@pytest.mark.parametrize(
+    "cell", ["85,32", "85.32", "85,32%", " 85,32 ", "85,32 %", "\u00a085,32%", 85.32]
+)
 def test_score_formats_in_a_file(tmp_path, cfg, reg, cell):
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
     rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", 85.32, "Tốt", score_cell=cell)]
@@ -193,12 +225,25 @@ def test_score_formats_in_a_file(tmp_path, cfg, reg, cell):
     assert df.loc[0, "score"] == pytest.approx(85.32, abs=1e-12)
 
 
-@pytest.mark.parametrize("label,tier", [
-    ("tốt", "tot"), ("TỐT", "tot"), ("Tot", "tot"), ("Tốt", "tot"), (" Tốt ", "tot"),
-    (unicodedata.normalize("NFD", "Tốt"), "tot"), ("Xếp loại Tốt", "tot"),
-    ("KHÁ", "kha"), ("kha", "kha"), ("Trung bình", "trung_binh"), ("TB", "trung_binh"),
-    ("trung  binh", "trung_binh"), ("yếu", "yeu"), ("YEU", "yeu"),
-])
+@pytest.mark.parametrize(
+    "label,tier",
+    [
+        ("tốt", "tot"),
+        ("TỐT", "tot"),
+        ("Tot", "tot"),
+        ("Tốt", "tot"),
+        (" Tốt ", "tot"),
+        (unicodedata.normalize("NFD", "Tốt"), "tot"),
+        ("Xếp loại Tốt", "tot"),
+        ("KHÁ", "kha"),
+        ("kha", "kha"),
+        ("Trung bình", "trung_binh"),
+        ("TB", "trung_binh"),
+        ("trung  binh", "trung_binh"),
+        ("yếu", "yeu"),
+        ("YEU", "yeu"),
+    ],
+)
 def test_tier_labels_are_normalised(tmp_path, cfg, reg, label, tier):
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
     rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", 80.0, label)]
@@ -209,16 +254,18 @@ def test_tier_labels_are_normalised(tmp_path, cfg, reg, label, tier):
 def test_drops_section_blank_and_total_rows(tmp_path, cfg, reg):
     head, merges, n = header(cfg, "provincial", 1)
     filler = [None] * (n - 2)
-    rows = [*head,
-            ["I", "SỞ, BAN, NGÀNH"],                      # section (roman numeral)
-            data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt"),
-            [None, None, *filler],                        # blank
-            ["A", "Cơ quan ngành dọc"],                    # section (letter)
-            data_row(cfg, "provincial", "2.", "Công an tỉnh", 84.0, "Khá"),  # "2." is a number
-            [None, "Tổng cộng", *[1.0] * (n - 2)],         # total with values
-            [None, "TONG CONG:", *[1.0] * (n - 2)],       # total without diacritics
-            [None, "Điểm trung bình", *filler[:-2], 87.0, None],
-            [None, None, *[1.0] * (n - 2)]]               # unlabelled sum line
+    rows = [
+        *head,
+        ["I", "SỞ, BAN, NGÀNH"],  # section (roman numeral)
+        data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt"),
+        [None, None, *filler],  # blank
+        ["A", "Cơ quan ngành dọc"],  # section (letter)
+        data_row(cfg, "provincial", "2.", "Công an tỉnh", 84.0, "Khá"),  # "2." is a number
+        [None, "Tổng cộng", *[1.0] * (n - 2)],  # total with values
+        [None, "TONG CONG:", *[1.0] * (n - 2)],  # total without diacritics
+        [None, "Điểm trung bình", *filler[:-2], 87.0, None],
+        [None, None, *[1.0] * (n - 2)],
+    ]  # unlabelled sum line
     df = parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)
     assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-cong-an"]
     assert df["source_row"].tolist() == [4, 7]
@@ -228,25 +275,29 @@ def test_unit_named_like_a_total_label_is_kept_without_stt(tmp_path, cfg, reg):
     """'Công an tỉnh' reads like the total label 'Cộng' without diacritics; with no STT
     number on its row it is still a unit, not a total line (it used to be dropped)."""
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
-    rows = [*head,
-            data_row(cfg, "provincial", None, "Công an tỉnh", 84.0, "Khá"),
-            data_row(cfg, "provincial", None, "Sở Tư pháp", 90.0, "Tốt"),
-            [None, "Cộng", *[1.0] * (len(head[0]) - 2)]]
+    rows = [
+        *head,
+        data_row(cfg, "provincial", None, "Công an tỉnh", 84.0, "Khá"),
+        data_row(cfg, "provincial", None, "Sở Tư pháp", 90.0, "Tốt"),
+        [None, "Cộng", *[1.0] * (len(head[0]) - 2)],
+    ]
     df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert df["unit_id"].tolist() == ["p-cong-an", "p-so-tu-phap"]
 
 
 def test_name_variants_map_to_one_unit(tmp_path, cfg, reg):
     variants = [
-        (unicodedata.normalize("NFD", "Sở Tư pháp"), "p-so-tu-phap"),   # NFD diacritics
-        ("  Sở   Nội  vụ ", "p-so-noi-vu"),                                # stray spaces
-        ("CÔNG AN TỈNH", "p-cong-an"),                                      # upper case
-        ("Văn phòng Ủy ban nhân dân tỉnh", "p-vp-ubnd"),                    # alias
-        ("Sở KH&ĐT", "p-so-khdt"),                                          # alias
-        ("sở\u00a0tài chính", "p-so-tai-chinh"),                           # lower case, nbsp
+        (unicodedata.normalize("NFD", "Sở Tư pháp"), "p-so-tu-phap"),  # NFD diacritics
+        ("  Sở   Nội  vụ ", "p-so-noi-vu"),  # stray spaces
+        ("CÔNG AN TỈNH", "p-cong-an"),  # upper case
+        ("Văn phòng Ủy ban nhân dân tỉnh", "p-vp-ubnd"),  # alias
+        ("Sở KH&ĐT", "p-so-khdt"),  # alias
+        ("sở\u00a0tài chính", "p-so-tai-chinh"),  # lower case, nbsp
     ]
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
-    rows = [*head] + [data_row(cfg, "provincial", i, n, 80.0, "Khá") for i, (n, _) in enumerate(variants, 1)]
+    rows = [*head] + [
+        data_row(cfg, "provincial", i, n, 80.0, "Khá") for i, (n, _) in enumerate(variants, 1)
+    ]
     df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert df["unit_id"].tolist() == [uid for _, uid in variants]
     assert df.loc[3, "unit_name"] == "Văn phòng UBND tỉnh"  # the official name
@@ -256,9 +307,11 @@ def test_name_variants_map_to_one_unit(tmp_path, cfg, reg):
 
 def test_same_commune_name_in_two_districts_is_told_apart_by_district(tmp_path, cfg, reg):
     head, merges, _ = header(cfg, "commune", 1, district=True)
-    rows = [*head,
-            data_row(cfg, "commune", 1, "Vạn Thắng", 88.0, "Tốt", "Huyện Vạn Ninh"),
-            data_row(cfg, "commune", 2, "Vạn Thắng", 77.0, "Khá", "THÀNH PHỐ NHA TRANG")]
+    rows = [
+        *head,
+        data_row(cfg, "commune", 1, "Vạn Thắng", 88.0, "Tốt", "Huyện Vạn Ninh"),
+        data_row(cfg, "commune", 2, "Vạn Thắng", 77.0, "Khá", "THÀNH PHỐ NHA TRANG"),
+    ]
     df = parse_file(write_xlsx(tmp_path / "c.xlsx", rows, merges, "PL2"), cfg, reg, "commune")
     assert df["unit_id"].tolist() == ["c-22516", "c-22345"]
     assert df["district"].tolist() == ["Huyện Vạn Ninh", "Thành phố Nha Trang"]
@@ -266,11 +319,18 @@ def test_same_commune_name_in_two_districts_is_told_apart_by_district(tmp_path, 
 
 
 def test_satisfaction_table(tmp_path, cfg, reg):
-    rows = [["UBND TỈNH KHÁNH HÒA"], [f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"], [],
-            ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
-            [1, "Sở Tư pháp", 300, "84,10%"], [2, "Sở Nội vụ", "250", 81.44],
-            [None, "Chỉ số hài lòng chung khối cơ quan Sở", None, 82.77]]
-    df = parse_satisfaction_table(read_grid(write_xlsx(tmp_path / "s.xlsx", rows, sheet="SIPAS")), cfg, reg, YEAR)
+    rows = [
+        ["UBND TỈNH KHÁNH HÒA"],
+        [f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"],
+        [],
+        ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
+        [1, "Sở Tư pháp", 300, "84,10%"],
+        [2, "Sở Nội vụ", "250", 81.44],
+        [None, "Chỉ số hài lòng chung khối cơ quan Sở", None, 82.77],
+    ]
+    df = parse_satisfaction_table(
+        read_grid(write_xlsx(tmp_path / "s.xlsx", rows, sheet="SIPAS")), cfg, reg, YEAR
+    )
     assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu"]
     assert df["satisfaction_pct"].tolist() == [84.10, 81.44]
     assert df["respondents"].tolist() == [300, 250]
@@ -289,7 +349,11 @@ def test_clean_year_writes_every_table_and_reads_back(project, cfg):
     assert back["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
     assert back["score"].tolist() == [91.25, 84.99, 85.0]
     assert sorted(p.name for p in project.processed_year(YEAR).iterdir()) == [
-        "commune.csv", "national_indices.csv", "provincial.csv", "satisfaction.csv"]
+        "commune.csv",
+        "national_indices.csv",
+        "provincial.csv",
+        "satisfaction.csv",
+    ]
     assert [p.name for p in project.processed.iterdir()] == ["2022"]  # no staging left over
     nat = read_processed(project, YEAR, "national_indices")
     assert len(nat) and nat["year"].max() <= YEAR
@@ -324,14 +388,20 @@ def clean_fails(paths) -> InputError:
 def test_error_missing_file(project):
     (raw_dir(project) / "commune.xlsx").unlink()
     exc = clean_fails(project)
-    check_error(exc, file=f"data/raw/{YEAR}/commune.xlsx", problem="file not found",
-                expected="commune.xlsx or commune.csv")
+    check_error(
+        exc,
+        file=f"data/raw/{YEAR}/commune.xlsx",
+        problem="file not found",
+        expected="commune.xlsx or commune.csv",
+    )
 
 
 def test_error_missing_year_folder(project):
     with pytest.raises(InputError) as info:
         clean_year(2030, project)
-    check_error(info.value, file="data/raw/2030", problem="no raw data folder", expected="data/raw/2030/")
+    check_error(
+        info.value, file="data/raw/2030", problem="no raw data folder", expected="data/raw/2030/"
+    )
     assert_nothing_written(project)
 
 
@@ -339,8 +409,16 @@ def test_error_missing_column(project, cfg):
     rows, merges = provincial_book(cfg, UNITS, drop="Xếp loại")
     file = put_provincial(project, rows, merges)
     exc = clean_fails(project)
-    check_error(exc, file=file, problem="missing column", sheet="PL1", row=7, column="Xếp loại",
-                found="Chỉ số CCHC (%)", expected="'Xếp loại'")
+    check_error(
+        exc,
+        file=file,
+        problem="missing column",
+        sheet="PL1",
+        row=7,
+        column="Xếp loại",
+        found="Chỉ số CCHC (%)",
+        expected="'Xếp loại'",
+    )
 
 
 def test_error_score_not_a_number(project, cfg):
@@ -348,8 +426,16 @@ def test_error_score_not_a_number(project, cfg):
     rows[9][-2] = "85,3x"  # Sở Tư pháp's index
     file = put_provincial(project, rows, merges)
     exc = clean_fails(project)
-    check_error(exc, file=file, problem="not a number", sheet="PL1", row=10, column="Chỉ số CCHC (%)",
-                found="85,3x", expected="a score in % such as 85,32")
+    check_error(
+        exc,
+        file=file,
+        problem="not a number",
+        sheet="PL1",
+        row=10,
+        column="Chỉ số CCHC (%)",
+        found="85,3x",
+        expected="a score in % such as 85,32",
+    )
 
 
 def test_error_area_not_a_number_in_csv(project, cfg):
@@ -358,8 +444,15 @@ def test_error_area_not_a_number_in_csv(project, cfg):
     rows[2][3] = "n/a"  # second area column
     file = put_provincial(project, rows, name="provincial.csv")
     exc = clean_fails(project)
-    check_error(exc, file=file, problem="not a number", row=3, column="Cải cách thể chế", found="n/a",
-                expected="points for this area (0 to 10)")
+    check_error(
+        exc,
+        file=file,
+        problem="not a number",
+        row=3,
+        column="Cải cách thể chế",
+        found="n/a",
+        expected="points for this area (0 to 10)",
+    )
     assert exc.sheet is None  # a CSV file has no sheets
 
 
@@ -367,8 +460,16 @@ def test_error_missing_score(project, cfg):
     rows, merges = provincial_book(cfg, UNITS)
     rows[10][-2] = None
     file = put_provincial(project, rows, merges)
-    check_error(clean_fails(project), file=file, problem="missing value", sheet="PL1", row=11,
-                column="Chỉ số CCHC (%)", found="", expected="a score in %")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="missing value",
+        sheet="PL1",
+        row=11,
+        column="Chỉ số CCHC (%)",
+        found="",
+        expected="a score in %",
+    )
 
 
 def test_error_duplicate_unit(project, cfg):
@@ -376,8 +477,16 @@ def test_error_duplicate_unit(project, cfg):
     rows, merges = provincial_book(cfg, units)
     file = put_provincial(project, rows, merges)
     exc = clean_fails(project)
-    check_error(exc, file=file, problem="duplicate unit", sheet="PL1", row=13, column="Tên cơ quan, đơn vị",
-                found="SỞ TƯ PHÁP", expected="already at row 10")
+    check_error(
+        exc,
+        file=file,
+        problem="duplicate unit",
+        sheet="PL1",
+        row=13,
+        column="Tên cơ quan, đơn vị",
+        found="SỞ TƯ PHÁP",
+        expected="already at row 10",
+    )
 
 
 def test_error_unknown_unit(project, cfg):
@@ -385,17 +494,33 @@ def test_error_unknown_unit(project, cfg):
     rows, merges = provincial_book(cfg, units)
     file = put_provincial(project, rows, merges)
     exc = clean_fails(project)
-    check_error(exc, file=file, problem="unknown unit", sheet="PL1", row=13, column="Tên cơ quan, đơn vị",
-                found="Sở Tư phap tỉnh", expected="a provincial unit of config/khanh_hoa/units.csv valid in 2022")
+    check_error(
+        exc,
+        file=file,
+        problem="unknown unit",
+        sheet="PL1",
+        row=13,
+        column="Tên cơ quan, đơn vị",
+        found="Sở Tư phap tỉnh",
+        expected="a provincial unit of config/khanh_hoa/units.csv valid in 2022",
+    )
     assert "Sở Tư pháp" in str(exc.expected)  # close matches help the user
 
 
 def test_error_unit_not_valid_that_year(project, cfg):
     """A unit merged away in 2022 is unknown in 2022 (no guessing its successor)."""
-    rows, merges = provincial_book(cfg, [*UNITS, ("Ban QLDA ĐTXD các công trình giao thông", 80.0, "Khá")])
+    rows, merges = provincial_book(
+        cfg, [*UNITS, ("Ban QLDA ĐTXD các công trình giao thông", 80.0, "Khá")]
+    )
     file = put_provincial(project, rows, merges)
-    check_error(clean_fails(project), file=file, problem="unknown unit", row=13,
-                found="Ban QLDA ĐTXD các công trình giao thông", expected="valid in 2022")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="unknown unit",
+        row=13,
+        found="Ban QLDA ĐTXD các công trình giao thông",
+        expected="valid in 2022",
+    )
 
 
 def test_error_ambiguous_name(project, cfg):
@@ -405,79 +530,147 @@ def test_error_ambiguous_name(project, cfg):
     (raw_dir(project) / "commune.xlsx").unlink()
     write_xlsx(raw_dir(project) / "commune.xlsx", rows, merges, "PL2")
     exc = clean_fails(project)
-    check_error(exc, file=f"data/raw/{YEAR}/commune.xlsx", problem="ambiguous", sheet="PL2", row=3,
-                column="Tên xã, phường, thị trấn", found="Vạn Thắng", expected="c-22345 (Phường Vạn Thắng)")
+    check_error(
+        exc,
+        file=f"data/raw/{YEAR}/commune.xlsx",
+        problem="ambiguous",
+        sheet="PL2",
+        row=3,
+        column="Tên xã, phường, thị trấn",
+        found="Vạn Thắng",
+        expected="c-22345 (Phường Vạn Thắng)",
+    )
     assert "c-22516 (Xã Vạn Thắng)" in str(exc.expected)
 
 
 def test_error_unknown_tier(project, cfg):
     rows, merges = provincial_book(cfg, [("Sở Tư pháp", 99.0, "Xuất sắc")])
     file = put_provincial(project, rows, merges)
-    check_error(clean_fails(project), file=file, problem="unknown tier", sheet="PL1", row=10,
-                column="Xếp loại", found="Xuất sắc", expected="one of Tốt / Khá / Trung bình / Yếu")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="unknown tier",
+        sheet="PL1",
+        row=10,
+        column="Xếp loại",
+        found="Xuất sắc",
+        expected="one of Tốt / Khá / Trung bình / Yếu",
+    )
 
 
 def test_error_wrong_year(project, cfg):
     rows, merges = provincial_book(cfg, UNITS, year=YEAR - 1)
     file = put_provincial(project, rows, merges)
-    check_error(clean_fails(project), file=file, problem="another year", sheet="PL1", row=5, column="A",
-                found=f"NĂM {YEAR - 1}", expected=f"the year {YEAR}")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="another year",
+        sheet="PL1",
+        row=5,
+        column="A",
+        found=f"NĂM {YEAR - 1}",
+        expected=f"the year {YEAR}",
+    )
 
 
 def test_error_empty_sheet(project):
     file = put_provincial(project, [[None], [""]], sheet="PL1")
-    check_error(clean_fails(project), file=file, problem="the sheet is empty", sheet="PL1",
-                expected="a table of units")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="the sheet is empty",
+        sheet="PL1",
+        expected="a table of units",
+    )
 
 
 def test_error_no_data_rows(project, cfg):
     rows, merges = provincial_book(cfg, [])
     file = put_provincial(project, rows, merges)
-    check_error(clean_fails(project), file=file, problem="no data rows", sheet="PL1", row=8,
-                expected="one row per unit")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="no data rows",
+        sheet="PL1",
+        row=8,
+        expected="one row per unit",
+    )
 
 
 def test_error_no_header_row(project):
     file = put_provincial(project, [["BÁO CÁO"], ["Một", "Hai"], [1, 2]])
-    check_error(clean_fails(project), file=file, problem="no header row", sheet="PL1", row=1,
-                found="BÁO CÁO | Một · Hai", expected="'Tên cơ quan, đơn vị'")
+    check_error(
+        clean_fails(project),
+        file=file,
+        problem="no header row",
+        sheet="PL1",
+        row=1,
+        found="BÁO CÁO | Một · Hai",
+        expected="'Tên cơ quan, đơn vị'",
+    )
 
 
-@pytest.mark.parametrize("content,found", [
-    (b"STT,T\xc3\xaan c\xc6\xa1 quan\n1,S\xe1\xbb\x9f N\xe1\xbb\x99i v\xe1\xbb\xa5\n", "plain text starting 'STT,Tên cơ quan'"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel 97-2003 (.xls)"),
-    (b"", "an empty file"),
-], ids=["text", "pdf", "xls", "empty"])
+@pytest.mark.parametrize(
+    "content,found",
+    [
+        (
+            b"STT,T\xc3\xaan c\xc6\xa1 quan\n1,S\xe1\xbb\x9f N\xe1\xbb\x99i v\xe1\xbb\xa5\n",
+            "plain text starting 'STT,Tên cơ quan'",
+        ),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel 97-2003 (.xls)"),
+        (b"", "an empty file"),
+    ],
+    ids=["text", "pdf", "xls", "empty"],
+)
 def test_error_file_is_not_excel(project, content, found):
     for old in raw_dir(project).glob("provincial.*"):
         old.unlink()
     (raw_dir(project) / "provincial.xlsx").write_bytes(content)
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.xlsx", problem="not an Excel workbook",
-                found=found, expected="an .xlsx file")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/provincial.xlsx",
+        problem="not an Excel workbook",
+        found=found,
+        expected="an .xlsx file",
+    )
 
 
 def test_error_csv_that_is_really_a_workbook(project, cfg):
     rows, merges = provincial_book(cfg, UNITS)
     put_provincial(project, rows, merges)
     (raw_dir(project) / "provincial.xlsx").rename(raw_dir(project) / "provincial.csv")
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.csv",
-                problem="really an Excel workbook", expected="rename it to .xlsx")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/provincial.csv",
+        problem="really an Excel workbook",
+        expected="rename it to .xlsx",
+    )
 
 
 def test_error_unsupported_file_type(project):
     for old in raw_dir(project).glob("provincial.*"):
         old.unlink()
     (raw_dir(project) / "provincial.xls").write_bytes(b"\xd0\xcf\x11\xe0" + bytes(60))
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/provincial.xls", problem="unsupported file type",
-                found="provincial.xls", expected="provincial.xlsx or provincial.csv")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/provincial.xls",
+        problem="unsupported file type",
+        found="provincial.xls",
+        expected="provincial.xlsx or provincial.csv",
+    )
 
 
 def test_error_two_files_for_one_table(project, cfg):
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
     write_csv(raw_dir(project) / "provincial.csv", [*head])
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}", problem="two files",
-                found="provincial.csv", expected="exactly one provincial.xlsx or provincial.csv")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}",
+        problem="two files",
+        found="provincial.csv",
+        expected="exactly one provincial.xlsx or provincial.csv",
+    )
 
 
 def test_failure_keeps_the_previous_processed_tables(project, cfg):
@@ -502,19 +695,44 @@ def test_write_false_writes_nothing(project):
 
 def test_satisfaction_errors_name_the_cell(project):
     path = raw_dir(project) / "satisfaction.xlsx"
-    base = [[f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"], [],
-            ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
-            [1, "Sở Tư pháp", 300, "84,10%"]]
+    base = [
+        [f"KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG NĂM {YEAR}"],
+        [],
+        ["STT", "Tên cơ quan, đơn vị", "Số phiếu khảo sát", "Chỉ số hài lòng (%)"],
+        [1, "Sở Tư pháp", 300, "84,10%"],
+    ]
     write_xlsx(path, [*base, [2, "Sở Nội vụ", 250, "tám mươi"]], sheet="SIPAS")
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="not a number",
-                sheet="SIPAS", row=5, column="Chỉ số hài lòng (%)", found="tám mươi",
-                expected="a satisfaction index in %")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        problem="not a number",
+        sheet="SIPAS",
+        row=5,
+        column="Chỉ số hài lòng (%)",
+        found="tám mươi",
+        expected="a satisfaction index in %",
+    )
     write_xlsx(path, [*base, [2, "SỞ TƯ PHÁP", 250, 80.0]], sheet="SIPAS")
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="duplicate unit",
-                sheet="SIPAS", row=5, column="Tên cơ quan, đơn vị", found="SỞ TƯ PHÁP", expected="already at row 4")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        problem="duplicate unit",
+        sheet="SIPAS",
+        row=5,
+        column="Tên cơ quan, đơn vị",
+        found="SỞ TƯ PHÁP",
+        expected="already at row 4",
+    )
     write_xlsx(path, [*base, [2, "Sở Không Có", 250, 80.0]], sheet="SIPAS")
-    check_error(clean_fails(project), file=f"data/raw/{YEAR}/satisfaction.xlsx", problem="unknown unit",
-                sheet="SIPAS", row=5, found="Sở Không Có", expected="valid in 2022")
+    check_error(
+        clean_fails(project),
+        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        problem="unknown unit",
+        sheet="SIPAS",
+        row=5,
+        found="Sở Không Có",
+        expected="valid in 2022",
+    )
 
 
 def test_error_dict_for_logs_and_reports(project):
@@ -529,8 +747,12 @@ def test_numbered_empty_rows_are_blank_and_short_csv_rows_are_safe(tmp_path, cfg
     rows = [*head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt"), ["2"], ["3", ""]]
     df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert df["unit_id"].tolist() == ["p-so-tu-phap"]
-    sat = [["STT", "Tên cơ quan, đơn vị", "Chỉ số hài lòng (%)"], ["1", "Sở Tư pháp", "84,1"], ["2"],
-           ["3", "", "80"]]
+    sat = [
+        ["STT", "Tên cơ quan, đơn vị", "Chỉ số hài lòng (%)"],
+        ["1", "Sở Tư pháp", "84,1"],
+        ["2"],
+        ["3", "", "80"],
+    ]
     with pytest.raises(InputError, match="missing unit name") as info:
         parse_satisfaction_table(read_grid(write_csv(tmp_path / "s.csv", sat)), cfg, reg, YEAR)
     assert info.value.row == 4 and info.value.column == "Tên cơ quan, đơn vị"
@@ -541,14 +763,22 @@ def test_missing_unit_name_with_values(tmp_path, cfg, reg):
     rows = [*head, data_row(cfg, "provincial", 7, "", 90.0, "Tốt")]
     with pytest.raises(InputError, match="missing unit name") as info:
         parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
-    assert (info.value.row, info.value.column, info.value.expected) == (2, "Tên cơ quan, đơn vị", "the unit's name")
+    assert (info.value.row, info.value.column, info.value.expected) == (
+        2,
+        "Tên cơ quan, đơn vị",
+        "the unit's name",
+    )
 
 
-@pytest.mark.parametrize("numbering", [
-    lambda n: ["A", "B"] + [str(k) for k in range(1, n - 1)],
-    lambda n: [f"({k})" for k in range(1, n + 1)],
-    lambda n: [str(k) for k in range(1, n + 1)],
-], ids=["letters", "parentheses", "digits"])
+@pytest.mark.parametrize(
+    "numbering",
+    [
+        lambda n: ["A", "B"] + [str(k) for k in range(1, n - 1)],
+        lambda n: [f"({k})" for k in range(1, n + 1)],
+        lambda n: [str(k) for k in range(1, n + 1)],
+    ],
+    ids=["letters", "parentheses", "digits"],
+)
 def test_column_numbering_row_below_the_header_is_skipped(tmp_path, cfg, reg, numbering):
     """Official tables often number their columns in the row under the header."""
     rows, merges = provincial_book(cfg, UNITS)

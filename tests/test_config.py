@@ -23,11 +23,26 @@ def test_khanh_hoa_tiers_bands_and_labels(cfg):
     assert [t.label("en") for t in cfg.tiers] == ["Good", "Fair", "Average", "Weak"]
     assert cfg.tier_rank("tot") == 0 and cfg.tier_rank("yeu") == 3
     assert [(b.tier, b.min_score) for b in cfg.bands(2022, "commune")] == [
-        ("tot", 85), ("kha", 70), ("trung_binh", 50), ("yeu", 0)]
+        ("tot", 85),
+        ("kha", 70),
+        ("trung_binh", 50),
+        ("yeu", 0),
+    ]
 
 
-@pytest.mark.parametrize("score,tier", [(100, "tot"), (85.0, "tot"), (84.99, "kha"), (70.0, "kha"),
-                                        (69.99, "trung_binh"), (50.0, "trung_binh"), (49.99, "yeu"), (0, "yeu")])
+@pytest.mark.parametrize(
+    "score,tier",
+    [
+        (100, "tot"),
+        (85.0, "tot"),
+        (84.99, "kha"),
+        (70.0, "kha"),
+        (69.99, "trung_binh"),
+        (50.0, "trung_binh"),
+        (49.99, "yeu"),
+        (0, "yeu"),
+    ],
+)
 def test_khanh_hoa_tier_for_score(cfg, score, tier):
     assert cfg.tier_for_score(score, 2022, "provincial") == tier
 
@@ -36,7 +51,13 @@ def test_khanh_hoa_areas_groups_targets(cfg):
     for level in ("provincial", "commune"):
         assert sum(a.max for a in cfg.areas(level)) == pytest.approx(100.0)
         assert all(a.column.startswith("area_") for a in cfg.areas(level))
-    assert set(cfg.groups) == {"so_ban_nganh", "ubnd_cap_huyen", "nganh_doc", "don_vi_su_nghiep", "xa"}
+    assert set(cfg.groups) == {
+        "so_ban_nganh",
+        "ubnd_cap_huyen",
+        "nganh_doc",
+        "don_vi_su_nghiep",
+        "xa",
+    }
     assert cfg.group_label("nganh_doc", "vi") == "Cơ quan ngành dọc"
     assert cfg.group_label("unknown") == "unknown"
     assert cfg.targets(2022)["satisfaction"]["value"] == 83.0
@@ -50,7 +71,9 @@ def test_khanh_hoa_areas_groups_targets(cfg):
 def write_config(root, province, data, units_rows=()):
     d = root / "config" / province
     d.mkdir(parents=True, exist_ok=True)
-    (d / "province.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (d / "province.yml").write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     with (d / "units.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
@@ -68,21 +91,47 @@ FIVE_TIERS = [
 
 
 def other_province():
-    return copy.deepcopy({
-        "id": "tinh_mau", "name": {"vi": "Tỉnh Mẫu", "en": "Sample Province"},
-        "tiers": FIVE_TIERS,
-        "bands": {"default": {"xuat_sac": 90, "tot": 80, "kha": 65, "trung_binh": 50, "kem": 0},
-                  "by_year": {2023: {"commune": {"xuat_sac": 95, "tot": 85, "kha": 70, "trung_binh": 55, "kem": 0}}}},
-        "levels": {"provincial": {"label": {"vi": "cấp tỉnh"}, "input": "so_nganh"},
-                   "commune": {"label": {"vi": "cấp xã"}, "input": "cap_xa"}},
-        "groups": {"so": {"vi": "Sở"}, "xa": {"vi": "Xã"}},
-        "areas": {"provincial": [{"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 60},
-                                 {"id": "b", "label": {"vi": "Lĩnh vực B"}, "max": 40}],
-                  "commune": [{"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 100}]},
-        "columns": {"stt": ["STT"], "unit_name": ["Đơn vị"], "district": ["Huyện"],
-                    "score": ["Điểm (%)"], "tier": ["Xếp loại"]},
-        "total_row_labels": ["Cộng"],
-    })
+    return copy.deepcopy(
+        {
+            "id": "tinh_mau",
+            "name": {"vi": "Tỉnh Mẫu", "en": "Sample Province"},
+            "tiers": FIVE_TIERS,
+            "bands": {
+                "default": {"xuat_sac": 90, "tot": 80, "kha": 65, "trung_binh": 50, "kem": 0},
+                "by_year": {
+                    2023: {
+                        "commune": {
+                            "xuat_sac": 95,
+                            "tot": 85,
+                            "kha": 70,
+                            "trung_binh": 55,
+                            "kem": 0,
+                        }
+                    }
+                },
+            },
+            "levels": {
+                "provincial": {"label": {"vi": "cấp tỉnh"}, "input": "so_nganh"},
+                "commune": {"label": {"vi": "cấp xã"}, "input": "cap_xa"},
+            },
+            "groups": {"so": {"vi": "Sở"}, "xa": {"vi": "Xã"}},
+            "areas": {
+                "provincial": [
+                    {"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 60},
+                    {"id": "b", "label": {"vi": "Lĩnh vực B"}, "max": 40},
+                ],
+                "commune": [{"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 100}],
+            },
+            "columns": {
+                "stt": ["STT"],
+                "unit_name": ["Đơn vị"],
+                "district": ["Huyện"],
+                "score": ["Điểm (%)"],
+                "tier": ["Xếp loại"],
+            },
+            "total_row_labels": ["Cộng"],
+        }
+    )
 
 
 UNITS = [
@@ -104,21 +153,31 @@ def test_another_province_with_five_tiers_is_a_new_folder(tmp_path):
     cfg = load_config("tinh_mau", paths)
     assert cfg.tier_ids == ["xuat_sac", "tot", "kha", "trung_binh", "kem"]
     assert cfg.tier_for_score(92, 2022, "commune") == "xuat_sac"
-    assert cfg.tier_for_score(92, 2023, "commune") == "tot"        # 2023 communes: stricter bands
+    assert cfg.tier_for_score(92, 2023, "commune") == "tot"  # 2023 communes: stricter bands
     assert cfg.tier_for_score(92, 2023, "provincial") == "xuat_sac"  # 2023 provincial: the default
     assert cfg.tier_for_score(40, 2023, "commune") == "kem"
-    write_raw(paths, 2023, "so_nganh", """
+    write_raw(
+        paths,
+        2023,
+        "so_nganh",
+        """
         KẾT QUẢ CHỈ SỐ CCHC NĂM 2023
         STT,Đơn vị,Lĩnh vực A,Lĩnh vực B,Điểm (%),Xếp loại
         1,SỞ MỘT,"55,5","40,0","95,5%",XUẤT SẮC
         2,Sở 2,"30,0","20,0","50,0%",tb
         ,Cộng,,,"72,75",
-        """)
-    write_raw(paths, 2023, "cap_xa", """
+        """,
+    )
+    write_raw(
+        paths,
+        2023,
+        "cap_xa",
+        """
         STT,Đơn vị,Huyện,Lĩnh vực A,Điểm (%),Xếp loại
         1,Xã An Bình,Huyện Đông,"88,0","88,0",Tốt
         2,xã kém xa,Huyện Đông,"41,2","41,2",Kém
-        """)
+        """,
+    )
     result = clean_year(2023, paths, "tinh_mau")
     prov = read_processed(paths, 2023, "provincial")
     assert prov["unit_id"].tolist() == ["s-1", "s-2"]
@@ -127,14 +186,28 @@ def test_another_province_with_five_tiers_is_a_new_folder(tmp_path):
     com = read_processed(paths, 2023, "commune")
     assert com["tier"].tolist() == ["tot", "kem"]
     assert com["unit_name"].tolist() == ["Xã An Bình", "Xã Kém Xa"]
-    assert list(com.columns)[:8] == ["year", "level", "unit_id", "unit_name", "group", "district", "score", "area_a"]
+    assert list(com.columns)[:8] == [
+        "year",
+        "level",
+        "unit_id",
+        "unit_name",
+        "group",
+        "district",
+        "score",
+        "area_a",
+    ]
     assert result.inputs["provincial"] == "data/raw/2023/so_nganh.csv"
     assert "satisfaction" not in result.tables
     # the Khánh Hòa vocabulary is not baked in: "Yếu" is not a tier here
-    write_raw(paths, 2023, "cap_xa", """
+    write_raw(
+        paths,
+        2023,
+        "cap_xa",
+        """
         STT,Đơn vị,Huyện,Lĩnh vực A,Điểm (%),Xếp loại
         1,Xã An Bình,Huyện Đông,"40,0","40,0",Yếu
-        """)
+        """,
+    )
     from par_review.errors import InputError
 
     with pytest.raises(InputError, match="unknown tier") as info:
@@ -142,14 +215,17 @@ def test_another_province_with_five_tiers_is_a_new_folder(tmp_path):
     assert "Xuất sắc / Tốt / Khá / Trung bình / Kém" in str(info.value)
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda d: d["bands"]["default"].update(kha=85), "must decrease"),
-    (lambda d: d["bands"]["default"].pop("kem"), "lack tiers"),
-    (lambda d: d["bands"]["by_year"][2023]["commune"].pop("tot"), "2023/commune lack tiers"),
-    (lambda d: d["tiers"].append({"id": "kha", "label": {"vi": "Khá 2"}}), "unique"),
-    (lambda d: d["tiers"][4].update(aliases=["kha"]), "reads the same"),
-    (lambda d: d.pop("levels"), "missing key"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda d: d["bands"]["default"].update(kha=85), "must decrease"),
+        (lambda d: d["bands"]["default"].pop("kem"), "lack tiers"),
+        (lambda d: d["bands"]["by_year"][2023]["commune"].pop("tot"), "2023/commune lack tiers"),
+        (lambda d: d["tiers"].append({"id": "kha", "label": {"vi": "Khá 2"}}), "unique"),
+        (lambda d: d["tiers"][4].update(aliases=["kha"]), "reads the same"),
+        (lambda d: d.pop("levels"), "missing key"),
+    ],
+)
 def test_inconsistent_config_is_refused(tmp_path, change, message):
     data = other_province()
     change(data)
@@ -160,7 +236,9 @@ def test_inconsistent_config_is_refused(tmp_path, change, message):
 
 def test_bands_given_for_every_year_without_default(tmp_path):
     data = other_province()
-    data["bands"] = {"by_year": {2022: {"xuat_sac": 90, "tot": 80, "kha": 65, "trung_binh": 50, "kem": 0}}}
+    data["bands"] = {
+        "by_year": {2022: {"xuat_sac": 90, "tot": 80, "kha": 65, "trung_binh": 50, "kem": 0}}
+    }
     cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", data))
     assert cfg.tier_for_score(85, 2022, "commune") == "tot"
 

@@ -31,8 +31,12 @@ PUBLISHED_COUNTS = {
     ("commune", 2022): (73, 63, 0, 0),
 }
 # 2018 per group, same file (verbatim rows).
-PUBLISHED_2018_GROUPS = {"so_ban_nganh": (12, 9, 0, 0), "nganh_doc": (5, 1, 0, 0),
-                         "ubnd_cap_huyen": (3, 5, 0, 0), "don_vi_su_nghiep": (4, 3, 2, 0)}
+PUBLISHED_2018_GROUPS = {
+    "so_ban_nganh": (12, 9, 0, 0),
+    "nganh_doc": (5, 1, 0, 0),
+    "ubnd_cap_huyen": (3, 5, 0, 0),
+    "don_vi_su_nghiep": (4, 3, 2, 0),
+}
 # The published per-unit scores, copied from ../shared/reference/khanhhoa_unit_scores_known.csv:
 # (year, unit name as published, group, index %, what the article says about it).
 KNOWN_SCORES = [
@@ -138,7 +142,7 @@ def test_satisfaction_2022(demo_processed, cfg):
     so = {u.unit_id for u in reg.roster(2022, "provincial") if u.group == "so_ban_nganh"}
     assert set(sat["unit_id"]) == so and len(sat) == len(so)
     assert round(sat["satisfaction_pct"].mean(), 2) == 82.77  # the notice: 82,77%
-    assert set(sat["target_pct"]) == {83.0}                    # against a target of 83%
+    assert set(sat["target_pct"]) == {83.0}  # against a target of 83%
     assert (sat["respondents"] > 0).all()
 
 
@@ -153,7 +157,9 @@ def test_national_indices_have_sources(demo_processed):
 def test_raw_files_are_shaped_like_real_appendices(demo_processed):
     raw = demo_processed.raw
     assert sorted(p.name for p in (raw / "2019").iterdir()) == ["commune.csv", "provincial.csv"]
-    assert (raw / "2022" / "provincial.xlsx").exists() and (raw / "2022" / "satisfaction.xlsx").exists()
+    assert (raw / "2022" / "provincial.xlsx").exists() and (
+        raw / "2022" / "satisfaction.xlsx"
+    ).exists()
     text = (raw / "2019" / "commune.csv").read_text(encoding="utf-8-sig")
     assert "%" in text and '"97,' in text.replace(" ", "")  # comma decimals, % signs
     assert any("\u0300" <= ch <= "\u036f" for ch in text)  # NFD: combining marks
@@ -164,8 +170,12 @@ def test_raw_files_are_shaped_like_real_appendices(demo_processed):
 
 
 def run_generator(out: Path) -> None:
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make_demo_data.py"), "--out", str(out)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_demo_data.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def snapshot(folder: Path) -> dict[str, object]:
@@ -177,8 +187,14 @@ def snapshot(folder: Path) -> dict[str, object]:
             out[rel] = p.read_bytes()
         elif p.suffix == ".xlsx":
             wb = openpyxl.load_workbook(p)
-            out[rel] = [(ws.title, [list(r) for r in ws.iter_rows(values_only=True)],
-                         sorted(str(m) for m in ws.merged_cells.ranges)) for ws in wb.worksheets]
+            out[rel] = [
+                (
+                    ws.title,
+                    [list(r) for r in ws.iter_rows(values_only=True)],
+                    sorted(str(m) for m in ws.merged_cells.ranges),
+                )
+                for ws in wb.worksheets
+            ]
     return out
 
 

@@ -31,8 +31,10 @@ VENV = REPO / ".venv"
 KERNEL = "par-review"
 KERNEL_DIR = VENV / "share" / "jupyter" / "kernels" / KERNEL
 
-needs_venv = pytest.mark.skipif(not (VENV / "bin" / "python").exists(),
-                                reason="no .venv in this checkout (run `make test`, which creates it)")
+needs_venv = pytest.mark.skipif(
+    not (VENV / "bin" / "python").exists(),
+    reason="no .venv in this checkout (run `make test`, which creates it)",
+)
 
 
 def real(p) -> Path:
@@ -56,8 +58,18 @@ def test_kernel_spec_points_at_the_project_environment():
     assert spec["argv"][-4:] == ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert spec["language"] == "python"
     # running that interpreter gives the project's environment and this checkout's package
-    out = subprocess.run([spec["argv"][0], "-c", "import sys, par_review; print(sys.prefix); print(par_review.__file__)"],
-                         capture_output=True, text=True, timeout=60, check=True, env=_clean_env())
+    out = subprocess.run(
+        [
+            spec["argv"][0],
+            "-c",
+            "import sys, par_review; print(sys.prefix); print(par_review.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=_clean_env(),
+    )
     prefix, pkg = out.stdout.split("\n")[:2]
     assert real(prefix) == real(VENV)
     assert inside(pkg, REPO / "src" / "par_review")
@@ -66,8 +78,14 @@ def test_kernel_spec_points_at_the_project_environment():
 @needs_venv
 def test_jupyter_finds_this_kernel_under_its_name():
     """No other `par-review` kernel (e.g. a stale user-level one) shadows the project's."""
-    out = subprocess.run([str(VENV / "bin" / "jupyter"), "kernelspec", "list", "--json"],
-                         capture_output=True, text=True, timeout=60, check=True, env=_clean_env())
+    out = subprocess.run(
+        [str(VENV / "bin" / "jupyter"), "kernelspec", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=_clean_env(),
+    )
     specs = json.loads(out.stdout)["kernelspecs"]
     assert KERNEL in specs
     assert real(specs[KERNEL]["resource_dir"]) == real(KERNEL_DIR)
@@ -105,9 +123,12 @@ class Lab:
 
     def request(self, method: str, path: str, body=None, timeout: float = 30):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
             return resp.status, (json.loads(raw) if raw else None)
@@ -116,12 +137,16 @@ class Lab:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"jupyter lab exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
             with contextlib.suppress(OSError, urllib.error.URLError):
                 if self.request("GET", "/api/status", timeout=5)[0] == 200:
                     return
             time.sleep(0.3)
-        pytest.fail(f"jupyter lab did not answer within {timeout}s:\n{self.log.read_text()[-3000:]}")
+        pytest.fail(
+            f"jupyter lab did not answer within {timeout}s:\n{self.log.read_text()[-3000:]}"
+        )
 
 
 def execute_over_websocket(lab: Lab, kernel_id: str, code: str, timeout: float = 120) -> dict:
@@ -132,15 +157,37 @@ def execute_over_websocket(lab: Lab, kernel_id: str, code: str, timeout: float =
     session = uuid.uuid4().hex
     ws = websocket.create_connection(
         f"ws://127.0.0.1:{lab.port}/api/kernels/{kernel_id}/channels?session_id={session}",
-        header=[f"Authorization: token {lab.token}"], timeout=timeout)
+        header=[f"Authorization: token {lab.token}"],
+        timeout=timeout,
+    )
     try:
         msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": session, "msg_type": "execute_request",
-                       "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True}}))
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": "test",
+                        "session": session,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         result = {"stdout": "", "error": None, "reply": None, "idle": False}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not (result["idle"] and result["reply"]):
@@ -189,17 +236,40 @@ def test_real_jupyterlab_lists_notebooks_runs_the_kernel_and_shuts_down(tmp_path
     token = secrets.token_hex(24)
     port = free_port()
     log = tmp_path / "lab.log"
-    env = _clean_env(JUPYTER_RUNTIME_DIR=tmp_path / "runtime", JUPYTER_CONFIG_DIR=tmp_path / "config",
-                     JUPYTER_DATA_DIR=tmp_path / "data", IPYTHONDIR=tmp_path / "ipython",
-                     PAR_REVIEW_ROOT=root, MPLBACKEND="agg", JUPYTER_PLATFORM_DIRS="1")
-    cmd = [str(VENV / "bin" / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           "--ServerApp.shutdown_no_activity_timeout=240"]
-    if os.geteuid() == 0:  # containers and CI runners often run as root; jupyter refuses without this
+    env = _clean_env(
+        JUPYTER_RUNTIME_DIR=tmp_path / "runtime",
+        JUPYTER_CONFIG_DIR=tmp_path / "config",
+        JUPYTER_DATA_DIR=tmp_path / "data",
+        IPYTHONDIR=tmp_path / "ipython",
+        PAR_REVIEW_ROOT=root,
+        MPLBACKEND="agg",
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    cmd = [
+        str(VENV / "bin" / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.shutdown_no_activity_timeout=240",
+    ]
+    if (
+        os.geteuid() == 0
+    ):  # containers and CI runners often run as root; jupyter refuses without this
         cmd.append("--allow-root")
     with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=root, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
     lab = Lab(port, token, proc, log)
     seen: set[int] = set()
     try:
@@ -217,12 +287,17 @@ def test_real_jupyterlab_lists_notebooks_runs_the_kernel_and_shuts_down(tmp_path
 
         _, specs = lab.request("GET", "/api/kernelspecs")
         assert KERNEL in specs["kernelspecs"]
-        assert real(Path(specs["kernelspecs"][KERNEL]["spec"]["argv"][0]).parent) == real(VENV / "bin")
+        assert real(Path(specs["kernelspecs"][KERNEL]["spec"]["argv"][0]).parent) == real(
+            VENV / "bin"
+        )
 
         status, kernel = lab.request("POST", "/api/kernels", {"name": KERNEL, "path": "notebooks"})
         assert status == 201 and kernel["name"] == KERNEL
         out = execute_over_websocket(
-            lab, kernel["id"], "import sys, par_review\nprint(par_review.__version__)\nprint(sys.prefix)")
+            lab,
+            kernel["id"],
+            "import sys, par_review\nprint(par_review.__version__)\nprint(sys.prefix)",
+        )
         seen.update(descendants(proc.pid))
         assert out["error"] is None and out["reply"] == "ok", out
         version, prefix = out["stdout"].split()[:2]

@@ -23,8 +23,11 @@ KERNEL = "par-review"
 PIPELINE = ["10_clean", "20_validate", "30_analyse", "40_report"]
 # What every notebook declares (house style), and what the report notebook adds.
 BASE_PARAMETERS = {"year", "province", "root"}
-EXTRA_PARAMETERS = {"40_report": {"lang", "rounding", "out_dir"}, "20_validate": {"out_dir"},
-                    "30_analyse": {"out_dir"}}
+EXTRA_PARAMETERS = {
+    "40_report": {"lang", "rounding", "out_dir"},
+    "20_validate": {"out_dir"},
+    "30_analyse": {"out_dir"},
+}
 RUN_TIMEOUT = 600  # seconds per cell; the whole chain is bounded by pytest-timeout below
 
 
@@ -63,7 +66,8 @@ def declared_parameters(cell) -> dict[str, object]:
     out = {}
     for node in tree.body:
         assert isinstance(node, (ast.Assign, ast.AnnAssign)), (
-            f"the parameters cell holds only assignments, found: {ast.unparse(node)}")
+            f"the parameters cell holds only assignments, found: {ast.unparse(node)}"
+        )
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for t in targets:
             assert isinstance(t, ast.Name), ast.unparse(node)
@@ -94,7 +98,9 @@ def test_house_style(path):
     assert text.startswith("#"), "the first cell opens with a title"
     for what in ("reads", "writes", "parameters", "scheduled"):
         assert what in text, f"the first Markdown cell says what it {what} (missing '{what}')"
-    assert nb.cells.index(parameters_cell(nb)) == 1, "the parameters cell comes right after the header"
+    assert nb.cells.index(parameters_cell(nb)) == 1, (
+        "the parameters cell comes right after the header"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -105,8 +111,12 @@ def test_committed_without_outputs(path):
     for cell in raw["cells"]:
         if cell["cell_type"] == "code":
             assert cell.get("outputs") == [], f"outputs committed in cell {cell.get('id')}"
-            assert cell.get("execution_count") is None, f"execution count committed in cell {cell.get('id')}"
-        assert not {"execution", "papermill", "collapsed", "scrolled"} & set(cell.get("metadata", {})), cell.get("id")
+            assert cell.get("execution_count") is None, (
+                f"execution count committed in cell {cell.get('id')}"
+            )
+        assert not {"execution", "papermill", "collapsed", "scrolled"} & set(
+            cell.get("metadata", {})
+        ), cell.get("id")
         assert "attachments" not in cell or not cell["attachments"]
     assert path.read_text(encoding="utf-8").endswith("\n")
 
@@ -117,7 +127,9 @@ def test_parameters_cell_declares_what_the_orchestration_passes(path):
     cell = parameters_cell(nb)
     declared = declared_parameters(cell)
     missing = required_parameters(path.stem) - set(declared)
-    assert not missing, f"{path.name}: parameters passed by the scheduled run but not declared: {sorted(missing)}"
+    assert not missing, (
+        f"{path.name}: parameters passed by the scheduled run but not declared: {sorted(missing)}"
+    )
     # defaults: an analyst runs it top to bottom as is -> a year with raw data, this checkout
     assert declared["year"] in Paths.from_root(REPO).raw_years()
     assert declared["province"] == "khanh_hoa"
@@ -137,9 +149,17 @@ def test_cells_are_short_and_call_the_package(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and any("par_review" in c.source for c in code)
     for c in code:
-        assert len(c.source.splitlines()) <= 30, f"{path.name} cell {c.get('id')} is long: move it into the package"
-        src = "\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
-        defs = [n.name for n in ast.walk(ast.parse(src)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        assert len(c.source.splitlines()) <= 30, (
+            f"{path.name} cell {c.get('id')} is long: move it into the package"
+        )
+        src = "\n".join(
+            line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        defs = [
+            n.name
+            for n in ast.walk(ast.parse(src))
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+        ]
         assert not defs, f"{path.name}: define {defs} in the package instead"
 
 
@@ -152,9 +172,17 @@ class Chain:
         self.failed: dict[str, str] = {}
 
     def params(self, stem: str, year: int) -> dict:
-        declared = declared_parameters(parameters_cell(nbformat.read(self.paths.notebooks / f"{stem}.ipynb", 4)))
-        p = {"year": year, "province": "khanh_hoa", "root": str(self.paths.root),
-             "out_dir": str(self.paths.work_year(year)), "lang": "vi", "rounding": ""}
+        declared = declared_parameters(
+            parameters_cell(nbformat.read(self.paths.notebooks / f"{stem}.ipynb", 4))
+        )
+        p = {
+            "year": year,
+            "province": "khanh_hoa",
+            "root": str(self.paths.root),
+            "out_dir": str(self.paths.work_year(year)),
+            "lang": "vi",
+            "rounding": "",
+        }
         return {k: v for k, v in p.items() if k in declared}
 
     def run(self, stem: str, year: int = 2022) -> nbformat.NotebookNode:
@@ -162,7 +190,7 @@ class Chain:
 
         if stem in self.done:
             return self.done[stem]
-        for before in PIPELINE[:PIPELINE.index(stem)]:
+        for before in PIPELINE[: PIPELINE.index(stem)]:
             if (self.paths.notebooks / f"{before}.ipynb").exists() and before not in self.done:
                 self.run(before, year)
         for before, why in self.failed.items():
@@ -170,11 +198,19 @@ class Chain:
         out = self.tmp / f"{stem}.executed.ipynb"
         try:
             nb = pm.execute_notebook(
-                str(self.paths.notebooks / f"{stem}.ipynb"), str(out), parameters=self.params(stem, year),
-                kernel_name=KERNEL, cwd=str(self.paths.notebooks), execution_timeout=RUN_TIMEOUT,
-                progress_bar=False, log_output=False)
+                str(self.paths.notebooks / f"{stem}.ipynb"),
+                str(out),
+                parameters=self.params(stem, year),
+                kernel_name=KERNEL,
+                cwd=str(self.paths.notebooks),
+                execution_timeout=RUN_TIMEOUT,
+                progress_bar=False,
+                log_output=False,
+            )
         except Exception as exc:
-            self.failed[stem] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.failed[stem] = (
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
             raise
         self.done[stem] = nb
         return nb

@@ -19,12 +19,28 @@ from par_review.rawio import (
 )
 
 
-@pytest.mark.parametrize("text,value", [
-    ("85,32", 85.32), ("85.32", 85.32), ("85,32%", 85.32), (" 85,32 ", 85.32), ("85,32 %", 85.32),
-    ("\u00a085,32\u00a0", 85.32), ("100", 100.0), ("0,5", 0.5), ("-3,5", -3.5), ("+2,25", 2.25),
-    ("1.234,56", 1234.56), ("1,234.56", 1234.56), ("1 234,5", 1234.5), ("96.86%", 96.86),
-    (85.32, 85.32), (85, 85.0), (0, 0.0),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("85,32", 85.32),
+        ("85.32", 85.32),
+        ("85,32%", 85.32),
+        (" 85,32 ", 85.32),
+        ("85,32 %", 85.32),
+        ("\u00a085,32\u00a0", 85.32),
+        ("100", 100.0),
+        ("0,5", 0.5),
+        ("-3,5", -3.5),
+        ("+2,25", 2.25),
+        ("1.234,56", 1234.56),
+        ("1,234.56", 1234.56),
+        ("1 234,5", 1234.5),
+        ("96.86%", 96.86),
+        (85.32, 85.32),
+        (85, 85.0),
+        (0, 0.0),
+    ],
+)
 def test_parse_number(text, value):
     assert parse_number(text) == pytest.approx(value, abs=1e-12)
 
@@ -34,7 +50,9 @@ def test_parse_number_blank_is_none(blank):
     assert parse_number(blank) is None
 
 
-@pytest.mark.parametrize("bad", ["abc", "85,3x", "12/5", "85,32,1", "8 5", "85 32", "Tốt", "1e5", True, "85..3"])
+@pytest.mark.parametrize(
+    "bad", ["abc", "85,3x", "12/5", "85,32,1", "8 5", "85 32", "Tốt", "1e5", True, "85..3"]
+)
 def test_parse_number_rejects_non_numbers(bad):
     with pytest.raises(ValueError):
         parse_number(bad)
@@ -98,14 +116,17 @@ def test_read_grid_errors(tmp_path):
         read_grid(tmp_path / "nul.csv")
 
 
-@pytest.mark.parametrize("content,what", [
-    (b"%PDF-1.4", "a PDF document"),
-    (b"\xd0\xcf\x11\xe0" + bytes(10), "old Excel 97-2003"),
-    (b"<html><body>", "HTML"),
-    (b"", "empty file"),
-    (bytes(range(256)), "binary data"),
-    ("Tên đơn vị,Điểm\n".encode() * 30, "plain text starting 'Tên đơn vị,Điểm'"),
-])
+@pytest.mark.parametrize(
+    "content,what",
+    [
+        (b"%PDF-1.4", "a PDF document"),
+        (b"\xd0\xcf\x11\xe0" + bytes(10), "old Excel 97-2003"),
+        (b"<html><body>", "HTML"),
+        (b"", "empty file"),
+        (bytes(range(256)), "binary data"),
+        ("Tên đơn vị,Điểm\n".encode() * 30, "plain text starting 'Tên đơn vị,Điểm'"),
+    ],
+)
 def test_describe_content(tmp_path, content, what):
     p = tmp_path / "f"
     p.write_bytes(content)

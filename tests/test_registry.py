@@ -17,7 +17,19 @@ def reg(cfg):
 
 
 def unit(uid, name, aliases=(), level="provincial", district="", valid_from=2018, valid_to=None):
-    return Unit(uid, level, "so_ban_nganh", "", district, name, tuple(aliases), valid_from, valid_to, (), "test")
+    return Unit(
+        uid,
+        level,
+        "so_ban_nganh",
+        "",
+        district,
+        name,
+        tuple(aliases),
+        valid_from,
+        valid_to,
+        (),
+        "test",
+    )
 
 
 def test_roster_composition(reg):
@@ -26,8 +38,12 @@ def test_roster_composition(reg):
     for year in range(2018, 2022):
         roster = reg.roster(year, "provincial")
         assert len(roster) == 44
-        assert Counter(u.group for u in roster) == {"so_ban_nganh": 21, "ubnd_cap_huyen": 8,
-                                                     "nganh_doc": 6, "don_vi_su_nghiep": 9}
+        assert Counter(u.group for u in roster) == {
+            "so_ban_nganh": 21,
+            "ubnd_cap_huyen": 8,
+            "nganh_doc": 6,
+            "don_vi_su_nghiep": 9,
+        }
     assert len(reg.roster(2022, "provincial")) == 43
     for year in range(2018, 2023):
         communes = reg.roster(year, "commune")
@@ -59,17 +75,20 @@ def test_merger_successor_and_validity(reg):
     assert reg.by_id["p-bqlda-gt"].valid_in(2021) and not reg.by_id["p-bqlda-gt"].valid_in(2022)
 
 
-@pytest.mark.parametrize("raw,uid", [
-    ("Sở Tư pháp", "p-so-tu-phap"),
-    (unicodedata.normalize("NFD", "Sở Tư pháp"), "p-so-tu-phap"),
-    ("  SỞ   TƯ PHÁP ", "p-so-tu-phap"),
-    ("sở tư pháp", "p-so-tu-phap"),
-    ("Sở\u00a0Tư\u00a0pháp", "p-so-tu-phap"),
-    ("Văn phòng Ủy ban nhân dân tỉnh", "p-vp-ubnd"),
-    ("Sở LĐ-TB&XH", "p-so-ldtbxh"),
-    ("Sở Lao động, Thương binh và Xã hội", "p-so-ldtbxh"),
-    ("Ngân hàng Nhà nước Chi nhánh tỉnh", "p-nhnn"),
-])
+@pytest.mark.parametrize(
+    "raw,uid",
+    [
+        ("Sở Tư pháp", "p-so-tu-phap"),
+        (unicodedata.normalize("NFD", "Sở Tư pháp"), "p-so-tu-phap"),
+        ("  SỞ   TƯ PHÁP ", "p-so-tu-phap"),
+        ("sở tư pháp", "p-so-tu-phap"),
+        ("Sở\u00a0Tư\u00a0pháp", "p-so-tu-phap"),
+        ("Văn phòng Ủy ban nhân dân tỉnh", "p-vp-ubnd"),
+        ("Sở LĐ-TB&XH", "p-so-ldtbxh"),
+        ("Sở Lao động, Thương binh và Xã hội", "p-so-ldtbxh"),
+        ("Ngân hàng Nhà nước Chi nhánh tỉnh", "p-nhnn"),
+    ],
+)
 def test_match_ignores_case_spacing_and_normalisation(reg, raw, uid):
     assert reg.match(raw, "provincial", 2022).unit_id == uid
 
@@ -80,13 +99,18 @@ def test_match_keeps_diacritics_and_never_guesses(reg):
     assert info.value.problem.startswith("unknown unit")
     assert info.value.candidates == ["Sở Tư pháp"]  # a hint, not a match
     with pytest.raises(MatchError, match="unknown"):
-        reg.match("Sở Du lịch và Thể thao", "provincial", 2022)  # close to two units: still no guess
+        reg.match(
+            "Sở Du lịch và Thể thao", "provincial", 2022
+        )  # close to two units: still no guess
 
 
 def test_match_respects_level_and_years(reg):
     with pytest.raises(MatchError, match="unknown"):
         reg.match("Sở Tư pháp", "commune", 2022)
-    assert reg.match("Ban QLDA ĐTXD các công trình giao thông", "provincial", 2021).unit_id == "p-bqlda-gt"
+    assert (
+        reg.match("Ban QLDA ĐTXD các công trình giao thông", "provincial", 2021).unit_id
+        == "p-bqlda-gt"
+    )
     with pytest.raises(MatchError, match="unknown"):
         reg.match("Ban QLDA ĐTXD các công trình giao thông", "provincial", 2022)
     with pytest.raises(MatchError, match="unknown"):
@@ -113,7 +137,12 @@ def test_alias_shared_by_two_units_is_ambiguous():
         r.match("sở chung", "provincial", 2020)
     assert len(info.value.candidates) == 2
     # ... but not once one of them has left the roster
-    r2 = Registry([unit("a", "Sở A", ["Sở chung"], valid_to=2019), unit("b", "Sở B", ["Sở chung"], valid_from=2020)])
+    r2 = Registry(
+        [
+            unit("a", "Sở A", ["Sở chung"], valid_to=2019),
+            unit("b", "Sở B", ["Sở chung"], valid_from=2020),
+        ]
+    )
     assert r2.match("Sở chung", "provincial", 2020).unit_id == "b"
     assert r2.match("Sở chung", "provincial", 2019).unit_id == "a"
 
@@ -128,8 +157,22 @@ def test_load_normalises_names(tmp_path):
     with p.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
-        w.writerow(["x-1", "commune", "xa", "1", unicodedata.normalize("NFD", "Huyện Hòa"),
-                    unicodedata.normalize("NFD", "Xã  Hòa Bình"), "Hòa Bình|", "2019", "2021", "", "official", ""])
+        w.writerow(
+            [
+                "x-1",
+                "commune",
+                "xa",
+                "1",
+                unicodedata.normalize("NFD", "Huyện Hòa"),
+                unicodedata.normalize("NFD", "Xã  Hòa Bình"),
+                "Hòa Bình|",
+                "2019",
+                "2021",
+                "",
+                "official",
+                "",
+            ]
+        )
     r = Registry.load(p)
     u = r.by_id["x-1"]
     assert u.name == "Xã Hòa Bình" and u.district == "Huyện Hòa" and u.aliases == ("Hòa Bình",)
@@ -139,5 +182,7 @@ def test_load_normalises_names(tmp_path):
 
 
 def test_match_ignores_spacing_around_punctuation(reg):
-    assert reg.match("Sở Lao động-Thương binh và Xã hội", "provincial", 2022).unit_id == "p-so-ldtbxh"
+    assert (
+        reg.match("Sở Lao động-Thương binh và Xã hội", "provincial", 2022).unit_id == "p-so-ldtbxh"
+    )
     assert reg.match("Sở LĐ - TB & XH", "provincial", 2022).unit_id == "p-so-ldtbxh"

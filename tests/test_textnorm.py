@@ -27,7 +27,9 @@ def test_name_key_ignores_case_spacing_and_normalisation_but_not_diacritics():
 
 
 def test_loose_key_and_strip_diacritics():
-    assert loose_key("Tốt") == loose_key("TỐT") == loose_key("tot") == loose_key(nfd(" Tốt ")) == "tot"
+    assert (
+        loose_key("Tốt") == loose_key("TỐT") == loose_key("tot") == loose_key(nfd(" Tốt ")) == "tot"
+    )
     assert loose_key("Chỉ số CCHC (%)") == "chi so cchc %"
     assert strip_diacritics("Đường Đệ") == "Duong De"
     assert loose_key("Trung  bình") == loose_key("Trung bình") == "trung binh"
@@ -39,7 +41,12 @@ def vsorted(names):
 
 def test_vi_sort_key_alphabet_order():
     assert vsorted(["Vĩnh Hải", "Vạn Thắng", "Ba Ngòi", "Đồng Nai", "Diên An"]) == [
-        "Ba Ngòi", "Diên An", "Đồng Nai", "Vạn Thắng", "Vĩnh Hải"]
+        "Ba Ngòi",
+        "Diên An",
+        "Đồng Nai",
+        "Vạn Thắng",
+        "Vĩnh Hải",
+    ]
     # a < ă < â, d < đ, e < ê, o < ô < ơ, u < ư: letters, not accents
     assert vsorted(["Âu", "Ăn", "An"]) == ["An", "Ăn", "Âu"]
     assert vsorted(["Đa", "Dz", "Dang"]) == ["Dang", "Dz", "Đa"]
@@ -62,7 +69,11 @@ def test_vi_sort_key_tones_break_ties_in_the_traditional_order():
 
 def test_vi_sort_key_syllables_space_first_case_and_nfd_insensitive():
     assert vsorted(["Anh", "An Phú"]) == ["An Phú", "Anh"]
-    assert vsorted(["Cam Hải Tây", "Cam Hải Đông", "Cam Hà"]) == ["Cam Hà", "Cam Hải Đông", "Cam Hải Tây"]
+    assert vsorted(["Cam Hải Tây", "Cam Hải Đông", "Cam Hà"]) == [
+        "Cam Hà",
+        "Cam Hải Đông",
+        "Cam Hải Tây",
+    ]
     assert vi_sort_key(nfd("Phường Vĩnh Hòa")) == vi_sort_key("phường vĩnh hòa")
     assert vi_sort_key(nfd("Đồng Nai"))[:2] == vi_sort_key("ĐỒNG NAI")[:2]
 
@@ -91,4 +102,6 @@ def test_name_key_ignores_spacing_around_punctuation_and_dash_variants():
     assert name_key("Sở Lao động-Thương binh và Xã hội") == ref
     assert name_key("SỞ LAO ĐỘNG – THƯƠNG BINH VÀ XÃ HỘI") == ref
     assert name_key("Sở KH & ĐT") == name_key("Sở KH&ĐT")
-    assert name_key("Sở Lao động, Thương binh") != name_key("Sở Lao động Thương binh")  # letters/punctuation kept
+    assert name_key("Sở Lao động, Thương binh") != name_key(
+        "Sở Lao động Thương binh"
+    )  # letters/punctuation kept

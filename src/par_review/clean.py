@@ -37,8 +37,18 @@ from .textnorm import loose_key, name_key, nfc
 UNIT_LEVELS = ("provincial", "commune")
 BASE_COLUMNS = ["year", "level", "unit_id", "unit_name", "group", "district", "score"]
 TRAILING_COLUMNS = ["tier", "raw_name", "source_file", "source_row"]
-SATISFACTION_COLUMNS = ["year", "unit_id", "unit_name", "group", "respondents", "satisfaction_pct",
-                        "target_pct", "raw_name", "source_file", "source_row"]
+SATISFACTION_COLUMNS = [
+    "year",
+    "unit_id",
+    "unit_name",
+    "group",
+    "respondents",
+    "satisfaction_pct",
+    "target_pct",
+    "raw_name",
+    "source_file",
+    "source_row",
+]
 NATIONAL_COLUMNS = ["index", "year", "value", "unit", "rank", "rank_of", "basis", "source_url"]
 # "năm 2022" in the title block; not the issue date "ngày 15 tháng 01 năm 2023"
 _YEAR_IN_TITLE = re.compile(r"(?<!thang \d\d )(?<!thang \d )\bnam (\d{4})\b")
@@ -54,9 +64,9 @@ def unit_columns(cfg: ProvinceConfig, level: str) -> list[str]:
 
 @dataclass
 class Header:
-    row_index: int                 # index in grid.rows of the (last) header row
-    columns: dict[str, int]        # field -> column index
-    labels: list[str]              # the header text of every column, as read
+    row_index: int  # index in grid.rows of the (last) header row
+    columns: dict[str, int]  # field -> column index
+    labels: list[str]  # the header text of every column, as read
 
 
 def find_raw_file(paths: Paths, year: int, stem: str, required: bool = True) -> Path | None:
@@ -64,16 +74,26 @@ def find_raw_file(paths: Paths, year: int, stem: str, required: bool = True) -> 
     candidates = sorted(p for p in folder.glob(f"{stem}.*") if p.is_file())
     found = [p for p in candidates if p.suffix.lower() in {".xlsx", ".xlsm", ".csv"}]
     if not found and candidates:
-        raise InputError(_rel(candidates[0], paths), "unsupported file type",
-                         found=", ".join(p.name for p in candidates),
-                         expected=f"{stem}.xlsx or {stem}.csv (save .xls or .ods files as .xlsx)")
+        raise InputError(
+            _rel(candidates[0], paths),
+            "unsupported file type",
+            found=", ".join(p.name for p in candidates),
+            expected=f"{stem}.xlsx or {stem}.csv (save .xls or .ods files as .xlsx)",
+        )
     if len(found) > 1:
-        raise InputError(_rel(folder, paths), f"two files for the '{stem}' table",
-                         found=[p.name for p in found], expected=f"exactly one {stem}.xlsx or {stem}.csv")
+        raise InputError(
+            _rel(folder, paths),
+            f"two files for the '{stem}' table",
+            found=[p.name for p in found],
+            expected=f"exactly one {stem}.xlsx or {stem}.csv",
+        )
     if not found:
         if required:
-            raise InputError(_rel(folder / f"{stem}.xlsx", paths), "file not found",
-                             expected=f"{stem}.xlsx or {stem}.csv in {_rel(folder, paths)}")
+            raise InputError(
+                _rel(folder / f"{stem}.xlsx", paths),
+                "file not found",
+                expected=f"{stem}.xlsx or {stem}.csv in {_rel(folder, paths)}",
+            )
         return None
     return found[0]
 
@@ -85,22 +105,34 @@ def _rel(p: Path, paths: Paths) -> str:
         return str(p)
 
 
-def locate_header(grid: Grid, fields: dict[str, list[str]], required: list[str], year: int) -> Header:
+def locate_header(
+    grid: Grid, fields: dict[str, list[str]], required: list[str], year: int
+) -> Header:
     """Find the header row below the title block; merge a second header row (area names
     under a merged 'Điểm theo lĩnh vực' cell) into it. Checks the year in the title."""
     if all(is_blank_row(r) for r in grid.rows):
-        raise InputError(grid.file, "the sheet is empty", sheet=grid.sheet, expected="a table of units")
+        raise InputError(
+            grid.file, "the sheet is empty", sheet=grid.sheet, expected="a table of units"
+        )
     name_aliases = fields["unit_name"]
     for i, row in enumerate(grid.rows[:40]):
         if not any(match_header(c, name_aliases) for c in row):
             continue
         head = [cell_text(c) for c in row]
         nxt = [cell_text(c) for c in grid.rows[i + 1]] if i + 1 < len(grid.rows) else []
-        sub_fields = {f for f, al in fields.items() if f != "unit_name" and any(match_header(c, al) for c in nxt)}
-        two_rows = bool(sub_fields) and not any(parse_number(c) is not None for c in nxt if _is_num(c))
-        labels = [(nxt[j] if two_rows and j < len(nxt) and nxt[j] else h) for j, h in enumerate(head)]
+        sub_fields = {
+            f
+            for f, al in fields.items()
+            if f != "unit_name" and any(match_header(c, al) for c in nxt)
+        }
+        two_rows = bool(sub_fields) and not any(
+            parse_number(c) is not None for c in nxt if _is_num(c)
+        )
+        labels = [
+            (nxt[j] if two_rows and j < len(nxt) and nxt[j] else h) for j, h in enumerate(head)
+        ]
         if two_rows:
-            labels += nxt[len(head):]
+            labels += nxt[len(head) :]
         columns: dict[str, int] = {}
         for f, aliases in fields.items():
             for j, lab in enumerate(labels):
@@ -109,9 +141,15 @@ def locate_header(grid: Grid, fields: dict[str, list[str]], required: list[str],
         missing = [f for f in required if f not in columns]
         if missing:
             f = missing[0]
-            raise InputError(grid.file, "missing column", sheet=grid.sheet, row=grid.row_numbers[i],
-                             column=fields[f][0], found=[lab for lab in labels if lab],
-                             expected=f"a column headed {' / '.join(repr(a) for a in fields[f][:4])}")
+            raise InputError(
+                grid.file,
+                "missing column",
+                sheet=grid.sheet,
+                row=grid.row_numbers[i],
+                column=fields[f][0],
+                found=[lab for lab in labels if lab],
+                expected=f"a column headed {' / '.join(repr(a) for a in fields[f][:4])}",
+            )
         _check_title_year(grid, i, year)
         last = i + 1 if two_rows else i
         nxt_row = grid.rows[last + 1] if last + 1 < len(grid.rows) else []
@@ -120,9 +158,14 @@ def locate_header(grid: Grid, fields: dict[str, list[str]], required: list[str],
             last += 1  # the column-numbering row "A | B | 1 | 2 | ..." or "(1) | (2) | ..."
         return Header(last, columns, labels)
     seen = [" · ".join(cell_text(c) for c in r if cell_text(c))[:60] for r in grid.rows[:40]]
-    raise InputError(grid.file, "no header row found", sheet=grid.sheet, row=1,
-                     found=" | ".join([t for t in seen if t][:3]) or None,
-                     expected=f"a row with a column headed {' / '.join(repr(a) for a in name_aliases[:3])}")
+    raise InputError(
+        grid.file,
+        "no header row found",
+        sheet=grid.sheet,
+        row=1,
+        found=" | ".join([t for t in seen if t][:3]) or None,
+        expected=f"a row with a column headed {' / '.join(repr(a) for a in name_aliases[:3])}",
+    )
 
 
 def _is_num(c: object) -> bool:
@@ -143,9 +186,15 @@ def _check_title_year(grid: Grid, header_index: int, year: int) -> None:
                 mentions.append((int(m.group(1)), k, j, c))
     if mentions and all(y != year for y, *_ in mentions):
         _, k, j, c = mentions[0]
-        raise InputError(grid.file, "the title names another year", sheet=grid.sheet,
-                         row=grid.row_numbers[k], column=_column_letter(j), found=cell_text(c),
-                         expected=f"a table for the year {year} (the folder data/raw/{year}/)")
+        raise InputError(
+            grid.file,
+            "the title names another year",
+            sheet=grid.sheet,
+            row=grid.row_numbers[k],
+            column=_column_letter(j),
+            found=cell_text(c),
+            expected=f"a table for the year {year} (the folder data/raw/{year}/)",
+        )
 
 
 def _column_letter(j: int) -> str:
@@ -169,7 +218,9 @@ def _is_total_label(name: str, total_labels: list[str]) -> bool:
     return False
 
 
-def _row_kind(row: list[object], header: Header, total_labels: list[str], value_fields: list[str]) -> str:
+def _row_kind(
+    row: list[object], header: Header, total_labels: list[str], value_fields: list[str]
+) -> str:
     """'blank', 'total', 'section' or 'data'."""
     if is_blank_row(row):
         return "blank"
@@ -193,16 +244,32 @@ def _row_kind(row: list[object], header: Header, total_labels: list[str], value_
     return "data"
 
 
-def _number(row, j, grid: Grid, r: int, header: Header, expected: str, required: bool = True) -> float | None:
+def _number(
+    row, j, grid: Grid, r: int, header: Header, expected: str, required: bool = True
+) -> float | None:
     raw = row[j] if j < len(row) else None
     try:
         v = parse_number(raw)
     except ValueError:
-        raise InputError(grid.file, "not a number", sheet=grid.sheet, row=grid.row_numbers[r],
-                         column=header.labels[j], found=cell_text(raw), expected=expected) from None
+        raise InputError(
+            grid.file,
+            "not a number",
+            sheet=grid.sheet,
+            row=grid.row_numbers[r],
+            column=header.labels[j],
+            found=cell_text(raw),
+            expected=expected,
+        ) from None
     if v is None and required:
-        raise InputError(grid.file, "missing value", sheet=grid.sheet, row=grid.row_numbers[r],
-                         column=header.labels[j], found="", expected=expected)
+        raise InputError(
+            grid.file,
+            "missing value",
+            sheet=grid.sheet,
+            row=grid.row_numbers[r],
+            column=header.labels[j],
+            found="",
+            expected=expected,
+        )
     return v
 
 
@@ -210,23 +277,48 @@ def _field_aliases(cfg: ProvinceConfig) -> dict[str, list[str]]:
     return cfg.column_aliases()
 
 
-def _match(reg: Registry, name: str, level: str, year: int, district: str | None,
-           grid: Grid, r: int, header: Header, registry_file: str):
+def _match(
+    reg: Registry,
+    name: str,
+    level: str,
+    year: int,
+    district: str | None,
+    grid: Grid,
+    r: int,
+    header: Header,
+    registry_file: str,
+):
     try:
         return reg.match(name, level, year, district)
     except MatchError as exc:
         hint = f"; close matches: {', '.join(exc.candidates)}" if exc.candidates else ""
-        raise InputError(grid.file, exc.problem, sheet=grid.sheet, row=grid.row_numbers[r],
-                         column=header.labels[header.columns["unit_name"]], found=name,
-                         expected=f"a {level} unit of {registry_file} valid in {year}{hint}") from None
+        raise InputError(
+            grid.file,
+            exc.problem,
+            sheet=grid.sheet,
+            row=grid.row_numbers[r],
+            column=header.labels[header.columns["unit_name"]],
+            found=name,
+            expected=f"a {level} unit of {registry_file} valid in {year}{hint}",
+        ) from None
 
 
-def parse_unit_table(grid: Grid, cfg: ProvinceConfig, reg: Registry, level: str, year: int,
-                     registry_file: str = "the unit registry") -> pd.DataFrame:
+def parse_unit_table(
+    grid: Grid,
+    cfg: ProvinceConfig,
+    reg: Registry,
+    level: str,
+    year: int,
+    registry_file: str = "the unit registry",
+) -> pd.DataFrame:
     areas = cfg.areas(level)
     fields = _field_aliases(cfg)
     for a in areas:
-        fields[a.column] = [a.labels["vi"], *a.labels.values(), *cfg.data.get("area_aliases", {}).get(a.id, [])]
+        fields[a.column] = [
+            a.labels["vi"],
+            *a.labels.values(),
+            *cfg.data.get("area_aliases", {}).get(a.id, []),
+        ]
     required = ["unit_name", "score", "tier", *[a.column for a in areas]]
     header = locate_header(grid, fields, required, year)
     tiers = cfg.tier_lookup()
@@ -243,37 +335,76 @@ def parse_unit_table(grid: Grid, cfg: ProvinceConfig, reg: Registry, level: str,
         name = cell_text(row[c["unit_name"]]) if c["unit_name"] < len(row) else ""
         rown = grid.row_numbers[r]
         if not name:
-            raise InputError(grid.file, "missing unit name", sheet=grid.sheet, row=rown,
-                             column=header.labels[c["unit_name"]], found="", expected="the unit's name")
-        district = cell_text(row[c["district"]]) if "district" in c and c["district"] < len(row) else None
+            raise InputError(
+                grid.file,
+                "missing unit name",
+                sheet=grid.sheet,
+                row=rown,
+                column=header.labels[c["unit_name"]],
+                found="",
+                expected="the unit's name",
+            )
+        district = (
+            cell_text(row[c["district"]]) if "district" in c and c["district"] < len(row) else None
+        )
         unit = _match(reg, name, level, year, district, grid, r, header, registry_file)
         if unit.unit_id in seen:
-            raise InputError(grid.file, "duplicate unit", sheet=grid.sheet, row=rown,
-                             column=header.labels[c["unit_name"]], found=name,
-                             expected=f"one row per unit ({unit.name} is already at row {seen[unit.unit_id]})")
+            raise InputError(
+                grid.file,
+                "duplicate unit",
+                sheet=grid.sheet,
+                row=rown,
+                column=header.labels[c["unit_name"]],
+                found=name,
+                expected=f"one row per unit ({unit.name} is already at row {seen[unit.unit_id]})",
+            )
         seen[unit.unit_id] = rown
         score = _number(row, c["score"], grid, r, header, "a score in % such as 85,32")
         tier_raw = cell_text(row[c["tier"]]) if c["tier"] < len(row) else ""
         tier = tiers.get(loose_key(tier_raw))
         if tier is None:
-            raise InputError(grid.file, "unknown tier", sheet=grid.sheet, row=rown,
-                             column=header.labels[c["tier"]], found=tier_raw, expected=f"one of {tier_labels}")
+            raise InputError(
+                grid.file,
+                "unknown tier",
+                sheet=grid.sheet,
+                row=rown,
+                column=header.labels[c["tier"]],
+                found=tier_raw,
+                expected=f"one of {tier_labels}",
+            )
         rec = {
-            "year": year, "level": level, "unit_id": unit.unit_id, "unit_name": unit.name,
-            "group": unit.group, "district": unit.district, "score": score,
+            "year": year,
+            "level": level,
+            "unit_id": unit.unit_id,
+            "unit_name": unit.name,
+            "group": unit.group,
+            "district": unit.district,
+            "score": score,
         }
         for a in areas:
-            rec[a.column] = _number(row, c[a.column], grid, r, header, f"points for this area (0 to {a.max:g})")
+            rec[a.column] = _number(
+                row, c[a.column], grid, r, header, f"points for this area (0 to {a.max:g})"
+            )
         rec.update(tier=tier, raw_name=name, source_file=str(grid.file), source_row=rown)
         records.append(rec)
     if not records:
-        raise InputError(grid.file, "no data rows below the header", sheet=grid.sheet,
-                         row=grid.row_numbers[header.row_index], expected="one row per unit")
+        raise InputError(
+            grid.file,
+            "no data rows below the header",
+            sheet=grid.sheet,
+            row=grid.row_numbers[header.row_index],
+            expected="one row per unit",
+        )
     return pd.DataFrame.from_records(records, columns=unit_columns(cfg, level))
 
 
-def parse_satisfaction_table(grid: Grid, cfg: ProvinceConfig, reg: Registry, year: int,
-                             registry_file: str = "the unit registry") -> pd.DataFrame:
+def parse_satisfaction_table(
+    grid: Grid,
+    cfg: ProvinceConfig,
+    reg: Registry,
+    year: int,
+    registry_file: str = "the unit registry",
+) -> pd.DataFrame:
     fields = _field_aliases(cfg)
     header = locate_header(grid, fields, ["unit_name", "satisfaction"], year)
     target = (cfg.targets(year).get("satisfaction") or {}).get("value")
@@ -285,22 +416,56 @@ def parse_satisfaction_table(grid: Grid, cfg: ProvinceConfig, reg: Registry, yea
             continue
         name = cell_text(row[c["unit_name"]]) if c["unit_name"] < len(row) else ""
         if not name:
-            raise InputError(grid.file, "missing unit name", sheet=grid.sheet, row=grid.row_numbers[r],
-                             column=header.labels[c["unit_name"]], found="", expected="the unit's name")
+            raise InputError(
+                grid.file,
+                "missing unit name",
+                sheet=grid.sheet,
+                row=grid.row_numbers[r],
+                column=header.labels[c["unit_name"]],
+                found="",
+                expected="the unit's name",
+            )
         unit = _match(reg, name, "provincial", year, None, grid, r, header, registry_file)
         if unit.unit_id in seen:
-            raise InputError(grid.file, "duplicate unit", sheet=grid.sheet, row=grid.row_numbers[r],
-                             column=header.labels[c["unit_name"]], found=name,
-                             expected=f"one row per unit (already at row {seen[unit.unit_id]})")
+            raise InputError(
+                grid.file,
+                "duplicate unit",
+                sheet=grid.sheet,
+                row=grid.row_numbers[r],
+                column=header.labels[c["unit_name"]],
+                found=name,
+                expected=f"one row per unit (already at row {seen[unit.unit_id]})",
+            )
         seen[unit.unit_id] = grid.row_numbers[r]
-        pct = _number(row, c["satisfaction"], grid, r, header, "a satisfaction index in % such as 82,77")
-        resp = _number(row, c["respondents"], grid, r, header, "a count", required=False) if "respondents" in c else None
-        records.append({"year": year, "unit_id": unit.unit_id, "unit_name": unit.name, "group": unit.group,
-                        "respondents": None if resp is None else int(resp), "satisfaction_pct": pct,
-                        "target_pct": target, "raw_name": name, "source_file": str(grid.file),
-                        "source_row": grid.row_numbers[r]})
+        pct = _number(
+            row, c["satisfaction"], grid, r, header, "a satisfaction index in % such as 82,77"
+        )
+        resp = (
+            _number(row, c["respondents"], grid, r, header, "a count", required=False)
+            if "respondents" in c
+            else None
+        )
+        records.append(
+            {
+                "year": year,
+                "unit_id": unit.unit_id,
+                "unit_name": unit.name,
+                "group": unit.group,
+                "respondents": None if resp is None else int(resp),
+                "satisfaction_pct": pct,
+                "target_pct": target,
+                "raw_name": name,
+                "source_file": str(grid.file),
+                "source_row": grid.row_numbers[r],
+            }
+        )
     if not records:
-        raise InputError(grid.file, "no data rows below the header", sheet=grid.sheet, expected="one row per unit")
+        raise InputError(
+            grid.file,
+            "no data rows below the header",
+            sheet=grid.sheet,
+            expected="one row per unit",
+        )
     df = pd.DataFrame.from_records(records, columns=SATISFACTION_COLUMNS)
     df["respondents"] = df["respondents"].astype("Int64")
     return df
@@ -313,8 +478,13 @@ def read_national(paths: Paths, year: int) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"index": str})
     missing = [c for c in NATIONAL_COLUMNS if c not in df.columns]
     if missing:
-        raise InputError(_rel(path, paths), "missing column", column=missing[0],
-                         found=list(df.columns), expected=f"columns {NATIONAL_COLUMNS}")
+        raise InputError(
+            _rel(path, paths),
+            "missing column",
+            column=missing[0],
+            found=list(df.columns),
+            expected=f"columns {NATIONAL_COLUMNS}",
+        )
     df = df[NATIONAL_COLUMNS]
     return df[df["year"] <= year].sort_values(["index", "year"]).reset_index(drop=True)
 
@@ -323,11 +493,12 @@ def read_national(paths: Paths, year: int) -> pd.DataFrame:
 class CleanResult:
     year: int
     tables: dict[str, pd.DataFrame]
-    inputs: dict[str, str]   # table -> raw file (relative)
+    inputs: dict[str, str]  # table -> raw file (relative)
 
 
-def clean_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa",
-               write: bool = True) -> CleanResult:
+def clean_year(
+    year: int, paths: Paths | None = None, province: str = "khanh_hoa", write: bool = True
+) -> CleanResult:
     """Clean one year's raw tables. Writes data/processed/<year>/ only if all succeed."""
     paths = paths or Paths.from_root()
     cfg = load_config(province, paths)
@@ -336,8 +507,11 @@ def clean_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa
     tables: dict[str, pd.DataFrame] = {}
     inputs: dict[str, str] = {}
     if not paths.raw_year(year).is_dir():
-        raise InputError(_rel(paths.raw_year(year), paths), "no raw data folder for this year",
-                         expected=f"a folder data/raw/{year}/ with provincial and commune tables")
+        raise InputError(
+            _rel(paths.raw_year(year), paths),
+            "no raw data folder for this year",
+            expected=f"a folder data/raw/{year}/ with provincial and commune tables",
+        )
     for level in UNIT_LEVELS:
         stem = cfg.levels[level].get("input", level)
         f = find_raw_file(paths, year, stem)
@@ -346,7 +520,9 @@ def clean_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa
         inputs[level] = _rel(f, paths)
     f = find_raw_file(paths, year, "satisfaction", required=False)
     if f is not None:
-        tables["satisfaction"] = parse_satisfaction_table(read_grid(f, _rel(f, paths)), cfg, reg, year, reg_file)
+        tables["satisfaction"] = parse_satisfaction_table(
+            read_grid(f, _rel(f, paths)), cfg, reg, year, reg_file
+        )
         inputs["satisfaction"] = _rel(f, paths)
     tables["national_indices"] = read_national(paths, year)
     if paths.national_raw.exists():
@@ -362,7 +538,9 @@ def write_processed(paths: Paths, year: int, tables: dict[str, pd.DataFrame]) ->
     staged = Path(tempfile.mkdtemp(prefix=f".{year}.staging-", dir=paths.processed))
     try:
         for name, df in tables.items():
-            df.to_csv(staged / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
+            df.to_csv(
+                staged / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g"
+            )
         swap_dir(staged, target)
     finally:
         if staged.exists():
@@ -372,8 +550,12 @@ def write_processed(paths: Paths, year: int, tables: dict[str, pd.DataFrame]) ->
 
 def read_processed(paths: Paths, year: int, table: str) -> pd.DataFrame:
     path = paths.processed_year(year) / f"{table}.csv"
-    df = pd.read_csv(path, dtype={"unit_id": str, "district": str, "group": str, "tier": str},
-                     keep_default_na=False, na_values=[""])
+    df = pd.read_csv(
+        path,
+        dtype={"unit_id": str, "district": str, "group": str, "tier": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
     for col in ("unit_name", "raw_name", "district"):
         if col in df.columns:
             df[col] = df[col].fillna("").map(nfc)

@@ -65,7 +65,9 @@ class ProvinceConfig:
         try:
             self.id: str = data["id"]
             self.tiers: list[Tier] = [
-                Tier(t["id"], {k: nfc(v) for k, v in t["label"].items()}, tuple(t.get("aliases", ())))
+                Tier(
+                    t["id"], {k: nfc(v) for k, v in t["label"].items()}, tuple(t.get("aliases", ()))
+                )
                 for t in data["tiers"]
             ]
             self.levels: dict[str, dict] = data["levels"]
@@ -80,8 +82,10 @@ class ProvinceConfig:
             for label in (t.id, *t.labels.values(), *t.aliases):
                 other = seen.setdefault(loose_key(label), t.id)
                 if other != t.id:
-                    raise ConfigError(f"{source}: tier label {label!r} of {t.id!r} reads the same as "
-                                      f"one of {other!r} (matching ignores case and diacritics)")
+                    raise ConfigError(
+                        f"{source}: tier label {label!r} of {t.id!r} reads the same as "
+                        f"one of {other!r} (matching ignores case and diacritics)"
+                    )
         has_default = bool((data.get("bands") or {}).get("default"))
         for level in self.levels:
             # 0 stands for the default table (checked when given, or when nothing else is)
@@ -158,7 +162,9 @@ class ProvinceConfig:
             raise ConfigError(f"{self.source}: bands for {year}/{level} lack tiers {missing}")
         mins = [float(table[t]) for t in self.tier_ids]
         if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
-            raise ConfigError(f"{self.source}: bands for {year}/{level} must decrease from best to worst: {mins}")
+            raise ConfigError(
+                f"{self.source}: bands for {year}/{level} must decrease from best to worst: {mins}"
+            )
         uppers = [math.inf, *mins[:-1]]
         return [Band(t, lo, hi) for t, lo, hi in zip(self.tier_ids, mins, uppers, strict=True)]
 
@@ -178,8 +184,10 @@ class ProvinceConfig:
         return (d.get(lang) or d["vi"]) if d else group
 
     def areas(self, level: str) -> list[Area]:
-        return [Area(a["id"], {k: nfc(v) for k, v in a["label"].items()}, float(a["max"]))
-                for a in self.data.get("areas", {}).get(level, [])]
+        return [
+            Area(a["id"], {k: nfc(v) for k, v in a["label"].items()}, float(a["max"]))
+            for a in self.data.get("areas", {}).get(level, [])
+        ]
 
     def column_aliases(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.data.get("columns", {}).items()}

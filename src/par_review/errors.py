@@ -42,7 +42,10 @@ class InputError(Exception):
 
     def to_dict(self) -> dict:
         return {
-            "file": str(self.file), "sheet": self.sheet, "row": self.row, "column": self.column,
+            "file": str(self.file),
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
             "problem": self.problem,
             "found": None if self.found is None else str(self.found),
             "expected": None if self.expected is None else str(self.expected),

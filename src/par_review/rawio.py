@@ -25,7 +25,7 @@ CSV_SUFFIXES = {".csv", ".txt"}
 class Grid:
     file: Path
     sheet: str | None
-    rows: list[list[object]]          # cell values as read
+    rows: list[list[object]]  # cell values as read
     row_numbers: list[int] = field(default_factory=list)  # 1-based, as Excel/an editor shows
 
     def __post_init__(self) -> None:
@@ -53,9 +53,12 @@ def _read_xlsx(path: Path, shown: str) -> Grid:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(shown, "not an Excel workbook (.xlsx) or the file is damaged",
-                         found=describe_content(path) or type(exc).__name__,
-                         expected="an .xlsx file saved by Excel or LibreOffice") from None
+        raise InputError(
+            shown,
+            "not an Excel workbook (.xlsx) or the file is damaged",
+            found=describe_content(path) or type(exc).__name__,
+            expected="an .xlsx file saved by Excel or LibreOffice",
+        ) from None
     try:
         ws = wb.worksheets[0]
         rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
@@ -68,7 +71,11 @@ def _cell_value(cell) -> object:
     """The value as the sheet shows it: a number formatted as a percentage (stored 0.8532,
     shown 85,32%) is read as 85.32, the way every other score in the files is written."""
     v = getattr(cell, "value", None)
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and "%" in str(getattr(cell, "number_format", "")):
+    if (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and "%" in str(getattr(cell, "number_format", ""))
+    ):
         return round(v * 100, 10)
     return v
 
@@ -97,7 +104,7 @@ def describe_content(path: Path) -> str:
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 3 or b"\x00" in head:  # not just a character cut at 200 bytes
             return "binary data"
-        text = head[:exc.start].decode("utf-8-sig")
+        text = head[: exc.start].decode("utf-8-sig")
     if "\x00" in text:
         return "binary data"
     first = text.splitlines()[0][:40] if text.strip() else ""
@@ -107,7 +114,9 @@ def describe_content(path: Path) -> str:
 def _read_csv(path: Path, shown: str) -> Grid:
     raw = path.read_bytes()
     if raw[:4] == b"PK\x03\x04":
-        raise InputError(shown, "this .csv file is really an Excel workbook", expected="rename it to .xlsx")
+        raise InputError(
+            shown, "this .csv file is really an Excel workbook", expected="rename it to .xlsx"
+        )
     for enc in ("utf-8-sig", "cp1258"):
         try:
             text = raw.decode(enc)

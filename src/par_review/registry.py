@@ -15,8 +15,20 @@ from pathlib import Path
 
 from .textnorm import loose_key, name_key, nfc
 
-COLUMNS = ["unit_id", "level", "group", "district_code", "district", "name", "aliases",
-           "valid_from", "valid_to", "successor_of", "name_basis", "source"]
+COLUMNS = [
+    "unit_id",
+    "level",
+    "group",
+    "district_code",
+    "district",
+    "name",
+    "aliases",
+    "valid_from",
+    "valid_to",
+    "successor_of",
+    "name_basis",
+    "source",
+]
 
 
 @dataclass(frozen=True)
@@ -66,16 +78,23 @@ class Registry:
         units = []
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
-                units.append(Unit(
-                    unit_id=row["unit_id"], level=row["level"], group=row["group"],
-                    district_code=row.get("district_code", ""), district=nfc(row.get("district", "")),
-                    name=nfc(row["name"]),
-                    aliases=tuple(nfc(a) for a in row.get("aliases", "").split("|") if a.strip()),
-                    valid_from=int(row["valid_from"]),
-                    valid_to=int(row["valid_to"]) if row.get("valid_to") else None,
-                    successor_of=tuple(s for s in row.get("successor_of", "").split("|") if s),
-                    name_basis=row.get("name_basis", ""),
-                ))
+                units.append(
+                    Unit(
+                        unit_id=row["unit_id"],
+                        level=row["level"],
+                        group=row["group"],
+                        district_code=row.get("district_code", ""),
+                        district=nfc(row.get("district", "")),
+                        name=nfc(row["name"]),
+                        aliases=tuple(
+                            nfc(a) for a in row.get("aliases", "").split("|") if a.strip()
+                        ),
+                        valid_from=int(row["valid_from"]),
+                        valid_to=int(row["valid_to"]) if row.get("valid_to") else None,
+                        successor_of=tuple(s for s in row.get("successor_of", "").split("|") if s),
+                        name_basis=row.get("name_basis", ""),
+                    )
+                )
         return cls(units, path)
 
     def roster(self, year: int, level: str) -> list[Unit]:
@@ -97,9 +116,16 @@ class Registry:
             for u in self.roster(year, level):
                 for n in u.names:
                     pool.setdefault(loose_key(n), n)
-            close = [pool[k] for k in difflib.get_close_matches(loose_key(name), list(pool), n=3, cutoff=0.75)]
+            close = [
+                pool[k]
+                for k in difflib.get_close_matches(loose_key(name), list(pool), n=3, cutoff=0.75)
+            ]
             raise MatchError(name, "unknown unit: matches no unit in the registry", close)
-        raise MatchError(name, "ambiguous unit name: matches several units", [f"{u.unit_id} ({u.name})" for u in found])
+        raise MatchError(
+            name,
+            "ambiguous unit name: matches several units",
+            [f"{u.unit_id} ({u.name})" for u in found],
+        )
 
     def predecessors(self, unit_id: str) -> tuple[str, ...]:
         return self.by_id[unit_id].successor_of
