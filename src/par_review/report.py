@@ -452,7 +452,6 @@ def satisfaction_paragraph(ctx: ReportContext) -> str:
     if not s.get("available"):
         return t("results.satisfaction_none", year=str(ctx.year))
     label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
-    label = label[:1].lower() + label[1:] if ctx.lang == "en" else label
     common = {"label": label, "value": f.pct(s["value_display"]), "units": f.int(s["units"]),
               "meeting": f.int(s.get("units_meeting_target"))}
     if s.get("target") is None:
@@ -634,7 +633,7 @@ def rankings_section(ctx: ReportContext) -> str:
             parts.append(ranking_table(ctx, level, units, None))
         parts.append(top_bottom_table(ctx, level))
         parts.append(movers_block(ctx, level))
-    return section("par-section", *parts)
+    return section("par-section par-rankings", *parts)
 
 
 def top_bottom_table(ctx: ReportContext, level: str) -> str:
