@@ -28,7 +28,7 @@ lint: ## Lint and format-check the code and notebooks (ruff)
 
 lab: ## Open JupyterLab on 127.0.0.1 with the project's kernel (par-review)
 	@scripts/bootstrap.sh report
-	@.venv/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks/
+	@.venv/bin/jupyter lab --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 status: ## Show what is published, stale or failed
 	@scripts/bootstrap.sh report
