@@ -378,14 +378,47 @@ def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
     return b.suite()
 
 
-def build_suites(cfg: ProvinceConfig) -> dict[str, dict[str, Any]]:
-    """table -> suite (a dict in GX's JSON form)."""
-    return {
+def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str, dict[str, Any]]:
+    """table -> suite (a dict in GX's JSON form), with the reviewer's overrides applied
+    (validation/overrides.yml: `severity: {check: critical|warning}`, `disabled: [check]`)."""
+    suites = {
         "provincial": unit_suite(cfg, "provincial"),
         "commune": unit_suite(cfg, "commune"),
         "satisfaction": satisfaction_suite(cfg),
         "national_indices": national_suite(cfg),
     }
+    overrides = overrides or {}
+    severity = dict(overrides.get("severity") or {})
+    disabled = set(overrides.get("disabled") or [])
+    known = {e["meta"]["check"] for s in suites.values() for e in s["expectations"]}
+    unknown = sorted((set(severity) | disabled) - known)
+    if unknown:
+        raise ValueError(f"validation/overrides.yml names unknown checks: {', '.join(unknown)}")
+    bad = {k: v for k, v in severity.items() if v not in ("critical", "warning")}
+    if bad:
+        raise ValueError(f"validation/overrides.yml: severity must be critical or warning, got {bad}")
+    for suite in suites.values():
+        suite["expectations"] = [e for e in suite["expectations"] if e["meta"]["check"] not in disabled]
+        for e in suite["expectations"]:
+            if e["meta"]["check"] in severity:
+                e["meta"]["severity"] = e["severity"] = severity[e["meta"]["check"]]
+        suite["meta"]["parameters"] = sorted(parameter_names(suite["expectations"]))
+    return suites
+
+
+OVERRIDES_FILE = "overrides.yml"
+
+
+def load_overrides(paths: Paths) -> dict:
+    p = paths.validation / OVERRIDES_FILE
+    if not p.is_file():
+        return {}
+    import yaml
+
+    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: expected a mapping with `severity` and `disabled`")
+    return data
 
 
 # -- run time: parameters and views -------------------------------------------------------
@@ -528,7 +561,7 @@ def project_files(paths: Paths) -> dict[str, str]:
     files = {"great_expectations.yml": _gx_yml()}
     for province in province_ids(paths):
         cfg = load_config(province, paths)
-        for table, suite in build_suites(cfg).items():
+        for table, suite in build_suites(cfg, load_overrides(paths)).items():
             name = suite["name"]
             files[f"expectations/{name}.json"] = _json(suite)
             files[f"validation_definitions/{name}.json"] = _json({
