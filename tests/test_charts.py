@@ -13,11 +13,21 @@ from par_review.i18n import Translator
 @pytest.fixture
 def history():
     rows = []
-    for year, counts in ((2021, {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0}),
-                         (2022, {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0})):
+    for year, counts in (
+        (2021, {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0}),
+        (2022, {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0}),
+    ):
         total = sum(counts.values())
         for tier, c in counts.items():
-            rows.append({"year": year, "level": "provincial", "tier": tier, "count": c, "share": 100 * c / total})
+            rows.append(
+                {
+                    "year": year,
+                    "level": "provincial",
+                    "tier": tier,
+                    "count": c,
+                    "share": 100 * c / total,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -45,7 +55,9 @@ def test_alt_text_and_axis_labels_use_the_locale(cfg, history):
 
 
 def test_satisfaction_chart_marks_units_below_target():
-    sat = pd.DataFrame({"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]})
+    sat = pd.DataFrame(
+        {"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]}
+    )
     ch = charts.satisfaction_chart(sat, 83.0, Translator("vi"), Formatter("vi"), overall=84.53)
     assert "1 đơn vị chưa đạt mục tiêu" in ch.alt and "mục tiêu 83%" in ch.alt
     labels = [x.get_text() for x in ch.figure.axes[0].texts]

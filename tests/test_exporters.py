@@ -20,9 +20,11 @@ from par_review.exporters import ParHTMLExporter, ParPDFExporter, render_report
 REPO = Path(__file__).resolve().parents[1]
 DATA_URI = re.compile(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 # anything a browser would fetch: src/href/srcset/action attributes, CSS url() and @import
-REMOTE = re.compile(r"""(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//)"""
-                    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?(?:https?:)?//)""",
-                    re.I)
+REMOTE = re.compile(
+    r"""(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?(?:https?:)?//)""",
+    re.I,
+)
 
 
 def executed_like(lang: str | None = "vi") -> nbformat.NotebookNode:
@@ -32,9 +34,16 @@ def executed_like(lang: str | None = "vi") -> nbformat.NotebookNode:
     nb.cells.append(new_markdown_cell("ANALYST NOTE: not for readers", id="md-0"))
     c = new_code_cell("SECRET_CODE = 42\nprint('hi')", id="code-1")
     c.execution_count = 1
-    c.outputs = [new_output("stream", name="stderr", text="WARNING_TEXT from a library\n"),
-                 new_output("display_data", data={"text/html": '<header class="par-title"><h1>Báo cáo &amp; năm</h1></header>',
-                                                  "text/plain": "<HTML>"})]
+    c.outputs = [
+        new_output("stream", name="stderr", text="WARNING_TEXT from a library\n"),
+        new_output(
+            "display_data",
+            data={
+                "text/html": '<header class="par-title"><h1>Báo cáo &amp; năm</h1></header>',
+                "text/plain": "<HTML>",
+            },
+        ),
+    ]
     nb.cells.append(c)
     return nb
 
@@ -48,7 +57,14 @@ def test_entry_points_register_the_exporters():
 
 def test_html_has_outputs_only_no_network_and_a_language():
     html, _ = ParHTMLExporter().from_notebook_node(executed_like("vi"))
-    for hidden in ("SECRET_CODE", "print(", "ANALYST NOTE", "WARNING_TEXT", "In&nbsp;[", "jp-CodeCell"):
+    for hidden in (
+        "SECRET_CODE",
+        "print(",
+        "ANALYST NOTE",
+        "WARNING_TEXT",
+        "In&nbsp;[",
+        "jp-CodeCell",
+    ):
         assert hidden not in html
     assert '<html lang="vi">' in html
     assert "<title>Báo cáo &amp; năm</title>" in html
@@ -79,9 +95,15 @@ def test_render_report_refuses_a_notebook_with_an_error(tmp_path):
 def _execute(project_root: Path, out_dir: Path, dst: Path, lang: str = "vi") -> Path:
     import papermill as pm
 
-    pm.execute_notebook(str(REPO / "notebooks" / "40_report.ipynb"), str(dst), kernel_name="par-review",
-                        parameters={"year": 2022, "root": str(project_root), "out_dir": str(out_dir), "lang": lang},
-                        progress_bar=False, cwd=str(project_root), execution_timeout=300)
+    pm.execute_notebook(
+        str(REPO / "notebooks" / "40_report.ipynb"),
+        str(dst),
+        kernel_name="par-review",
+        parameters={"year": 2022, "root": str(project_root), "out_dir": str(out_dir), "lang": lang},
+        progress_bar=False,
+        cwd=str(project_root),
+        execution_timeout=300,
+    )
     return dst
 
 
@@ -96,35 +118,62 @@ def demo_report(demo_processed, tmp_path_factory):
     out = paths.work_year(2022)
     out.mkdir(parents=True)
     # a passed validation (the gate's summary format): the report links its Data Docs
-    (out / "validation.json").write_text(json.dumps({
-        "success": True, "status": "passed", "n_critical": 0, "n_warnings": 0, "failures": [], "warnings": [],
-        "tables": {"provincial": {"expectations": 10}, "commune": {"expectations": 7}},
-        "data_docs": "validation/index.html"}), encoding="utf-8")
+    (out / "validation.json").write_text(
+        json.dumps(
+            {
+                "success": True,
+                "status": "passed",
+                "n_critical": 0,
+                "n_warnings": 0,
+                "failures": [],
+                "warnings": [],
+                "tables": {"provincial": {"expectations": 10}, "commune": {"expectations": 7}},
+                "data_docs": "validation/index.html",
+            }
+        ),
+        encoding="utf-8",
+    )
     nb1 = _execute(paths.root, out, base / "run1.ipynb")
     nb2 = _execute(paths.root, out, base / "run2.ipynb")
     first = render_report(nb1, base / "a")
     second = render_report(nb2, base / "b")
-    return {"nb": nb1, "html": first["html"], "pdf": first["pdf"], "html2": second["html"], "pdf2": second["pdf"],
-            "paths": paths}
+    return {
+        "nb": nb1,
+        "html": first["html"],
+        "pdf": first["pdf"],
+        "html2": second["html"],
+        "pdf2": second["pdf"],
+        "paths": paths,
+    }
 
 
 @pytest.mark.slow
 def test_demo_html_is_clean(demo_report):
     nb = nbformat.read(str(demo_report["nb"]), as_version=4)
-    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not [
+        o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     html = demo_report["html"].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="vi">' in html
     text = DATA_URI.sub("data:", html)
     assert not re.search(r"\bnan\b", text, re.I)
     assert not REMOTE.search(text)
     assert "<script" not in text.lower()
-    for code in ("build_context(", "render_section(", "import warnings", "jp-InputArea", "Traceback"):
+    for code in (
+        "build_context(",
+        "render_section(",
+        "import warnings",
+        "jp-InputArea",
+        "Traceback",
+    ):
         assert code not in text
     assert html.count("<img ") == 5 and html.count('src="data:image/png;base64,') == 5
     assert 'alt=""' not in text
     assert "DỮ LIỆU MÔ PHỎNG" in text
     assert 'href="validation/index.html"' in text  # the Data Docs, relative to the report
-    assert "Số liệu đã qua kiểm định" in text and "ĐẠT (17 phép kiểm tra, 0 lỗi, 0 cảnh báo)" in text
+    assert (
+        "Số liệu đã qua kiểm định" in text and "ĐẠT (17 phép kiểm tra, 0 lỗi, 0 cảnh báo)" in text
+    )
 
 
 @pytest.mark.slow
@@ -137,17 +186,26 @@ def test_demo_report_is_byte_identical_across_runs(demo_report):
 @pytest.mark.slow
 def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
     pdf = demo_report["pdf"]
-    text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                                                  check=True).stdout)
-    for sentence in ("30/43 đơn vị xếp hạng Tốt (chiếm tỷ lệ 69,77%)",
-                     "13/43 đơn vị xếp hạng Khá (chiếm tỷ lệ 30,23%)",
-                     "73/136 đơn vị xếp hạng Tốt (chiếm tỷ lệ 53,68%), tăng 03 đơn vị so với năm 2021",
-                     "là năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu",
-                     "đạt 82,77% trong khi mục tiêu đề ra là 83%"):
+    text = re.sub(
+        r"\s+",
+        " ",
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout,
+    )
+    for sentence in (
+        "30/43 đơn vị xếp hạng Tốt (chiếm tỷ lệ 69,77%)",
+        "13/43 đơn vị xếp hạng Khá (chiếm tỷ lệ 30,23%)",
+        "73/136 đơn vị xếp hạng Tốt (chiếm tỷ lệ 53,68%), tăng 03 đơn vị so với năm 2021",
+        "là năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu",
+        "đạt 82,77% trong khi mục tiêu đề ra là 83%",
+    ):
         assert sentence in text, sentence
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert pages > 2 and f"1 / {pages}" in text and f"{pages} / {pages}" in text
-    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    fonts = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # every font embedded

@@ -41,8 +41,14 @@ def metrics_2022(demo_processed):
 @pytest.fixture
 def ctx(demo_processed, metrics_2022, tmp_path):
     def make(lang="vi", metrics=None, out_dir=None):
-        return build_context(2022, demo_processed, lang=lang, out_dir=out_dir or tmp_path,
-                             metrics=copy.deepcopy(metrics or metrics_2022))
+        return build_context(
+            2022,
+            demo_processed,
+            lang=lang,
+            out_dir=out_dir or tmp_path,
+            metrics=copy.deepcopy(metrics or metrics_2022),
+        )
+
     return make
 
 
@@ -88,7 +94,9 @@ def test_english_has_the_same_figures(ctx):
 
 def test_satisfaction_against_target(ctx):
     text = satisfaction_paragraph(ctx())
-    assert "Chỉ số hài lòng chung khối cơ quan Sở đạt 82,77% trong khi mục tiêu đề ra là 83%" in text
+    assert (
+        "Chỉ số hài lòng chung khối cơ quan Sở đạt 82,77% trong khi mục tiêu đề ra là 83%" in text
+    )
     assert "chưa đạt mục tiêu, thấp hơn 0,23 điểm phần trăm" in text
 
 
@@ -142,14 +150,34 @@ def test_quality_not_validated_when_absent(ctx):
 def test_quality_reads_validation_json_and_links_docs_relatively(ctx, tmp_path):
     out = tmp_path / "work"
     out.mkdir()
-    (out / "validation.json").write_text(json.dumps({
-        "success": False, "n_critical": 1, "n_warnings": 0, "data_docs": "validation/index.html",
-        "tables": {"provincial": {"expectations": 12, "status": "validated"}},
-        "failures": [{"table": "provincial", "column": "score", "check": "score.range",
-                      "description": {"vi": "Điểm trong khoảng 0–100", "en": "Score within 0–100"},
-                      "expected": {"vi": "0–100", "en": "0–100"}, "found": "120",
-                      "n_units": 1, "units": [{"unit_id": "p-x", "unit_name": EVIL, "value": 120}]}],
-        "warnings": []}), encoding="utf-8")
+    (out / "validation.json").write_text(
+        json.dumps(
+            {
+                "success": False,
+                "n_critical": 1,
+                "n_warnings": 0,
+                "data_docs": "validation/index.html",
+                "tables": {"provincial": {"expectations": 12, "status": "validated"}},
+                "failures": [
+                    {
+                        "table": "provincial",
+                        "column": "score",
+                        "check": "score.range",
+                        "description": {
+                            "vi": "Điểm trong khoảng 0–100",
+                            "en": "Score within 0–100",
+                        },
+                        "expected": {"vi": "0–100", "en": "0–100"},
+                        "found": "120",
+                        "n_units": 1,
+                        "units": [{"unit_id": "p-x", "unit_name": EVIL, "value": 120}],
+                    }
+                ],
+                "warnings": [],
+            }
+        ),
+        encoding="utf-8",
+    )
     c = ctx(out_dir=out)
     html = quality_section(c)
     assert "KHÔNG ĐẠT (12 phép kiểm tra, 1 lỗi, 0 cảnh báo)" in html
@@ -160,7 +188,9 @@ def test_quality_reads_validation_json_and_links_docs_relatively(ctx, tmp_path):
 
 def test_simulated_flag(project):
     assert simulated_flag(project) == "data/raw/README.md"  # the demo README says SIMULATED
-    (project.raw / "README.md").write_text("# data/raw\nReal files from the Department.\n", encoding="utf-8")
+    (project.raw / "README.md").write_text(
+        "# data/raw\nReal files from the Department.\n", encoding="utf-8"
+    )
     assert simulated_flag(project) is None
     (project.raw / "DEMO").write_text("simulated\n", encoding="utf-8")
     assert simulated_flag(project) == "data/raw/DEMO"
@@ -173,6 +203,7 @@ def test_rankings_sorted_and_grouped(ctx):
     captions = re.findall(r"<caption>([^<:]+): \d+ đơn vị", html)
     districts = [x for x in captions if x.startswith(("Huyện", "Thành phố", "Thị xã"))]
     from par_review.textnorm import vi_sort_key
+
     assert districts and districts == sorted(districts, key=vi_sort_key)
     # the full provincial ranking is by score, best first
     units = c.metrics["levels"]["provincial"]["units"]

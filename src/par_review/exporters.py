@@ -86,8 +86,9 @@ class ParHTMLExporter(HTMLExporter):
     def _embed_images_default(self) -> bool:
         return True
 
-    def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
-                           **kw: Any) -> tuple[str, dict[str, Any]]:
+    def from_notebook_node(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
         lang = notebook_lang(nb, DEFAULT_LANG)
         self.language_code = lang
         resources = dict(resources or {})
@@ -152,7 +153,9 @@ def html_to_pdf(html: str, base_dir: str | Path | None = None) -> bytes:
     weasyprint, font_config = _weasyprint()
     base_url = Path(base_dir).resolve().as_uri() + "/" if base_dir else None
     doc = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_offline_fetcher())
-    return doc.write_pdf(font_config=font_config, pdf_identifier=b"par-review-report", uncompressed_pdf=False)
+    return doc.write_pdf(
+        font_config=font_config, pdf_identifier=b"par-review-report", uncompressed_pdf=False
+    )
 
 
 class ParPDFExporter(ParHTMLExporter):
@@ -168,8 +171,9 @@ class ParPDFExporter(ParHTMLExporter):
     def _template_extension_default(self) -> str:
         return ".html.j2"  # the HTML template, printed
 
-    def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
-                           **kw: Any) -> tuple[bytes, dict[str, Any]]:  # type: ignore[override]
+    def from_notebook_node(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[bytes, dict[str, Any]]:  # type: ignore[override]
         html, resources = super().from_notebook_node(nb, resources, **kw)
         pdf = html_to_pdf(html)
         resources["output_extension"] = ".pdf"
@@ -188,8 +192,11 @@ def html_exporter() -> ParHTMLExporter:
     return _HTML_EXPORTER
 
 
-def render_report(executed_nb_path: str | Path, out_dir: str | Path,
-                  formats: tuple[str, ...] | list[str] = ("html", "pdf")) -> dict[str, Path]:
+def render_report(
+    executed_nb_path: str | Path,
+    out_dir: str | Path,
+    formats: tuple[str, ...] | list[str] = ("html", "pdf"),
+) -> dict[str, Path]:
     """Render an executed 40_report notebook into out_dir/report.html and/or report.pdf.
     The PDF is printed from the very HTML that is written (one exporter, one WeasyPrint
     pass). Files are written atomically. Returns {format: path}."""
@@ -204,8 +211,10 @@ def render_report(executed_nb_path: str | Path, out_dir: str | Path,
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
         e = errors[0]
-        raise RuntimeError(f"{executed_nb_path}: the notebook has an error output ({e.get('ename')}: "
-                           f"{e.get('evalue')}); not rendering a report from it")
+        raise RuntimeError(
+            f"{executed_nb_path}: the notebook has an error output ({e.get('ename')}: "
+            f"{e.get('evalue')}); not rendering a report from it"
+        )
     html, _ = html_exporter().from_notebook_node(nb)
     written: dict[str, Path] = {}
     if "html" in formats:
@@ -230,7 +239,9 @@ def standalone_page(fragments: list[str], lang: str = DEFAULT_LANG) -> str:
     nb.metadata["papermill"] = {"parameters": {"lang": lang}}
     for i, frag in enumerate(fragments):
         cell = new_code_cell("", id=f"fragment-{i:02d}")
-        cell.outputs = [new_output("display_data", data={"text/html": frag, "text/plain": "<HTML>"})]
+        cell.outputs = [
+            new_output("display_data", data={"text/html": frag, "text/plain": "<HTML>"})
+        ]
         nb.cells.append(cell)
     html, _ = html_exporter().from_notebook_node(nb)
     return html

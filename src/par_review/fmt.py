@@ -31,8 +31,20 @@ MINUS = "−"  # U+2212: the typographic minus sign of signed changes
 _SEPARATORS = {"vi": (",", "."), "en": (".", ",")}  # (decimal, thousands)
 _COUNT_WIDTH = {"vi": 2, "en": 0}  # Vietnamese official style pads small counts: "03"
 _PCT_SPACE = {"vi": "", "en": ""}
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _check_lang(lang: str) -> str:
@@ -50,7 +62,9 @@ def is_missing(x: object) -> bool:
         return False
 
 
-def round_decimal(x: float | int | str | Decimal, decimals: int = 2, policy: str = "half_up") -> Decimal:
+def round_decimal(
+    x: float | int | str | Decimal, decimals: int = 2, policy: str = "half_up"
+) -> Decimal:
     """`x` rounded to `decimals` places under `policy` ("half_up" or "truncate")."""
     if policy not in POLICIES:
         raise ValueError(f"unknown rounding policy {policy!r}: expected one of {POLICIES}")
@@ -76,8 +90,15 @@ def _group(int_digits: str, sep: str) -> str:
     return sep.join(out)
 
 
-def fmt_num(x: object, lang: str = "vi", decimals: int = 2, policy: str = "half_up",
-            grouping: bool = True, strip_zeros: bool = False, sign: bool = False) -> str:
+def fmt_num(
+    x: object,
+    lang: str = "vi",
+    decimals: int = 2,
+    policy: str = "half_up",
+    grouping: bool = True,
+    strip_zeros: bool = False,
+    sign: bool = False,
+) -> str:
     """A number in the reader's locale. `strip_zeros` drops trailing zeros ("83" not
     "83,00"); `sign` prints "+" for positive values; negative values get U+2212."""
     _check_lang(lang)
@@ -100,12 +121,22 @@ def fmt_num(x: object, lang: str = "vi", decimals: int = 2, policy: str = "half_
     return body
 
 
-def fmt_pct(x: object, lang: str = "vi", policy: str = "half_up", decimals: int = 2,
-            strip_zeros: bool = False, sign: bool = False) -> str:
+def fmt_pct(
+    x: object,
+    lang: str = "vi",
+    policy: str = "half_up",
+    decimals: int = 2,
+    strip_zeros: bool = False,
+    sign: bool = False,
+) -> str:
     """A percentage given in percent (69.7674 -> "69,77%")."""
     if is_missing(x):
         return MISSING
-    return fmt_num(x, lang, decimals, policy, strip_zeros=strip_zeros, sign=sign) + _PCT_SPACE[lang] + "%"
+    return (
+        fmt_num(x, lang, decimals, policy, strip_zeros=strip_zeros, sign=sign)
+        + _PCT_SPACE[lang]
+        + "%"
+    )
 
 
 def fmt_points(x: object, lang: str = "vi", policy: str = "half_up", decimals: int = 2) -> str:
@@ -128,7 +159,7 @@ def fmt_count(n: object, lang: str = "vi") -> str:
         return MISSING
     n = int(n)  # type: ignore[arg-type]
     width = _COUNT_WIDTH[lang]
-    if 0 < n < 10 ** width and width:
+    if 0 < n < 10**width and width:
         return f"{n:0{width}d}"
     return fmt_int(n, lang)
 
@@ -141,7 +172,7 @@ def fmt_signed(n: object, lang: str = "vi") -> str:
 
 
 def fmt_fraction(k: object, n: object, lang: str = "vi") -> str:
-    """"30/43" (also ranks: "25/63")."""
+    """ "30/43" (also ranks: "25/63")."""
     if is_missing(k) or is_missing(n):
         return MISSING
     return f"{fmt_int(k, lang)}/{fmt_int(n, lang)}"
@@ -186,13 +217,19 @@ class Formatter:
         self.decimals = decimals
 
     def pct(self, x: object, decimals: int | None = None, **kw) -> str:
-        return fmt_pct(x, self.lang, self.policy, self.decimals if decimals is None else decimals, **kw)
+        return fmt_pct(
+            x, self.lang, self.policy, self.decimals if decimals is None else decimals, **kw
+        )
 
     def num(self, x: object, decimals: int | None = None, **kw) -> str:
-        return fmt_num(x, self.lang, self.decimals if decimals is None else decimals, self.policy, **kw)
+        return fmt_num(
+            x, self.lang, self.decimals if decimals is None else decimals, self.policy, **kw
+        )
 
     def points(self, x: object, decimals: int | None = None) -> str:
-        return fmt_points(x, self.lang, self.policy, self.decimals if decimals is None else decimals)
+        return fmt_points(
+            x, self.lang, self.policy, self.decimals if decimals is None else decimals
+        )
 
     def int(self, n: object) -> str:
         return fmt_int(n, self.lang)

@@ -77,7 +77,7 @@ class Translator:
         return self(f"{key}.{sub}", **values)
 
     def join(self, items: list[str]) -> str:
-        """"A, B và C" / "A, B and C"."""
+        """ "A, B và C" / "A, B and C"."""
         items = [i for i in items if i]
         if len(items) <= 1:
             return "".join(items)

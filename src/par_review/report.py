@@ -57,7 +57,7 @@ class ReportContext:
     f: Formatter
     out_dir: Path
     validation: dict | None = None
-    simulated: str | None = None          # where the "simulated" flag was found, or None
+    simulated: str | None = None  # where the "simulated" flag was found, or None
     satisfaction: pd.DataFrame | None = None
     national: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
@@ -81,8 +81,15 @@ class ReportContext:
         return self.cfg.group_label(group, self.lang)
 
 
-def build_context(year: int, paths: Paths | None = None, province: str = "khanh_hoa", lang: str = "vi",
-                  rounding: str = "", out_dir: str | Path = "", metrics: dict | None = None) -> ReportContext:
+def build_context(
+    year: int,
+    paths: Paths | None = None,
+    province: str = "khanh_hoa",
+    lang: str = "vi",
+    rounding: str = "",
+    out_dir: str | Path = "",
+    metrics: dict | None = None,
+) -> ReportContext:
     """Everything the report needs. metrics.json is read from out_dir (computed and written
     there if missing); validation.json is read from out_dir if present."""
     from .metrics import compute_metrics, write_metrics
@@ -102,8 +109,16 @@ def build_context(year: int, paths: Paths | None = None, province: str = "khanh_
             write_metrics(metrics, out, paths, year)
     r = metrics.get("rounding") or {}
     f = Formatter(lang, r.get("policy", "half_up"), int(r.get("decimals", 2)))
-    ctx = ReportContext(year=year, lang=lang, paths=paths, cfg=cfg, metrics=metrics, t=Translator(lang), f=f,
-                        out_dir=out)
+    ctx = ReportContext(
+        year=year,
+        lang=lang,
+        paths=paths,
+        cfg=cfg,
+        metrics=metrics,
+        t=Translator(lang),
+        f=f,
+        out_dir=out,
+    )
     ctx.validation = read_validation(out)
     ctx.simulated = simulated_flag(paths)
     ctx.satisfaction = _read_table(paths, year, "satisfaction")
@@ -127,7 +142,11 @@ def read_validation(out_dir: Path) -> dict | None:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"success": False, "failures": [f"validation.json is unreadable: {p.name}"], "warnings": []}
+        return {
+            "success": False,
+            "failures": [f"validation.json is unreadable: {p.name}"],
+            "warnings": [],
+        }
 
 
 def simulated_flag(paths: Paths) -> str | None:
@@ -146,7 +165,9 @@ def simulated_flag(paths: Paths) -> str | None:
 
 # =========================================================================== provenance
 def raw_inputs(paths: Paths, year: int) -> list[Path]:
-    files = sorted(p for p in paths.raw_year(year).glob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p for p in paths.raw_year(year).glob("*") if p.is_file() and not p.name.startswith(".")
+    )
     if paths.national_raw.is_file():
         files.append(paths.national_raw)
     return files
@@ -164,10 +185,20 @@ def git_commit() -> tuple[str | None, bool]:
     """(commit, dirty) of the checkout that holds this package, or (None, False)."""
     repo = PACKAGE_DIR.parents[1]
     try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--",
-                                 "src"], capture_output=True, text=True, timeout=10, check=True).stdout
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None, False
     return (commit or None), bool(status.strip())
@@ -192,15 +223,23 @@ def data_date(paths: Paths, year: int) -> str | None:
     return max(dates) if dates else None
 
 
-def provenance(paths: Paths, year: int, cfg: ProvinceConfig, province: str, lang: str, metrics: dict) -> dict:
+def provenance(
+    paths: Paths, year: int, cfg: ProvinceConfig, province: str, lang: str, metrics: dict
+) -> dict:
     commit, dirty = git_commit()
     return {
-        "inputs": [{"file": _rel(p, paths.root), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
-                   for p in raw_inputs(paths, year)],
-        "parameters": {"year": year, "province": province, "lang": lang,
-                       "rounding": (metrics.get("rounding") or {}).get("policy"),
-                       "decimals": (metrics.get("rounding") or {}).get("decimals"),
-                       "shares_rule": (metrics.get("rounding") or {}).get("shares_rule")},
+        "inputs": [
+            {"file": _rel(p, paths.root), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            for p in raw_inputs(paths, year)
+        ],
+        "parameters": {
+            "year": year,
+            "province": province,
+            "lang": lang,
+            "rounding": (metrics.get("rounding") or {}).get("policy"),
+            "decimals": (metrics.get("rounding") or {}).get("decimals"),
+            "shares_rule": (metrics.get("rounding") or {}).get("shares_rule"),
+        },
         "config_sha256": cfg.fingerprint(),
         "version": __version__,
         "commit": commit,
@@ -214,11 +253,17 @@ def provenance(paths: Paths, year: int, cfg: ProvinceConfig, province: str, lang
 Cell = str | tuple[str, str]  # text, or (text, css class)
 
 
-def table_html(columns: Sequence[Cell], rows: Iterable[Sequence[Cell]], caption: str | None = None,
-               footer: Sequence[Cell] | None = None, cls: str = "par-table") -> str:
+def table_html(
+    columns: Sequence[Cell],
+    rows: Iterable[Sequence[Cell]],
+    caption: str | None = None,
+    footer: Sequence[Cell] | None = None,
+    cls: str = "par-table",
+) -> str:
     """A table; every cell's text is escaped. A cell is text or (text, class)."""
+
     def cell(tag: str, c: Cell) -> str:
-        text, klass = (c if isinstance(c, tuple) else (c, ""))
+        text, klass = c if isinstance(c, tuple) else (c, "")
         attr = f' class="{h(klass)}"' if klass else ""
         return f"<{tag}{attr}>{h(text)}</{tag}>"
 
@@ -264,10 +309,12 @@ def title_block(ctx: ReportContext) -> str:
     t, f = ctx.t, ctx.f
     status_key, status_cls = validation_status(ctx.validation)
     dd = ctx.provenance.get("data_date")
-    date_text = f"{f.date(dd)} ({t('title.data_date_note')})" if dd else t("title.data_date_unknown")
+    date_text = (
+        f"{f.date(dd)} ({t('title.data_date_note')})" if dd else t("title.data_date_unknown")
+    )
     r = ctx.metrics.get("rounding") or {}
     rounding = t(f"title.rounding_{r.get('policy', 'half_up')}", decimals=str(r.get("decimals", 2)))
-    authority = (ctx.cfg.data.get("authority") or {})
+    authority = ctx.cfg.data.get("authority") or {}
     auth = authority.get(ctx.lang) or authority.get("vi") or ""
     rows = [
         (t("title.province"), ctx.cfg.name(ctx.lang)),
@@ -275,20 +322,26 @@ def title_block(ctx: ReportContext) -> str:
         (t("title.data_date"), date_text),
     ]
     dl = "".join(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>" for k, v in rows)
-    dl += (f"<dt>{h(t('title.status'))}</dt><dd><span class=\"par-status {status_cls}\">"
-           f"{h(t(status_key))}</span></dd>")
+    dl += (
+        f'<dt>{h(t("title.status"))}</dt><dd><span class="par-status {status_cls}">'
+        f"{h(t(status_key))}</span></dd>"
+    )
     dl += f"<dt>{h(t('title.rounding'))}</dt><dd>{h(rounding)}</dd>"
-    return (f'<header class="par-title" data-par-lang="{h(ctx.lang)}">\n'
-            f'<p class="authority">{h(auth)}</p>\n'
-            f"<h1>{h(t('title.heading', year=str(ctx.year)))}</h1>\n"
-            f"<p class=\"muted\">{h(t('title.subtitle', province=ctx.cfg.name(ctx.lang)))}</p>\n"
-            f"<dl>{dl}</dl>\n</header>")
+    return (
+        f'<header class="par-title" data-par-lang="{h(ctx.lang)}">\n'
+        f'<p class="authority">{h(auth)}</p>\n'
+        f"<h1>{h(t('title.heading', year=str(ctx.year)))}</h1>\n"
+        f'<p class="muted">{h(t("title.subtitle", province=ctx.cfg.name(ctx.lang)))}</p>\n'
+        f"<dl>{dl}</dl>\n</header>"
+    )
 
 
 def validation_status(v: dict | None) -> tuple[str, str]:
     if v is None:
         return "title.status_unknown", "unknown"
-    return ("title.status_ok", "ok") if _validation_success(v) else ("title.status_failed", "failed")
+    return (
+        ("title.status_ok", "ok") if _validation_success(v) else ("title.status_failed", "failed")
+    )
 
 
 def _validation_success(v: dict) -> bool:
@@ -302,50 +355,101 @@ def simulated_notice(ctx: ReportContext) -> str:
     if not ctx.simulated:
         return ""
     t = ctx.t
-    return (f'<div class="par-simulated" role="note"><p>⚠ {h(t("simulated.heading"))}</p>'
-            f'<p class="detail">{h(t("simulated.detail", source=ctx.simulated))}</p></div>')
+    return (
+        f'<div class="par-simulated" role="note"><p>⚠ {h(t("simulated.heading"))}</p>'
+        f'<p class="detail">{h(t("simulated.detail", source=ctx.simulated))}</p></div>'
+    )
 
 
 def key_figures_table(ctx: ReportContext, level: str) -> str:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
-    cols: list[Cell] = [t("key_figures.tier"), _num(t("key_figures.count")), _num(t("key_figures.share"))]
+    cols: list[Cell] = [
+        t("key_figures.tier"),
+        _num(t("key_figures.count")),
+        _num(t("key_figures.share")),
+    ]
     if prev is not None:
-        cols += [_num(t("key_figures.change_count", prev=str(prev))), _num(t("key_figures.change_pp"))]
+        cols += [
+            _num(t("key_figures.change_count", prev=str(prev))),
+            _num(t("key_figures.change_pp")),
+        ]
     rows = []
     for tier_id, e in lv["tiers"].items():
-        row: list[Cell] = [(ctx.tier_label(tier_id), "par-tier"), _num(f.int(e["count"])),
-                           _num(f.pct(e["share_display"]))]
+        row: list[Cell] = [
+            (ctx.tier_label(tier_id), "par-tier"),
+            _num(f.int(e["count"])),
+            _num(f.pct(e["share_display"])),
+        ]
         if prev is not None:
-            row += [(f.signed(e["change_count"]), _change_cls(e["change_count"])),
-                    (f.points(e["change_pp_display"]), _change_cls(e["change_pp_display"]))]
+            row += [
+                (f.signed(e["change_count"]), _change_cls(e["change_count"])),
+                (f.points(e["change_pp_display"]), _change_cls(e["change_pp_display"])),
+            ]
         rows.append(row)
-    footer: list[Cell] = [t("key_figures.total"), _num(f.int(lv["total"])), _num(f.pct(lv.get("shares_sum_display")))]
+    footer: list[Cell] = [
+        t("key_figures.total"),
+        _num(f.int(lv["total"])),
+        _num(f.pct(lv.get("shares_sum_display"))),
+    ]
     if prev is not None:
-        footer += [(f.signed(lv.get("change_total")), _change_cls(lv.get("change_total"))), _num("")]
-    parts = [table_html(cols, rows, t("key_figures.caption", level=_cap(ctx.level_label(level)),
-                                      year=str(ctx.year)), footer)]
+        footer += [
+            (f.signed(lv.get("change_total")), _change_cls(lv.get("change_total"))),
+            _num(""),
+        ]
+    parts = [
+        table_html(
+            cols,
+            rows,
+            t("key_figures.caption", level=_cap(ctx.level_label(level)), year=str(ctx.year)),
+            footer,
+        )
+    ]
     if prev is None:
         parts.append(para(t("key_figures.no_previous", prev=str(ctx.prev)), "par-note"))
     if lv.get("shares_sum_ok") is False:
-        parts.append(para(t("key_figures.sum_not_100", sum=f.pct(lv.get("shares_sum_display"))), "par-note"))
+        parts.append(
+            para(t("key_figures.sum_not_100", sum=f.pct(lv.get("shares_sum_display"))), "par-note")
+        )
     s = lv.get("score") or {}
     if s.get("mean") is not None:
         if s.get("prev_mean") is not None and prev is not None:
-            parts.append(para(t("key_figures.mean_score", mean=f.pct(s["mean"]), prev=str(prev),
-                                prev_mean=f.pct(s["prev_mean"]), max=f.pct(s["max"]), min=f.pct(s["min"])),
-                              "par-note"))
+            parts.append(
+                para(
+                    t(
+                        "key_figures.mean_score",
+                        mean=f.pct(s["mean"]),
+                        prev=str(prev),
+                        prev_mean=f.pct(s["prev_mean"]),
+                        max=f.pct(s["max"]),
+                        min=f.pct(s["min"]),
+                    ),
+                    "par-note",
+                )
+            )
         else:
-            parts.append(para(t("key_figures.mean_score_noprev", mean=f.pct(s["mean"]), max=f.pct(s["max"]),
-                                min=f.pct(s["min"])), "par-note"))
+            parts.append(
+                para(
+                    t(
+                        "key_figures.mean_score_noprev",
+                        mean=f.pct(s["mean"]),
+                        max=f.pct(s["max"]),
+                        min=f.pct(s["min"]),
+                    ),
+                    "par-note",
+                )
+            )
     return "<section>\n" + "\n".join(parts) + "\n</section>"
 
 
 def key_figures(ctx: ReportContext) -> str:
     tables = [key_figures_table(ctx, lv) for lv in ctx.metrics["levels"]]
-    return section("par-section", heading(2, ctx.t("sections.key_figures"), "key-figures"),
-                   '<div class="par-keyfigures">' + "\n".join(tables) + "</div>")
+    return section(
+        "par-section",
+        heading(2, ctx.t("sections.key_figures"), "key-figures"),
+        '<div class="par-keyfigures">' + "\n".join(tables) + "</div>",
+    )
 
 
 def _cap(s: str) -> str:
@@ -382,7 +486,9 @@ def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
     streaks = lv.get("streaks") or {}
     out: list[str] = []
     said = 0
-    for tier_id in ctx.cfg.tier_ids[1:]:  # widest suffix first: "kha or worse", "trung_binh or worse", ...
+    for tier_id in ctx.cfg.tier_ids[
+        1:
+    ]:  # widest suffix first: "kha or worse", "trung_binh or worse", ...
         s = streaks.get(tier_id)
         if not s or not s.get("none_this_year"):
             continue
@@ -396,7 +502,11 @@ def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
                 said = n
             continue
         key = "results.streak_none" if s.get("exact", True) else "results.streak_none_min"
-        out.append(ctx.t(key, n=str(n), n_ordinal=_ordinal_en(n), tiers=tiers, since=str(s.get("since_year"))))
+        out.append(
+            ctx.t(
+                key, n=str(n), n_ordinal=_ordinal_en(n), tiers=tiers, since=str(s.get("since_year"))
+            )
+        )
         said = n
     return out
 
@@ -406,14 +516,21 @@ def results_paragraph(ctx: ReportContext, level: str) -> str:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
-    key = f"results.intro.{level}" if ctx.t.has(f"results.intro.{level}") else "results.intro.default"
+    key = (
+        f"results.intro.{level}" if ctx.t.has(f"results.intro.{level}") else "results.intro.default"
+    )
     intro = t(key, year=str(ctx.year), level=ctx.level_label(level))
     clauses = []
     for tier_id, e in lv["tiers"].items():
         change = _change_clause(ctx, e.get("change_count"), prev)
         if e["count"] > 0:
-            c = t("results.tier_clause", count=f.int(e["count"]), total=f.int(lv["total"]),
-                  tier=ctx.tier_label(tier_id), share=f.pct(e["share_display"]))
+            c = t(
+                "results.tier_clause",
+                count=f.int(e["count"]),
+                total=f.int(lv["total"]),
+                tier=ctx.tier_label(tier_id),
+                share=f.pct(e["share_display"]),
+            )
         elif e.get("change_count"):  # none this year, some last year
             c = t("results.zero_clause", tier=ctx.tier_label(tier_id))
         else:
@@ -433,8 +550,13 @@ def total_sentence(ctx: ReportContext, level: str) -> str | None:
         return None
     t, f = ctx.t, ctx.f
     change = t("results.total_up" if ch > 0 else "results.total_down", n=f.count(abs(ch)))
-    return t("results.total_change", total=f.int(lv["total"]), change=change, prev=str(lv["previous_year"]),
-             prev_total=f.int(lv["prev_total"]))
+    return t(
+        "results.total_change",
+        total=f.int(lv["total"]),
+        change=change,
+        prev=str(lv["previous_year"]),
+        prev_total=f.int(lv["prev_total"]),
+    )
 
 
 def movement_sentence(ctx: ReportContext, level: str) -> str | None:
@@ -442,8 +564,13 @@ def movement_sentence(ctx: ReportContext, level: str) -> str | None:
     if not mv.get("available"):
         return None
     f = ctx.f
-    return ctx.t("results.movement", prev=str(ctx.prev), up=f.count(mv["up_count"]), down=f.count(mv["down_count"]),
-                 same=f.count(mv["same_count"]))
+    return ctx.t(
+        "results.movement",
+        prev=str(ctx.prev),
+        up=f.count(mv["up_count"]),
+        down=f.count(mv["down_count"]),
+        same=f.count(mv["same_count"]),
+    )
 
 
 def satisfaction_paragraph(ctx: ReportContext) -> str:
@@ -452,14 +579,22 @@ def satisfaction_paragraph(ctx: ReportContext) -> str:
     if not s.get("available"):
         return t("results.satisfaction_none", year=str(ctx.year))
     label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
-    common = {"label": label, "value": f.pct(s["value_display"]), "units": f.int(s["units"]),
-              "meeting": f.int(s.get("units_meeting_target"))}
+    common = {
+        "label": label,
+        "value": f.pct(s["value_display"]),
+        "units": f.int(s["units"]),
+        "meeting": f.int(s.get("units_meeting_target")),
+    }
     if s.get("target") is None:
         return t("results.satisfaction_no_target", **common)
     target = f.pct(s["target"], strip_zeros=True)
     if s.get("met"):
-        return t("results.satisfaction_met", target=target, gap=f.num(s["gap_pp_display"]), **common)
-    return t("results.satisfaction_missed", target=target, gap=f.num(s["shortfall_pp_display"]), **common)
+        return t(
+            "results.satisfaction_met", target=target, gap=f.num(s["gap_pp_display"]), **common
+        )
+    return t(
+        "results.satisfaction_missed", target=target, gap=f.num(s["shortfall_pp_display"]), **common
+    )
 
 
 def national_items(ctx: ReportContext) -> list[str]:
@@ -469,9 +604,16 @@ def national_items(ctx: ReportContext) -> list[str]:
         name = n.get("label_en" if ctx.lang == "en" else "label") or idx
         value = None
         if n.get("value") is not None:
-            value = f.pct(n["value"]) if n.get("unit") == "pct" else f"{f.num(n['value'])} {t('results.points')}"
-        rank = f.fraction(n["rank"], n["rank_of"]) if n.get("rank") is not None and n.get("rank_of") else (
-            f.int(n["rank"]) if n.get("rank") is not None else None)
+            value = (
+                f.pct(n["value"])
+                if n.get("unit") == "pct"
+                else f"{f.num(n['value'])} {t('results.points')}"
+            )
+        rank = (
+            f.fraction(n["rank"], n["rank_of"])
+            if n.get("rank") is not None and n.get("rank_of")
+            else (f.int(n["rank"]) if n.get("rank") is not None else None)
+        )
         if value and rank:
             s = t("results.national_value_rank", index=name, value=value, rank=rank)
         elif rank:
@@ -484,8 +626,13 @@ def national_items(ctx: ReportContext) -> list[str]:
         rc = n.get("rank_change")
         if rc is not None:
             prev = str(n.get("previous_year"))
-            key = "results.national_rank_up" if rc > 0 else "results.national_rank_down" if rc < 0 else \
-                "results.national_rank_same"
+            key = (
+                "results.national_rank_up"
+                if rc > 0
+                else "results.national_rank_down"
+                if rc < 0
+                else "results.national_rank_same"
+            )
             s += ", " + t(key, n=f.int(abs(rc)), prev=prev)
         out.append(s + ".")
     return out
@@ -502,7 +649,12 @@ def results_section(ctx: ReportContext) -> str:
     s = ctx.metrics.get("satisfaction") or {}
     if s.get("available") and s.get("group"):
         group = ctx.group_label(s["group"])
-        parts.append(para(ctx.t("results.satisfaction_method", units=ctx.f.int(s["units"]), group=group), "par-note"))
+        parts.append(
+            para(
+                ctx.t("results.satisfaction_method", units=ctx.f.int(s["units"]), group=group),
+                "par-note",
+            )
+        )
     items = national_items(ctx)
     if items:
         parts.append(heading(3, ctx.t("results.national_heading", year=str(ctx.year))))
@@ -513,8 +665,10 @@ def results_section(ctx: ReportContext) -> str:
 # --------------------------------------------------------------------------- charts
 def figure_html(png: bytes, alt: str, caption: str) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure class="par-figure"><img src="data:image/png;base64,{data}" alt="{h(alt)}">'
-            f"<figcaption>{h(caption)}</figcaption></figure>")
+    return (
+        f'<figure class="par-figure"><img src="data:image/png;base64,{data}" alt="{h(alt)}">'
+        f"<figcaption>{h(caption)}</figcaption></figure>"
+    )
 
 
 def history_frame(ctx: ReportContext) -> pd.DataFrame:
@@ -523,8 +677,15 @@ def history_frame(ctx: ReportContext) -> pd.DataFrame:
         for entry in lv.get("history") or []:
             total = entry["total"]
             for tier_id, c in entry["counts"].items():
-                rows.append({"year": int(entry["year"]), "level": level, "tier": tier_id, "count": c,
-                             "share": 100.0 * c / total if total else 0.0})
+                rows.append(
+                    {
+                        "year": int(entry["year"]),
+                        "level": level,
+                        "tier": tier_id,
+                        "count": c,
+                        "share": 100.0 * c / total if total else 0.0,
+                    }
+                )
     return pd.DataFrame(rows, columns=["year", "level", "tier", "count", "share"])
 
 
@@ -532,9 +693,25 @@ def units_frame(ctx: ReportContext) -> pd.DataFrame:
     rows = []
     for level, lv in ctx.metrics["levels"].items():
         for u in lv.get("units") or []:
-            rows.append({"level": level, **{k: u.get(k) for k in ("unit_id", "unit_name", "group", "district",
-                                                                  "score", "tier", "prev_score", "prev_tier",
-                                                                  "movement")}})
+            rows.append(
+                {
+                    "level": level,
+                    **{
+                        k: u.get(k)
+                        for k in (
+                            "unit_id",
+                            "unit_name",
+                            "group",
+                            "district",
+                            "score",
+                            "tier",
+                            "prev_score",
+                            "prev_tier",
+                            "movement",
+                        )
+                    },
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -549,7 +726,9 @@ def make_charts(ctx: ReportContext) -> list:
     units = units_frame(ctx)
     if not units.empty:
         out.append(charts.score_distribution_chart(units, ctx.cfg, ctx.year, ctx.t, ctx.f))
-        moves = units[units["movement"].isin(["up", "same", "down"])].rename(columns={"prev_score": "score_prev", "movement": "move"})
+        moves = units[units["movement"].isin(["up", "same", "down"])].rename(
+            columns={"prev_score": "score_prev", "movement": "move"}
+        )
         if not moves.empty:
             out.append(charts.movement_chart(moves, ctx.cfg, ctx.t, ctx.f, ctx.prev))
     s = ctx.metrics.get("satisfaction") or {}
@@ -558,7 +737,11 @@ def make_charts(ctx: ReportContext) -> list:
         if s.get("group"):
             sat = sat[sat["group"] == s["group"]]
         if not sat.empty:
-            out.append(charts.satisfaction_chart(sat, s.get("target"), ctx.t, ctx.f, overall=s.get("value")))
+            out.append(
+                charts.satisfaction_chart(
+                    sat, s.get("target"), ctx.t, ctx.f, overall=s.get("value")
+                )
+            )
     if ctx.national is not None and ctx.national["rank"].notna().any():
         out.append(charts.national_ranks_chart(ctx.national, ctx.cfg, ctx.t, ctx.f))
     return out
@@ -582,8 +765,14 @@ def _score_change(ctx: ReportContext, u: dict) -> Cell:
     return (ctx.f.num(ch, sign=True), _change_cls(ch)) if ch is not None else _num("–")
 
 
-def ranking_table(ctx: ReportContext, level: str, units: list[dict], caption: str | None,
-                  show_group: bool = True, rank_key: str = "rank") -> str:
+def ranking_table(
+    ctx: ReportContext,
+    level: str,
+    units: list[dict],
+    caption: str | None,
+    show_group: bool = True,
+    rank_key: str = "rank",
+) -> str:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
@@ -593,8 +782,11 @@ def ranking_table(ctx: ReportContext, level: str, units: list[dict], caption: st
         cols.append(t("rankings.col_district") if by_district else t("rankings.col_group"))
     cols += [_num(t("rankings.col_score")), t("rankings.col_tier")]
     if prev is not None:
-        cols += [_num(t("rankings.col_prev_score", prev=str(prev))), t("rankings.col_prev_tier", prev=str(prev)),
-                 _num(t("rankings.col_change"))]
+        cols += [
+            _num(t("rankings.col_prev_score", prev=str(prev))),
+            t("rankings.col_prev_tier", prev=str(prev)),
+            _num(t("rankings.col_change")),
+        ]
     rows = []
     for u in units:
         row: list[Cell] = [_num(f.int(u[rank_key])), u["unit_name"]]
@@ -602,8 +794,11 @@ def ranking_table(ctx: ReportContext, level: str, units: list[dict], caption: st
             row.append(u.get("district") if by_district else ctx.group_label(u.get("group") or ""))
         row += [_num(f.num(u["score"])), (ctx.tier_label(u["tier"]), "par-tier")]
         if prev is not None:
-            row += [_num(f.num(u.get("prev_score"))), (ctx.tier_label(u.get("prev_tier")), "par-tier"),
-                    _score_change(ctx, u)]
+            row += [
+                _num(f.num(u.get("prev_score"))),
+                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                _score_change(ctx, u),
+            ]
         rows.append(row)
     return table_html(cols, rows, caption)
 
@@ -626,7 +821,12 @@ def rankings_section(ctx: ReportContext) -> str:
                 scores = [m["score"] for m in members if m["score"] is not None]
                 mean = sum(scores) / len(scores) if scores else None
                 ranked = [dict(m, rank_in_group=i + 1) for i, m in enumerate(members)]
-                cap = t("rankings.district_caption", district=district, n=f.int(len(members)), mean=f.num(mean))
+                cap = t(
+                    "rankings.district_caption",
+                    district=district,
+                    n=f.int(len(members)),
+                    mean=f.num(mean),
+                )
                 parts.append(ranking_table(ctx, level, ranked, cap, show_group=False))
         else:
             parts.append(para(t("rankings.full_note"), "par-note"))
@@ -645,17 +845,32 @@ def top_bottom_table(ctx: ReportContext, level: str) -> str:
     by_district = lv.get("group_by") == "district"
 
     def names(items: list[dict]) -> str:
-        return "; ".join(t("rankings.unit_score", name=u["unit_name"], score=f.num(u["score"])) for u in items)
+        return "; ".join(
+            t("rankings.unit_score", name=u["unit_name"], score=f.num(u["score"])) for u in items
+        )
 
     rows = []
     for g in groups.values():
         label = g["label"] if by_district else ctx.group_label(g["key"])
-        rows.append([label, _num(f.int(g["total"])), _num(f.num(g.get("mean_score"))), names(g.get("top") or []),
-                     names(g.get("bottom") or [])])
-    cols: list[Cell] = [t("rankings.col_district") if by_district else t("rankings.col_group"),
-                        _num(t("rankings.col_units")), _num(t("rankings.col_mean")), t("rankings.col_top"),
-                        t("rankings.col_bottom")]
-    return heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.top_bottom')}") + table_html(cols, rows)
+        rows.append(
+            [
+                label,
+                _num(f.int(g["total"])),
+                _num(f.num(g.get("mean_score"))),
+                names(g.get("top") or []),
+                names(g.get("bottom") or []),
+            ]
+        )
+    cols: list[Cell] = [
+        t("rankings.col_district") if by_district else t("rankings.col_group"),
+        _num(t("rankings.col_units")),
+        _num(t("rankings.col_mean")),
+        t("rankings.col_top"),
+        t("rankings.col_bottom"),
+    ]
+    return heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.top_bottom')}") + table_html(
+        cols, rows
+    )
 
 
 def _by_name(items: Iterable[dict]) -> list[dict]:
@@ -670,17 +885,32 @@ def movers_block(ctx: ReportContext, level: str) -> str:
     if not mv.get("available") or prev is None:
         return ""
     by_district = lv.get("group_by") == "district"
-    cols: list[Cell] = [t("rankings.col_unit"), t("rankings.col_district") if by_district else t("rankings.col_group"),
-                        t("rankings.col_prev_tier", prev=str(prev)), t("rankings.col_tier"),
-                        _num(t("rankings.col_prev_score", prev=str(prev))), _num(t("rankings.col_score"))]
+    cols: list[Cell] = [
+        t("rankings.col_unit"),
+        t("rankings.col_district") if by_district else t("rankings.col_group"),
+        t("rankings.col_prev_tier", prev=str(prev)),
+        t("rankings.col_tier"),
+        _num(t("rankings.col_prev_score", prev=str(prev))),
+        _num(t("rankings.col_score")),
+    ]
 
     def rows(items: list[dict]) -> list[list[Cell]]:
-        return [[u["unit_name"], u.get("district") if by_district else ctx.group_label(u.get("group") or ""),
-                 (ctx.tier_label(u.get("prev_tier")), "par-tier"), (ctx.tier_label(u.get("tier")), "par-tier"),
-                 _num(f.num(u.get("prev_score"))), _num(f.num(u.get("score")))] for u in _by_name(items)]
+        return [
+            [
+                u["unit_name"],
+                u.get("district") if by_district else ctx.group_label(u.get("group") or ""),
+                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                (ctx.tier_label(u.get("tier")), "par-tier"),
+                _num(f.num(u.get("prev_score"))),
+                _num(f.num(u.get("score"))),
+            ]
+            for u in _by_name(items)
+        ]
 
-    parts = [heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.movers', prev=str(prev))}"),
-             para(t("rankings.movers_note"), "par-note")]
+    parts = [
+        heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.movers', prev=str(prev))}"),
+        para(t("rankings.movers_note"), "par-note"),
+    ]
     for kind in ("up", "down"):
         items = mv.get(kind) or []
         title = t(f"rankings.movers_{kind}", n=f.int(len(items)))
@@ -689,23 +919,54 @@ def movers_block(ctx: ReportContext, level: str) -> str:
         else:
             parts.append(f"<p><strong>{h(title)}</strong>: {h(t('rankings.movers_none'))}</p>")
     if mv.get("merged"):
-        mcols: list[Cell] = [t("rankings.col_unit"), t("rankings.col_predecessors"), t("rankings.col_tier"),
-                             _num(t("rankings.col_score"))]
-        mrows = [[u["unit_name"], "; ".join(f"{p['unit_name']} ({ctx.tier_label(p.get('prev_tier'))})"
-                                            for p in u.get("predecessors") or []),
-                  (ctx.tier_label(u.get("tier")), "par-tier"), _num(f.num(u.get("score")))]
-                 for u in _by_name(mv["merged"])]
+        mcols: list[Cell] = [
+            t("rankings.col_unit"),
+            t("rankings.col_predecessors"),
+            t("rankings.col_tier"),
+            _num(t("rankings.col_score")),
+        ]
+        mrows = [
+            [
+                u["unit_name"],
+                "; ".join(
+                    f"{p['unit_name']} ({ctx.tier_label(p.get('prev_tier'))})"
+                    for p in u.get("predecessors") or []
+                ),
+                (ctx.tier_label(u.get("tier")), "par-tier"),
+                _num(f.num(u.get("score"))),
+            ]
+            for u in _by_name(mv["merged"])
+        ]
         parts.append(table_html(mcols, mrows, t("rankings.merged_units")))
     if mv.get("new"):
-        ncols: list[Cell] = [t("rankings.col_unit"), t("rankings.col_tier"), _num(t("rankings.col_score"))]
-        nrows = [[u["unit_name"], (ctx.tier_label(u.get("tier")), "par-tier"), _num(f.num(u.get("score")))]
-                 for u in _by_name(mv["new"])]
+        ncols: list[Cell] = [
+            t("rankings.col_unit"),
+            t("rankings.col_tier"),
+            _num(t("rankings.col_score")),
+        ]
+        nrows = [
+            [
+                u["unit_name"],
+                (ctx.tier_label(u.get("tier")), "par-tier"),
+                _num(f.num(u.get("score"))),
+            ]
+            for u in _by_name(mv["new"])
+        ]
         parts.append(table_html(ncols, nrows, t("rankings.new_units")))
     if mv.get("left"):
-        lcols: list[Cell] = [t("rankings.col_unit"), t("rankings.col_prev_tier", prev=str(prev)),
-                             _num(t("rankings.col_prev_score", prev=str(prev)))]
-        lrows = [[u["unit_name"], (ctx.tier_label(u.get("prev_tier")), "par-tier"), _num(f.num(u.get("prev_score")))]
-                 for u in _by_name(mv["left"])]
+        lcols: list[Cell] = [
+            t("rankings.col_unit"),
+            t("rankings.col_prev_tier", prev=str(prev)),
+            _num(t("rankings.col_prev_score", prev=str(prev))),
+        ]
+        lrows = [
+            [
+                u["unit_name"],
+                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                _num(f.num(u.get("prev_score"))),
+            ]
+            for u in _by_name(mv["left"])
+        ]
         parts.append(table_html(lcols, lrows, t("rankings.left_units")))
     return "\n".join(parts)
 
@@ -739,7 +1000,11 @@ def _messages(v: dict, key: str, lang: str = "vi") -> list[str]:
         found = _localized(item.get("found"), lang)
         if found:
             bits.append(("found " if lang == "en" else "thấy ") + found)
-        units = [u.get("unit_name") or u.get("unit_id") for u in item.get("units") or [] if isinstance(u, dict)]
+        units = [
+            u.get("unit_name") or u.get("unit_id")
+            for u in item.get("units") or []
+            if isinstance(u, dict)
+        ]
         units = [str(u) for u in units if u]
         if units:
             more = item.get("n_units", len(units)) - len(units[:5])
@@ -751,7 +1016,9 @@ def _messages(v: dict, key: str, lang: str = "vi") -> list[str]:
 def _checks(v: dict) -> int | None:
     tables = v.get("tables")
     if isinstance(tables, dict) and tables:
-        return sum(int(t.get("expectations", 0) or 0) for t in tables.values() if isinstance(t, dict))
+        return sum(
+            int(t.get("expectations", 0) or 0) for t in tables.values() if isinstance(t, dict)
+        )
     for k in ("evaluated_expectations", "checks", "n_checks"):
         if isinstance(v.get(k), int):
             return v[k]
@@ -761,7 +1028,13 @@ def _checks(v: dict) -> int | None:
 def docs_link(v: dict) -> str:
     """The Data Docs page, relative to the report (never an absolute or remote URL)."""
     d = v.get("data_docs")
-    if isinstance(d, str) and d and ":" not in d and not d.startswith(("/", "\\")) and ".." not in d:
+    if (
+        isinstance(d, str)
+        and d
+        and ":" not in d
+        and not d.startswith(("/", "\\"))
+        and ".." not in d
+    ):
         return d
     return VALIDATION_DOCS
 
@@ -771,10 +1044,12 @@ def quality_section(ctx: ReportContext) -> str:
     v = ctx.validation
     parts = [heading(2, t("sections.quality"), "quality"), para(t("quality.intro"))]
     if v is None:
-        parts.append(f'<p><span class="par-status unknown">{h(t("quality.not_validated"))}</span></p>')
+        parts.append(
+            f'<p><span class="par-status unknown">{h(t("quality.not_validated"))}</span></p>'
+        )
     else:
         failures, warnings = _messages(v, "failures", ctx.lang), _messages(v, "warnings", ctx.lang)
-        n_fail = v.get("n_critical", len(failures))
+        n_fail = v.get("n_failures", v.get("n_critical", len(failures)))
         n_warn = v.get("n_warnings", len(warnings))
         ok = _validation_success(v)
         key, cls = ("quality.passed", "ok") if ok else ("quality.failed", "failed")
@@ -782,17 +1057,28 @@ def quality_section(ctx: ReportContext) -> str:
         parts.append(f'<p><span class="par-status {cls}">{h(text)}</span></p>')
         for label_key, items in (("quality.failures", failures), ("quality.warnings", warnings)):
             if items:
-                parts.append(f"<h4>{h(t(label_key))}</h4><ul>" + "".join(f"<li>{h(i)}</li>" for i in items) + "</ul>")
+                parts.append(
+                    f"<h4>{h(t(label_key))}</h4><ul>"
+                    + "".join(f"<li>{h(i)}</li>" for i in items)
+                    + "</ul>"
+                )
         link = docs_link(v)
-        parts.append(f'<p><a href="{h(link)}">{h(t("quality.docs_link"))}</a> (<code>{h(link)}</code>)</p>')
+        parts.append(
+            f'<p><a href="{h(link)}">{h(t("quality.docs_link"))}</a> (<code>{h(link)}</code>)</p>'
+        )
     checks_list = []
     for level, lv in ctx.metrics["levels"].items():
         ok = lv.get("shares_sum_ok")
         if ok is None:
             continue
-        checks_list.append(t("quality.report_checks", level=ctx.level_label(level),
-                             sum=f.pct(lv.get("shares_sum_display")),
-                             ok=t("quality.sum_ok") if ok else t("quality.sum_not_ok")))
+        checks_list.append(
+            t(
+                "quality.report_checks",
+                level=ctx.level_label(level),
+                sum=f.pct(lv.get("shares_sum_display")),
+                ok=t("quality.sum_ok") if ok else t("quality.sum_not_ok"),
+            )
+        )
     if checks_list:
         parts.append("<ul>" + "".join(f"<li>{h(c)}</li>" for c in checks_list) + "</ul>")
     return section("par-section par-quality", *parts)
@@ -801,16 +1087,21 @@ def quality_section(ctx: ReportContext) -> str:
 def provenance_footer(ctx: ReportContext) -> str:
     t, f = ctx.t, ctx.f
     p = ctx.provenance
-    inputs = table_html([t("provenance.col_file"), _num(t("provenance.col_size")), t("provenance.col_sha256")],
-                        [[i["file"], _num(f.int(i["bytes"])), (i["sha256"], "hash")] for i in p.get("inputs", [])],
-                        t("provenance.inputs"))
+    inputs = table_html(
+        [t("provenance.col_file"), _num(t("provenance.col_size")), t("provenance.col_sha256")],
+        [[i["file"], _num(f.int(i["bytes"])), (i["sha256"], "hash")] for i in p.get("inputs", [])],
+        t("provenance.inputs"),
+    )
     par = p.get("parameters") or {}
     rounding = par.get("rounding") or ""
     if par.get("decimals") is not None:
         rounding = f"{rounding} ({par['decimals']})"
     commit = p.get("commit")
-    commit_text = (t("provenance.commit_dirty", commit=commit) if p.get("dirty") else commit) if commit else \
-        t("provenance.commit_unknown")
+    commit_text = (
+        (t("provenance.commit_dirty", commit=commit) if p.get("dirty") else commit)
+        if commit
+        else t("provenance.commit_unknown")
+    )
     rows = [
         (t("provenance.param_year"), str(par.get("year"))),
         (t("provenance.param_province"), par.get("province")),
@@ -822,10 +1113,14 @@ def provenance_footer(ctx: ReportContext) -> str:
         (t("provenance.config"), p.get("config_sha256")),
         (t("provenance.metrics_schema"), str(p.get("metrics_schema"))),
     ]
-    params = table_html([t("provenance.parameters"), ""], [[k, (v or "–", "hash" if len(str(v)) > 30 else "")]
-                                                           for k, v in rows])
-    return (f'<footer class="par-provenance">\n{heading(2, t("sections.provenance"), "provenance")}\n'
-            f"{para(t('provenance.intro'))}\n{params}\n{inputs}\n</footer>")
+    params = table_html(
+        [t("provenance.parameters"), ""],
+        [[k, (v or "–", "hash" if len(str(v)) > 30 else "")] for k, v in rows],
+    )
+    return (
+        f'<footer class="par-provenance">\n{heading(2, t("sections.provenance"), "provenance")}\n'
+        f"{para(t('provenance.intro'))}\n{params}\n{inputs}\n</footer>"
+    )
 
 
 # =========================================================================== all
@@ -835,8 +1130,14 @@ SECTIONS = ("header", "key_figures", "results", "charts", "rankings", "quality",
 def render_section(ctx: ReportContext, name: str) -> str:
     if name == "header":
         return title_block(ctx) + "\n" + simulated_notice(ctx)
-    return {"key_figures": key_figures, "results": results_section, "charts": charts_section,
-            "rankings": rankings_section, "quality": quality_section, "provenance": provenance_footer}[name](ctx)
+    return {
+        "key_figures": key_figures,
+        "results": results_section,
+        "charts": charts_section,
+        "rankings": rankings_section,
+        "quality": quality_section,
+        "provenance": provenance_footer,
+    }[name](ctx)
 
 
 def render_sections(ctx: ReportContext) -> list[str]:
@@ -856,5 +1157,9 @@ def headline(metrics: dict, level: str, lang: str = "vi") -> dict[str, Any]:
     lv = metrics["levels"][level]
     best_id, best = next(iter(lv["tiers"].items()))
     f = Formatter(lang, (metrics.get("rounding") or {}).get("policy", "half_up"))
-    return {"tier": best_id, "count": best["count"], "total": lv["total"],
-            "text": f"{f.fraction(best['count'], lv['total'])} ({f.pct(best['share_display'])})"}
+    return {
+        "tier": best_id,
+        "count": best["count"],
+        "total": lv["total"],
+        "text": f"{f.fraction(best['count'], lv['total'])} ({f.pct(best['share_display'])})",
+    }
