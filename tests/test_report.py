@@ -210,3 +210,32 @@ def test_rankings_sorted_and_grouped(ctx):
     scores = [u["score"] for u in units]
     assert scores == sorted(scores, reverse=True)
     assert squash(html).count("<tr>") > len(units)
+
+
+def _wording(lang: str) -> set[str]:
+    from par_review.i18n import load_locale
+
+    # sentences without fields, long enough to be unambiguous
+    return {
+        v
+        for v in load_locale(lang).values()
+        if isinstance(v, str) and "{" not in v and len(v) >= 12
+    }
+
+
+def test_no_text_in_the_wrong_language(ctx):
+    """The English page has none of the Vietnamese wording, and the reverse (unit names
+    from data are Vietnamese in both, and are not wording)."""
+    vi_only, en_only = _wording("vi") - _wording("en"), _wording("en") - _wording("vi")
+    pages = {
+        lang: "\n".join(render_section(ctx(lang), s) for s in SECTIONS) for lang in ("vi", "en")
+    }
+    import html as _html
+
+    for lang, foreign in (("en", vi_only), ("vi", en_only)):
+        text = _html.unescape(pages[lang])
+        leaked = sorted(w for w in foreign if w in text)
+        assert not leaked, f"{lang} page shows {leaked[:5]}"
+    # and the check is not vacuous: each page does show its own wording
+    assert sum(w in _html.unescape(pages["vi"]) for w in vi_only) > 10
+    assert sum(w in _html.unescape(pages["en"]) for w in en_only) > 10

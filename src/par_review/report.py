@@ -1150,16 +1150,3 @@ def render_html(ctx: ReportContext) -> str:
     from .exporters import standalone_page
 
     return standalone_page(render_sections(ctx), lang=ctx.lang)
-
-
-def headline(metrics: dict, level: str, lang: str = "vi") -> dict[str, Any]:
-    """The best tier's count, total and displayed share of a level (for index pages)."""
-    lv = metrics["levels"][level]
-    best_id, best = next(iter(lv["tiers"].items()))
-    f = Formatter(lang, (metrics.get("rounding") or {}).get("policy", "half_up"))
-    return {
-        "tier": best_id,
-        "count": best["count"],
-        "total": lv["total"],
-        "text": f"{f.fraction(best['count'], lv['total'])} ({f.pct(best['share_display'])})",
-    }
