@@ -816,18 +816,20 @@ def rankings_section(ctx: ReportContext) -> str:
             groups: dict[str, list[dict]] = {}
             for u in units:
                 groups.setdefault(u.get("district") or "", []).append(u)
+            # the district means computed by metrics (by_group is keyed by district code)
+            means = {
+                g.get("label"): g.get("mean_score") for g in (lv.get("by_group") or {}).values()
+            }
             for district in sorted(groups, key=vi_sort_key):
                 members = groups[district]
-                scores = [m["score"] for m in members if m["score"] is not None]
-                mean = sum(scores) / len(scores) if scores else None
-                ranked = [dict(m, rank_in_group=i + 1) for i, m in enumerate(members)]
+                mean = means.get(district)
                 cap = t(
                     "rankings.district_caption",
                     district=district,
                     n=f.int(len(members)),
                     mean=f.num(mean),
                 )
-                parts.append(ranking_table(ctx, level, ranked, cap, show_group=False))
+                parts.append(ranking_table(ctx, level, members, cap, show_group=False))
         else:
             parts.append(para(t("rankings.full_note"), "par-note"))
             parts.append(ranking_table(ctx, level, units, None))
