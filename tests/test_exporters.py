@@ -205,6 +205,7 @@ def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
     assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert pages > 2 and f"1 / {pages}" in text and f"{pages} / {pages}" in text
+    assert re.search(r"Tagged:\s+yes", info)  # structure and alt text for screen readers
     fonts = subprocess.run(
         ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]

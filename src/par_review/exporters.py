@@ -143,7 +143,8 @@ def _offline_fetcher():
 
 
 def html_to_pdf(html: str, base_dir: str | Path | None = None) -> bytes:
-    """Render report HTML to PDF bytes with WeasyPrint (print CSS, A4, fonts embedded).
+    """Render report HTML to PDF bytes with WeasyPrint (print CSS, A4, fonts embedded,
+    tagged for accessibility).
 
     No base URL by default: WeasyPrint would turn the relative link to the Data Docs
     (validation/index.html) into an absolute file:// URL of the staging folder, which is
@@ -153,9 +154,11 @@ def html_to_pdf(html: str, base_dir: str | Path | None = None) -> bytes:
     weasyprint, font_config = _weasyprint()
     base_url = Path(base_dir).resolve().as_uri() + "/" if base_dir else None
     doc = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_offline_fetcher())
-    return doc.write_pdf(
-        font_config=font_config, pdf_identifier=b"par-review-report", uncompressed_pdf=False
-    )
+    options: dict[str, Any] = {"pdf_identifier": b"par-review-report"}
+    if "pdf_tags" in getattr(weasyprint, "DEFAULT_OPTIONS", {}):
+        # a tagged PDF: headings, tables and figures with their alt text for screen readers
+        options["pdf_tags"] = True
+    return doc.write_pdf(font_config=font_config, **options)
 
 
 class ParPDFExporter(ParHTMLExporter):
