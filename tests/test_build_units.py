@@ -163,3 +163,20 @@ def test_index_lists_failures_with_reason_and_no_external_resources(project):
     assert "Lỗi ở bước clean" in html and "InputError: &lt;bad&gt; row 12" in html
     assert 'href="2022/report.html"' in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_published_folders_are_readable_by_others(tmp_path):
+    import stat
+    import tempfile
+
+    staged = Path(tempfile.mkdtemp(dir=tmp_path))  # mode 0700, as staging folders are
+    (staged / "validation").mkdir(mode=0o700)
+    (staged / "validation" / "index.html").write_text("x", encoding="utf-8")
+    os.chmod(staged / "validation" / "index.html", 0o600)
+    old = os.umask(0o022)
+    try:
+        swap_dir(staged, tmp_path / "2022")
+    finally:
+        os.umask(old)
+    for p in (tmp_path / "2022", tmp_path / "2022" / "validation", tmp_path / "2022" / "validation" / "index.html"):
+        assert p.stat().st_mode & stat.S_IROTH, p

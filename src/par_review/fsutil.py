@@ -21,6 +21,7 @@ def swap_dir(staged: Path, target: Path) -> None:
     new one, never a mix: the old one is moved aside by rename, then the new one renamed in.
     A crash between the two renames leaves `<target>.old-*`, which `recover()` restores."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _readable_by_all(staged)
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if old.exists():
         shutil.rmtree(old)
@@ -29,6 +30,22 @@ def swap_dir(staged: Path, target: Path) -> None:
     os.rename(staged, target)
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _readable_by_all(root: Path) -> None:
+    """Staging folders come from mkdtemp (mode 0700); published ones follow the umask like
+    any other file, so a web server or a colleague can read them."""
+    mask = _current_umask()
+    for dirpath, _dirs, files in os.walk(root):
+        os.chmod(dirpath, 0o777 & ~mask)
+        for f in files:
+            os.chmod(os.path.join(dirpath, f), 0o666 & ~mask)
 
 
 def recover(parent: Path) -> list[Path]:

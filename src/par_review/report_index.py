@@ -54,6 +54,10 @@ def _headline(metrics: dict, lvl: str, lang: str, level_label: str) -> str:
         return ""
 
 
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def write_index(paths: Paths, state: dict, province: str = "khanh_hoa", lang: str = "vi") -> Path:
     cfg = load_config(province, paths)
     w = WORDS[lang]
@@ -67,7 +71,7 @@ def write_index(paths: Paths, state: dict, province: str = "khanh_hoa", lang: st
         metrics = {}
         with contextlib.suppress(OSError, ValueError):
             metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
-        heads = [_headline(metrics, lvl, lang, cfg.level_label(lvl, lang)) for lvl in cfg.levels]
+        heads = [_headline(metrics, lvl, lang, _capitalised(cfg.level_label(lvl, lang))) for lvl in cfg.levels]
         links = []
         for name, label in (("report.html", w["report"]), ("report.pdf", w["pdf"]),
                             ("validation/index.html", w["docs"]), ("metrics.json", w["metrics"])):
