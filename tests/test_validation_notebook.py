@@ -27,6 +27,9 @@ def test_notebook_ends_with_the_gate_and_declares_its_parameters():
     assert "validate_year(" in "".join(c.source for c in code)
     assert all(not c.get("outputs") for c in code)
     assert nb.metadata.kernelspec.name == "par-review"
+    import papermill
+
+    assert set(papermill.inspect_notebook(str(NOTEBOOK))) == {"year", "province", "root", "out_dir"}
 
 
 def run(root: Path, out: Path, tmp: Path) -> subprocess.CompletedProcess:
