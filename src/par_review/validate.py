@@ -180,6 +180,8 @@ def _finding_lines(f: dict) -> list[str]:
         out.append("  - " + _unit_label(u, f["table"]) + ": thiếu / missing")
     for u in f.get("extra_units", []):
         out.append("  - " + _unit_label(u, f["table"]) + ": không có trong danh sách / not on the roster")
+    for u in f.get("duplicate_units", []):
+        out.append("  - " + _unit_label(u, f["table"]) + ": trùng dòng / duplicate row")
     shown = len(f.get("units", []))
     if f.get("n_units", 0) > shown:
         out.append(f"  … và {f['n_units'] - shown} dòng khác / and {f['n_units'] - shown} more rows")
@@ -217,6 +219,15 @@ def suites_fingerprint(paths: Paths, province: str) -> str:
             h.update(p.name.encode())
             h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def _suite_order(paths: Paths, name: str) -> dict[str, int]:
+    p = paths.validation / GX_DIR / "expectations" / f"{name}.json"
+    try:
+        suite = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {e.get("meta", {}).get("check"): i for i, e in enumerate(suite.get("expectations", []))}
 
 
 def validate_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa",
@@ -261,15 +272,15 @@ def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Pa
             checkpoint = ctx.checkpoints.get(suite_name(province, table))
             result = checkpoint.run(batch_parameters={"dataframe": view}, expectation_parameters=params,
                                     run_id=run_id)
+            order = _suite_order(paths, suite_name(province, table))
             for vr_id, vr in result.run_results.items():
                 result_ids.append(vr_id)
                 n = len(vr.results)
                 report.tables[table] = {"status": "validated", "rows": int(len(df)), "expectations": n,
                                         "passed": sum(1 for r in vr.results if r.success)}
-                for evr in vr.results:
-                    if evr.success:
-                        continue
-                    f = _finding(evr, table, params, view, reg)
+                found = [_finding(evr, table, params, view, reg) for evr in vr.results if not evr.success]
+                found.sort(key=lambda f: (order.get(f["check"], len(order)), f["check"]))  # the suite's order
+                for f in found:
                     (report.failures if f["severity"] == "critical" else report.warnings).append(f)
         if docs and write:
             out = Path(out_dir) if out_dir else paths.work_year(year)
