@@ -82,7 +82,9 @@ def test_a_config_change_shows_until_the_suites_are_regenerated(project):
     assert problems == ["differs from the config: expectations/khanh_hoa-provincial.json"]
     write_project(project)
     assert check_project(project) == []
-    suite = json.loads((project.validation / "gx/expectations/khanh_hoa-provincial.json").read_text("utf-8"))
+    suite = json.loads(
+        (project.validation / "gx/expectations/khanh_hoa-provincial.json").read_text("utf-8")
+    )
     tthc = [e for e in suite["expectations"] if e["meta"]["check"] == "provincial.area_tthc.range"]
     assert tthc[0]["kwargs"]["max_value"] == 15.5
 
@@ -90,18 +92,24 @@ def test_a_config_change_shows_until_the_suites_are_regenerated(project):
 def test_a_reviewer_changes_severity_in_overrides_yml(project):
     (project.validation / "overrides.yml").write_text(
         "severity: {provincial.unit_name.official: critical}\ndisabled: [national_indices.value.range]\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     assert sorted(check_project(project)) == [
         "differs from the config: expectations/khanh_hoa-national_indices.json",
-        "differs from the config: expectations/khanh_hoa-provincial.json"]
+        "differs from the config: expectations/khanh_hoa-provincial.json",
+    ]
     write_project(project)
     gx = project.validation / "gx/expectations"
     prov = json.loads((gx / "khanh_hoa-provincial.json").read_text(encoding="utf-8"))
-    e = next(e for e in prov["expectations"] if e["meta"]["check"] == "provincial.unit_name.official")
+    e = next(
+        e for e in prov["expectations"] if e["meta"]["check"] == "provincial.unit_name.official"
+    )
     assert e["meta"]["severity"] == e["severity"] == "critical"
     nat = json.loads((gx / "khanh_hoa-national_indices.json").read_text(encoding="utf-8"))
     assert "national_indices.value.range" not in {e["meta"]["check"] for e in nat["expectations"]}
-    (project.validation / "overrides.yml").write_text("disabled: [no.such.check]\n", encoding="utf-8")
+    (project.validation / "overrides.yml").write_text(
+        "disabled: [no.such.check]\n", encoding="utf-8"
+    )
     with pytest.raises(ValueError, match="no.such.check"):
         check_project(project)
 
@@ -109,14 +117,21 @@ def test_a_reviewer_changes_severity_in_overrides_yml(project):
 def test_suites_follow_the_config(cfg):
     suites = build_suites(cfg)
     prov = suites["provincial"]
-    cols = next(e for e in prov["expectations"] if e["type"] == "expect_table_columns_to_match_ordered_list")
+    cols = next(
+        e for e in prov["expectations"] if e["type"] == "expect_table_columns_to_match_ordered_list"
+    )
     assert cols["kwargs"]["column_list"][-1] == AREA_GAP
-    areas = {e["kwargs"]["column"]: e["kwargs"]["max_value"] for e in prov["expectations"]
-             if e["meta"]["check"].endswith(".range") and e["kwargs"]["column"].startswith("area_")}
+    areas = {
+        e["kwargs"]["column"]: e["kwargs"]["max_value"]
+        for e in prov["expectations"]
+        if e["meta"]["check"].endswith(".range") and e["kwargs"]["column"].startswith("area_")
+    }
     assert areas == {a.column: a.max for a in cfg.areas("provincial")}
     tiers = next(e for e in prov["expectations"] if e["meta"]["check"] == "provincial.tier.known")
     assert tiers["kwargs"]["value_set"] == cfg.tier_ids
-    bands = [e["meta"]["check"] for e in prov["expectations"] if ".tier.band." in e["meta"]["check"]]
+    bands = [
+        e["meta"]["check"] for e in prov["expectations"] if ".tier.band." in e["meta"]["check"]
+    ]
     assert bands == [f"provincial.tier.band.{t}" for t in cfg.tier_ids]
 
 
@@ -159,7 +174,9 @@ def test_analytics_off_in_config_and_code(paths):
 def test_nothing_is_written_into_the_gx_project(project, tables, tmp_path):
     before = _tree_hash(project.validation)
     files = sorted(p.relative_to(project.validation) for p in project.validation.rglob("*"))
-    report = validate_tables(YEAR, tables, project, out_dir=tmp_path, only=["satisfaction"], docs=True)
+    report = validate_tables(
+        YEAR, tables, project, out_dir=tmp_path, only=["satisfaction"], docs=True
+    )
     assert report.success and (tmp_path / "validation" / "index.html").is_file()
     assert sorted(p.relative_to(project.validation) for p in project.validation.rglob("*")) == files
     assert _tree_hash(project.validation) == before
@@ -251,14 +268,18 @@ def unit_value_copy(table, df, cfg, year):
         c.set(f"{a.column}.range", a.column, a.max + 1)
     i = c.row()  # area sum off by one point, each area still within its maximum
     first = cfg.areas(table)[0].column
-    c.df.loc[i, first] = c.df.loc[i, first] - 1 if c.df.loc[i, first] >= 1 else c.df.loc[i, first] + 1
+    c.df.loc[i, first] = (
+        c.df.loc[i, first] - 1 if c.df.loc[i, first] >= 1 else c.df.loc[i, first] + 1
+    )
     gap = round(sum(c.df.loc[i, a.column] for a in cfg.areas(table)) - c.df.loc[i, "score"], 6)
     assert abs(gap) > 0.9
     c.expect("area_sum.total", c.ident(i), float(gap))
     bands = cfg.bands(year, table)
     for k, band in enumerate(bands):
         i = c.row()
-        score = round(band.min_score - 0.1, 2) if k == 0 else band.max_score  # 84.9 rated Tốt; 85 rated Khá
+        score = (
+            round(band.min_score - 0.1, 2) if k == 0 else band.max_score
+        )  # 84.9 rated Tốt; 85 rated Khá
         c.df.loc[i, "tier"] = band.tier
         c.df.loc[i, "score"] = score
         c.expect(f"tier.band.{band.tier}", c.ident(i), score)
@@ -271,7 +292,9 @@ def unit_value_copy(table, df, cfg, year):
     c.set("level.value", "level", "commune" if table == "provincial" else "provincial")
     c.set("group.known", "group", "khong_ro")
     i = c.set("unit_name.official", "unit_name", "Tên cũ của đơn vị")
-    c.df.loc[c.row(), ["source_file", "source_row"]] = c.df.loc[i, ["source_file", "source_row"]].values
+    c.df.loc[c.row(), ["source_file", "source_row"]] = c.df.loc[
+        i, ["source_file", "source_row"]
+    ].values
     c.expect("source_row.unique", "Tên cũ của đơn vị", None)
     return c
 
@@ -286,7 +309,10 @@ def null_copy(table, df, columns):
 def type_copy(table, df, suite):
     c = Copy(table, df)
     for e in suite["expectations"]:
-        if e["type"] != "expect_column_values_to_be_in_type_list" or e["kwargs"]["column"] == AREA_GAP:
+        if (
+            e["type"] != "expect_column_values_to_be_in_type_list"
+            or e["kwargs"]["column"] == AREA_GAP
+        ):
             continue
         col = e["kwargs"]["column"]
         c.set(f"{col}.type", col, 12345 if e["kwargs"]["type_list"] == STR else "abc")
@@ -351,16 +377,40 @@ def broken_copies(tables, cfg, year) -> list[Copy]:
     for level in ("provincial", "commune"):
         df = tables[level]
         req = [c for c in df.columns if not (c == "district" and level == "provincial")]
-        copies += [unit_value_copy(level, df, cfg, year), null_copy(level, df, req),
-                   type_copy(level, df, suites[level]), columns_copy(level, df), missing_unit_copy(level, df)]
+        copies += [
+            unit_value_copy(level, df, cfg, year),
+            null_copy(level, df, req),
+            type_copy(level, df, suites[level]),
+            columns_copy(level, df),
+            missing_unit_copy(level, df),
+        ]
     sat = tables["satisfaction"]
-    copies += [satisfaction_value_copy(sat, year),
-               null_copy("satisfaction", sat, ["year", "unit_id", "unit_name", "group", "satisfaction_pct",
-                                               "raw_name", "source_file", "source_row"]),
-               type_copy("satisfaction", sat, suites["satisfaction"]), columns_copy("satisfaction", sat)]
+    copies += [
+        satisfaction_value_copy(sat, year),
+        null_copy(
+            "satisfaction",
+            sat,
+            [
+                "year",
+                "unit_id",
+                "unit_name",
+                "group",
+                "satisfaction_pct",
+                "raw_name",
+                "source_file",
+                "source_row",
+            ],
+        ),
+        type_copy("satisfaction", sat, suites["satisfaction"]),
+        columns_copy("satisfaction", sat),
+    ]
     nat = tables["national_indices"]
-    copies += [national_value_copy(nat, year), null_copy("national_indices", nat, ["index", "year", "unit", "basis"]),
-               type_copy("national_indices", nat, suites["national_indices"]), columns_copy("national_indices", nat)]
+    copies += [
+        national_value_copy(nat, year),
+        null_copy("national_indices", nat, ["index", "year", "unit", "basis"]),
+        type_copy("national_indices", nat, suites["national_indices"]),
+        columns_copy("national_indices", nat),
+    ]
     return copies
 
 
@@ -391,8 +441,12 @@ def test_a_broken_copy_is_stopped_with_unit_and_value(paths, tables, cfg, index)
         if value is not None:
             assert _shown(value) in block, f"{check}: value {value!r} not shown:\n{block}"
         if unit is not None and value is not None and f["units"]:
-            assert any(unit in " ".join(_shown(u.get(k)) for k in ("unit_id", "unit_name", "index", "year"))
-                       and _shown(u.get("value")) == _shown(value) for u in f["units"]), f
+            assert any(
+                unit
+                in " ".join(_shown(u.get(k)) for k in ("unit_id", "unit_name", "index", "year"))
+                and _shown(u.get("value")) == _shown(value)
+                for u in f["units"]
+            ), f
     if any(severities.get(check) == "critical" for check, _, _ in c.expected):
         with pytest.raises(ValidationFailed) as exc:
             gate(report)
@@ -413,10 +467,15 @@ def _block(text: str, check: str) -> str:
 def test_warnings_do_not_stop_the_gate(paths, tables):
     sat = tables["satisfaction"].copy()
     sat.loc[3, "respondents"] = 0
-    report = validate_tables(YEAR, {"satisfaction": sat}, paths, only=["satisfaction"], write=False, docs=False)
+    report = validate_tables(
+        YEAR, {"satisfaction": sat}, paths, only=["satisfaction"], write=False, docs=False
+    )
     assert report.success and report.failures == []
     assert [w["check"] for w in report.warnings] == ["satisfaction.respondents.positive"]
-    assert sat.loc[3, "unit_name"] in report.summary_text() and "CẢNH BÁO / WARNING" in report.summary_text()
+    assert (
+        sat.loc[3, "unit_name"] in report.summary_text()
+        and "CẢNH BÁO / WARNING" in report.summary_text()
+    )
     gate(report)
 
 
@@ -427,24 +486,40 @@ def test_tier_follows_the_bands_of_the_year(project):
 
     clean_year(YEAR, project)
     prov = read_tables(project, YEAR)["provincial"]
-    ok = validate_tables(YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False)
+    ok = validate_tables(
+        YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False
+    )
     assert ok.success
     lowest = prov[prov.tier == "tot"].score.min()
     start = round(lowest + 0.01, 2)
     yml = project.config_dir / "khanh_hoa" / "province.yml"
-    yml.write_text(yml.read_text(encoding="utf-8").replace(
-        "by_year: {}", f"by_year: {{{YEAR}: {{provincial: {{tot: {start}, kha: 70, trung_binh: 50, yeu: 0}}}}}}"),
-        encoding="utf-8")
-    report = validate_tables(YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False)
+    yml.write_text(
+        yml.read_text(encoding="utf-8").replace(
+            "by_year: {}",
+            f"by_year: {{{YEAR}: {{provincial: {{tot: {start}, kha: 70, trung_binh: 50, yeu: 0}}}}}}",
+        ),
+        encoding="utf-8",
+    )
+    report = validate_tables(
+        YEAR, {"provincial": prov}, project, only=["provincial"], write=False, docs=False
+    )
     band = next(f for f in report.failures if f["check"] == "provincial.tier.band.tot")
-    assert {u["unit_id"] for u in band["units"]} == set(prov[(prov.tier == "tot") & (prov.score < start)].unit_id)
+    assert {u["unit_id"] for u in band["units"]} == set(
+        prov[(prov.tier == "tot") & (prov.score < start)].unit_id
+    )
     assert f"score ≥ {start:g}" in report.summary_text()
     assert f"{lowest:g}" in report.summary_text()
 
 
 def test_missing_satisfaction_table_fails_when_a_target_is_set(paths, tables):
-    report = validate_tables(YEAR, {**tables, "satisfaction": None}, paths, only=["satisfaction"], write=False,
-                             docs=False)
+    report = validate_tables(
+        YEAR,
+        {**tables, "satisfaction": None},
+        paths,
+        only=["satisfaction"],
+        write=False,
+        docs=False,
+    )
     assert [f["check"] for f in report.failures] == ["satisfaction.table.present"]
     assert "satisfaction.csv" in report.summary_text()
 
@@ -465,7 +540,9 @@ def test_validation_json_is_deterministic_and_does_not_copy_tables(paths, tables
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["duplicate", "score_101", "tier_84_9", "missing_commune", "wrong_year"])
+@pytest.mark.parametrize(
+    "case", ["duplicate", "score_101", "tier_84_9", "missing_commune", "wrong_year"]
+)
 def test_issue_examples_stop_validate_year(paths, tmp_path, case):
     """The issue's examples, through the CSV files of data/processed and validate_year."""
     proj = tmp_path / "proj"
@@ -493,7 +570,10 @@ def test_issue_examples_stop_validate_year(paths, tmp_path, case):
     with pytest.raises(ValidationFailed) as exc:
         gate(report)
     assert unit in str(exc.value) and value in str(exc.value)
-    assert json.loads((tmp_path / "out/validation.json").read_text(encoding="utf-8"))["success"] is False
+    assert (
+        json.loads((tmp_path / "out/validation.json").read_text(encoding="utf-8"))["success"]
+        is False
+    )
 
 
 @pytest.mark.slow

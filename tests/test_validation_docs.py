@@ -48,7 +48,9 @@ def page_refs(page: Path) -> list[tuple[str, str, str]]:
 def test_site_has_the_year_and_its_suites(site):
     assert (site / "index.html").is_file()
     names = sorted(p.name for p in (site / "expectations").glob("*.html"))
-    assert names == [f"khanh_hoa-{t}.html" for t in ("commune", "national_indices", "provincial", "satisfaction")]
+    assert names == [
+        f"khanh_hoa-{t}.html" for t in ("commune", "national_indices", "provincial", "satisfaction")
+    ]
     results = sorted(site.glob("validations/*/*/*/*.html"))
     assert len(results) == 4
     assert all(f"khanh_hoa-{YEAR}" in str(p) for p in results)
@@ -59,7 +61,9 @@ def test_every_reference_is_local_and_exists(site):
     assert len(pages) == 9
     for page in pages:
         for tag, attr, url in page_refs(page):
-            assert not re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", url, re.I), f"{page}: <{tag} {attr}={url}>"
+            assert not re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", url, re.I), (
+                f"{page}: <{tag} {attr}={url}>"
+            )
             if url.startswith(("#", "javascript:", "data:")) or not url:
                 continue
             target = (page.parent / url.split("#")[0].split("?")[0]).resolve()
@@ -76,23 +80,37 @@ def test_no_s3_logo_no_context_id_no_cdn(site):
     for p in site.rglob("*"):
         if p.suffix in (".html", ".css", ".js"):
             text = p.read_text(encoding="utf-8", errors="replace")
-            for bad in ("amazonaws", "cdn.jsdelivr", "unpkg.com", "cdnjs", "bootstrapcdn", "code.jquery", context_id):
+            for bad in (
+                "amazonaws",
+                "cdn.jsdelivr",
+                "unpkg.com",
+                "cdnjs",
+                "bootstrapcdn",
+                "code.jquery",
+                context_id,
+            ):
                 assert bad not in text, f"{p}: {bad}"
     assert (site / "static/vendor/bootstrap.min.css").is_file()
     assert (site / "static/vendor/fontawesome/webfonts/fa-solid-900.woff2").is_file()
 
 
 def test_offline_html_rewrites_what_gx_loads():
-    html = ('<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"/>'
-            '<script src="https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js" '
-            'integrity="sha384-x" crossorigin="anonymous"></script>'
-            '<script src="https://cdn.example.org/tracker.js"></script>'
-            '<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d_id=abc">'
-            '<a href="https://greatexpectations.io" target="_blank">GX</a>'
-            '<div style="background: url(\'https://x.org/a.png\')"></div>')
+    html = (
+        '<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"/>'
+        '<script src="https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js" '
+        'integrity="sha384-x" crossorigin="anonymous"></script>'
+        '<script src="https://cdn.example.org/tracker.js"></script>'
+        '<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d_id=abc">'
+        '<a href="https://greatexpectations.io" target="_blank">GX</a>'
+        "<div style=\"background: url('https://x.org/a.png')\"></div>"
+    )
     out = offline_html(html, "static/vendor", "static/images/logo-long.png")
     assert 'href="static/vendor/bootstrap.min.css"' in out
-    assert 'src="static/vendor/bootstrap.min.js"' in out and "integrity" not in out and "crossorigin" not in out
+    assert (
+        'src="static/vendor/bootstrap.min.js"' in out
+        and "integrity" not in out
+        and "crossorigin" not in out
+    )
     assert "tracker" not in out
     assert 'src="static/images/logo-long.png"' in out
     assert "<a>GX</a>" in out
@@ -104,7 +122,9 @@ def test_a_failed_year_has_data_docs_too(demo_processed, tmp_path):
 
     prov = read_tables(demo_processed, YEAR)["provincial"]
     prov.loc[0, "score"] = 101.0
-    report = validate_tables(YEAR, {"provincial": prov}, demo_processed, out_dir=tmp_path, only=["provincial"])
+    report = validate_tables(
+        YEAR, {"provincial": prov}, demo_processed, out_dir=tmp_path, only=["provincial"]
+    )
     assert not report.success
     page = next(tmp_path.glob("validation/validations/khanh_hoa-provincial/*/*/*.html"))
     text = page.read_text(encoding="utf-8")
@@ -135,10 +155,22 @@ window.addEventListener('load', function () {
 def chromium(url: str, tmp: Path, *args: str) -> tuple[str, list[str]]:
     """Open url headless with the network cut off; return the DOM and the URLs the page requested."""
     netlog = tmp / "net.json"
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp / 'profile'}",
-           "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-           f"--log-net-log={netlog}", "--virtual-time-budget=5000", *args, url]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp / 'profile'}",
+        "--proxy-server=127.0.0.1:9",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--log-net-log={netlog}",
+        "--virtual-time-budget=5000",
+        *args,
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     shutil.rmtree(tmp / "profile", ignore_errors=True)
     return out.stdout, page_requests(netlog)
@@ -152,7 +184,9 @@ def page_requests(netlog: Path) -> list[str]:
     urls = []
     for e in data["events"]:
         p = e.get("params") or {}
-        page_asked = p.get("initiator") == "null" or "file://" in str(p.get("network_isolation_key", ""))
+        page_asked = p.get("initiator") == "null" or "file://" in str(
+            p.get("network_isolation_key", "")
+        )
         if types.get(e["type"]) == "URL_REQUEST_START_JOB" and "url" in p and page_asked:
             urls.append(p["url"])
     return urls
@@ -163,28 +197,45 @@ def page_requests(netlog: Path) -> list[str]:
 def test_chromium_offline_styled_and_no_request(site, tmp_path):
     # The detector sees a page's requests (so that "none" below means something).
     control = tmp_path / "control.html"
-    control.write_text('<link rel="stylesheet" href="https://cdn.example.org/x.css">'
-                       '<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo.png">')
+    control.write_text(
+        '<link rel="stylesheet" href="https://cdn.example.org/x.css">'
+        '<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo.png">'
+    )
     _, requested = chromium(control.as_uri(), tmp_path / "c")
     assert len(requested) == 2, requested
 
-    for page in [site / "index.html", *sorted(site.glob("validations/*/*/*/*.html")),
-                 *sorted(site.glob("expectations/*.html"))]:
+    for page in [
+        site / "index.html",
+        *sorted(site.glob("validations/*/*/*/*.html")),
+        *sorted(site.glob("expectations/*.html")),
+    ]:
         _, requested = chromium(page.as_uri(), tmp_path / page.stem)
         assert requested == [], f"{page.relative_to(site)} requested {requested}"
 
     # Styled: Bootstrap's CSS, Font Awesome's font, jQuery and bootstrap-table are all live.
     probe = site / "index.probe.html"
-    probe.write_text((site / "index.html").read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
-                     encoding="utf-8")
+    probe.write_text(
+        (site / "index.html").read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+        encoding="utf-8",
+    )
     try:
         dom, requested = chromium(probe.as_uri(), tmp_path / "probe", "--dump-dom")
     finally:
         probe.unlink()
     assert requested == []
     state = json.loads(re.search(r"data-probe=\"([^\"]*)\"", dom).group(1).replace("&quot;", '"'))
-    assert state == {"bootstrap_css": "none", "fa_font": '"Font Awesome 6 Free"', "fa_loaded": True,
-                     "jquery": "function", "bootstrap_table": True}, state
+    assert state == {
+        "bootstrap_css": "none",
+        "fa_font": '"Font Awesome 6 Free"',
+        "fa_loaded": True,
+        "jquery": "function",
+        "bootstrap_table": True,
+    }, state
     shot = tmp_path / "index.png"
-    chromium((site / "index.html").as_uri(), tmp_path / "shot", f"--screenshot={shot}", "--window-size=1200,900")
+    chromium(
+        (site / "index.html").as_uri(),
+        tmp_path / "shot",
+        f"--screenshot={shot}",
+        "--window-size=1200,900",
+    )
     assert shot.is_file() and shot.stat().st_size > 20_000

@@ -34,9 +34,26 @@ def test_notebook_ends_with_the_gate_and_declares_its_parameters():
 
 def run(root: Path, out: Path, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(PAPERMILL), "-k", "par-review", str(NOTEBOOK), str(tmp / "executed.ipynb"),
-         "-p", "year", "2022", "-p", "root", str(root), "-p", "out_dir", str(out)],
-        capture_output=True, text=True, timeout=600)
+        [
+            str(PAPERMILL),
+            "-k",
+            "par-review",
+            str(NOTEBOOK),
+            str(tmp / "executed.ipynb"),
+            "-p",
+            "year",
+            "2022",
+            "-p",
+            "root",
+            str(root),
+            "-p",
+            "out_dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -48,7 +65,9 @@ def test_papermill_passes_on_demo_data_and_fails_on_a_critical_failure(demo_proc
     assert (tmp_path / "ok" / "validation.json").is_file()
     assert (tmp_path / "ok" / "validation" / "index.html").is_file()
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
-    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    outputs = "".join(
+        o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "PASSED" in outputs and "ĐẠT" in outputs
 
     csv = root / "data" / "processed" / "2022" / "provincial.csv"
@@ -60,5 +79,7 @@ def test_papermill_passes_on_demo_data_and_fails_on_a_critical_failure(demo_proc
     assert bad.returncode != 0
     assert "ValidationFailed" in bad.stderr + bad.stdout
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
-    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    outputs = "".join(
+        o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert prov.loc[i, "unit_name"] in outputs and "84.9" in outputs and "KHÔNG ĐẠT" in outputs

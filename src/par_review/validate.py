@@ -78,7 +78,8 @@ def get_context(paths: Paths | None = None):
     if not (root / GX_DIR / "great_expectations.yml").is_file():
         raise ValidationSetupError(
             f"{root / GX_DIR / 'great_expectations.yml'} not found: the GX project is missing "
-            "(regenerate it with `python -m par_review.validation.suites --write`)")
+            "(regenerate it with `python -m par_review.validation.suites --write`)"
+        )
     for name in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import great_expectations as gx
@@ -93,12 +94,12 @@ def get_context(paths: Paths | None = None):
 class ValidationReport:
     year: int
     province: str
-    failures: list[dict] = field(default_factory=list)   # critical failures: they stop the year
-    warnings: list[dict] = field(default_factory=list)   # warning failures: reported, no stop
+    failures: list[dict] = field(default_factory=list)  # critical failures: they stop the year
+    warnings: list[dict] = field(default_factory=list)  # warning failures: reported, no stop
     tables: dict[str, dict] = field(default_factory=dict)
     suites_sha256: str = ""
-    data_docs: str | None = None         # relative to the folder of validation.json
-    seconds: float = 0.0                 # wall time of validation + Data Docs, GX import excluded (not in to_dict)
+    data_docs: str | None = None  # relative to the folder of validation.json
+    seconds: float = 0.0  # wall time of validation + Data Docs, GX import excluded (not in to_dict)
 
     @property
     def success(self) -> bool:
@@ -129,15 +130,19 @@ class ValidationReport:
         n_checks = sum(t.get("expectations", 0) for t in self.tables.values())
         n_tables = sum(1 for t in self.tables.values() if t.get("status") == "validated")
         if self.success:
-            head = (f"Kiểm tra dữ liệu năm {self.year} ({self.province}): ĐẠT — {n_tables} bảng, {n_checks} phép kiểm tra,"
-                    f" {len(self.warnings)} cảnh báo.\n"
-                    f"Data validation {self.year} ({self.province}): PASSED — {n_tables} tables, {n_checks} checks,"
-                    f" {len(self.warnings)} warning(s).")
+            head = (
+                f"Kiểm tra dữ liệu năm {self.year} ({self.province}): ĐẠT — {n_tables} bảng, {n_checks} phép kiểm tra,"
+                f" {len(self.warnings)} cảnh báo.\n"
+                f"Data validation {self.year} ({self.province}): PASSED — {n_tables} tables, {n_checks} checks,"
+                f" {len(self.warnings)} warning(s)."
+            )
         else:
-            head = (f"Kiểm tra dữ liệu năm {self.year} ({self.province}): KHÔNG ĐẠT — {len(self.failures)} lỗi nghiêm trọng,"
-                    f" {len(self.warnings)} cảnh báo. Không lập báo cáo từ dữ liệu này.\n"
-                    f"Data validation {self.year} ({self.province}): FAILED — {len(self.failures)} critical failure(s),"
-                    f" {len(self.warnings)} warning(s). Nothing is reported from this data.")
+            head = (
+                f"Kiểm tra dữ liệu năm {self.year} ({self.province}): KHÔNG ĐẠT — {len(self.failures)} lỗi nghiêm trọng,"
+                f" {len(self.warnings)} cảnh báo. Không lập báo cáo từ dữ liệu này.\n"
+                f"Data validation {self.year} ({self.province}): FAILED — {len(self.failures)} critical failure(s),"
+                f" {len(self.warnings)} warning(s). Nothing is reported from this data."
+            )
         lines = [head]
         for f in self.failures + self.warnings:
             lines.append("")
@@ -166,25 +171,33 @@ def _show(v: Any) -> str:
 
 def _finding_lines(f: dict) -> list[str]:
     sev = "NGHIÊM TRỌNG / CRITICAL" if f["severity"] == "critical" else "CẢNH BÁO / WARNING"
-    out = [f"[{sev}] {f['table']} · {f['check']}",
-           f"  {f['description']['vi']} / {f['description']['en']}",
-           f"  Yêu cầu / expected: {f['expected']['vi']}"
-           + (f" / {f['expected']['en']}" if f['expected']['en'] != f['expected']['vi'] else "")]
+    out = [
+        f"[{sev}] {f['table']} · {f['check']}",
+        f"  {f['description']['vi']} / {f['description']['en']}",
+        f"  Yêu cầu / expected: {f['expected']['vi']}"
+        + (f" / {f['expected']['en']}" if f["expected"]["en"] != f["expected"]["vi"] else ""),
+    ]
     if f.get("found") is not None:
         out.append(f"  Tìm thấy / found: {_show(f['found'])}")
     if f.get("error"):
         out.append(f"  Lỗi khi kiểm tra / error while checking: {f['error']}")
     for u in f.get("units", []):
-        out.append("  - " + _unit_label(u, f["table"]) + f": giá trị / found {_show(u.get('value'))}")
+        out.append(
+            "  - " + _unit_label(u, f["table"]) + f": giá trị / found {_show(u.get('value'))}"
+        )
     for u in f.get("missing_units", []):
         out.append("  - " + _unit_label(u, f["table"]) + ": thiếu / missing")
     for u in f.get("extra_units", []):
-        out.append("  - " + _unit_label(u, f["table"]) + ": không có trong danh sách / not on the roster")
+        out.append(
+            "  - " + _unit_label(u, f["table"]) + ": không có trong danh sách / not on the roster"
+        )
     for u in f.get("duplicate_units", []):
         out.append("  - " + _unit_label(u, f["table"]) + ": trùng dòng / duplicate row")
     shown = len(f.get("units", []))
     if f.get("n_units", 0) > shown:
-        out.append(f"  … và {f['n_units'] - shown} dòng khác / and {f['n_units'] - shown} more rows")
+        out.append(
+            f"  … và {f['n_units'] - shown} dòng khác / and {f['n_units'] - shown} more rows"
+        )
     return out
 
 
@@ -230,17 +243,33 @@ def _suite_order(paths: Paths, name: str) -> dict[str, int]:
     return {e.get("meta", {}).get("check"): i for i, e in enumerate(suite.get("expectations", []))}
 
 
-def validate_year(year: int, paths: Paths | None = None, province: str = "khanh_hoa",
-                  out_dir: Path | None = None, *, docs: bool = True) -> ValidationReport:
+def validate_year(
+    year: int,
+    paths: Paths | None = None,
+    province: str = "khanh_hoa",
+    out_dir: Path | None = None,
+    *,
+    docs: bool = True,
+) -> ValidationReport:
     """Validate data/processed/<year>/; write out_dir/validation.json (a summary) and the Data
     Docs into out_dir/validation/ (index.html). out_dir defaults to paths.work_year(year)."""
     paths = paths or Paths.from_root()
-    return validate_tables(int(year), read_tables(paths, int(year)), paths, province, out_dir, docs=docs)
+    return validate_tables(
+        int(year), read_tables(paths, int(year)), paths, province, out_dir, docs=docs
+    )
 
 
-def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Paths | None = None,
-                    province: str = "khanh_hoa", out_dir: Path | None = None, *, docs: bool = True,
-                    write: bool = True, only: Iterable[str] | None = None) -> ValidationReport:
+def validate_tables(
+    year: int,
+    tables: dict[str, pd.DataFrame | None],
+    paths: Paths | None = None,
+    province: str = "khanh_hoa",
+    out_dir: Path | None = None,
+    *,
+    docs: bool = True,
+    write: bool = True,
+    only: Iterable[str] | None = None,
+) -> ValidationReport:
     """Validate the given tables as the processed tables of `year` (what validate_year does
     after reading them; tests hand in broken copies). `only`: validate just these tables
     (the others are reported as skipped); `write=False`: write nothing."""
@@ -251,43 +280,77 @@ def validate_tables(year: int, tables: dict[str, pd.DataFrame | None], paths: Pa
     t0 = time.perf_counter()
     from great_expectations.core.run_identifier import RunIdentifier
 
-    report = ValidationReport(year=year, province=province, suites_sha256=suites_fingerprint(paths, province))
+    report = ValidationReport(
+        year=year, province=province, suites_sha256=suites_fingerprint(paths, province)
+    )
     run_id = RunIdentifier(run_name=f"{province}-{year}")
     result_ids: list = []
     try:
         for table in TABLES:
             df = tables.get(table)
             if only is not None and table not in only:
-                report.tables[table] = {"status": "skipped", "rows": 0, "expectations": 0, "passed": 0}
+                report.tables[table] = {
+                    "status": "skipped",
+                    "rows": 0,
+                    "expectations": 0,
+                    "passed": 0,
+                }
                 continue
             if df is None:
                 if _required(table, cfg, year):
                     report.failures.append(_missing_table_finding(table, year))
-                    report.tables[table] = {"status": "missing", "rows": 0, "expectations": 0, "passed": 0}
+                    report.tables[table] = {
+                        "status": "missing",
+                        "rows": 0,
+                        "expectations": 0,
+                        "passed": 0,
+                    }
                 else:
-                    report.tables[table] = {"status": "absent", "rows": 0, "expectations": 0, "passed": 0}
+                    report.tables[table] = {
+                        "status": "absent",
+                        "rows": 0,
+                        "expectations": 0,
+                        "passed": 0,
+                    }
                 continue
             view = validation_view(table, df, cfg)
             params = expectation_parameters(table, year, cfg, reg)
             checkpoint = ctx.checkpoints.get(suite_name(province, table))
-            result = checkpoint.run(batch_parameters={"dataframe": view}, expectation_parameters=params,
-                                    run_id=run_id)
+            result = checkpoint.run(
+                batch_parameters={"dataframe": view}, expectation_parameters=params, run_id=run_id
+            )
             order = _suite_order(paths, suite_name(province, table))
             for vr_id, vr in result.run_results.items():
                 result_ids.append(vr_id)
                 n = len(vr.results)
-                report.tables[table] = {"status": "validated", "rows": int(len(df)), "expectations": n,
-                                        "passed": sum(1 for r in vr.results if r.success)}
-                found = [_finding(evr, table, params, view, reg) for evr in vr.results if not evr.success]
-                found.sort(key=lambda f: (order.get(f["check"], len(order)), f["check"]))  # the suite's order
+                report.tables[table] = {
+                    "status": "validated",
+                    "rows": int(len(df)),
+                    "expectations": n,
+                    "passed": sum(1 for r in vr.results if r.success),
+                }
+                found = [
+                    _finding(evr, table, params, view, reg) for evr in vr.results if not evr.success
+                ]
+                found.sort(
+                    key=lambda f: (order.get(f["check"], len(order)), f["check"])
+                )  # the suite's order
                 for f in found:
                     (report.failures if f["severity"] == "critical" else report.warnings).append(f)
         if docs and write:
             out = Path(out_dir) if out_dir else paths.work_year(year)
             from .validation.datadocs import build_data_docs
 
-            build_data_docs(ctx, result_ids, [suite_name(province, t) for t in TABLES if report.tables.get(t, {}).get("status") == "validated"],
-                            out / DOCS_DIR)
+            build_data_docs(
+                ctx,
+                result_ids,
+                [
+                    suite_name(province, t)
+                    for t in TABLES
+                    if report.tables.get(t, {}).get("status") == "validated"
+                ],
+                out / DOCS_DIR,
+            )
             report.data_docs = f"{DOCS_DIR}/index.html"
     finally:
         store = ctx.validation_results_store
@@ -332,18 +395,31 @@ def _fill(template: str, params: dict) -> str:
         def __missing__(self, key: str) -> str:
             return "{" + key + "}"
 
-    shown = {k: (_show(v) if not isinstance(v, list) or len(v) <= 10 else f"{len(v)} values") for k, v in params.items()}
+    shown = {
+        k: (_show(v) if not isinstance(v, list) or len(v) <= 10 else f"{len(v)} values")
+        for k, v in params.items()
+    }
     return template.format_map(Safe(shown))
 
 
 def _missing_table_finding(table: str, year: int) -> dict:
     return {
-        "check": f"{table}.table.present", "table": table, "severity": "critical",
-        "expectation": None, "column": None,
-        "description": {"vi": f"Có bảng {table}.csv của năm {year} trong data/processed",
-                        "en": f"The {table}.csv table of {year} is in data/processed"},
-        "expected": {"vi": f"data/processed/{year}/{table}.csv", "en": f"data/processed/{year}/{table}.csv"},
-        "found": "không có tệp / no file", "n_units": 0, "units": [],
+        "check": f"{table}.table.present",
+        "table": table,
+        "severity": "critical",
+        "expectation": None,
+        "column": None,
+        "description": {
+            "vi": f"Có bảng {table}.csv của năm {year} trong data/processed",
+            "en": f"The {table}.csv table of {year} is in data/processed",
+        },
+        "expected": {
+            "vi": f"data/processed/{year}/{table}.csv",
+            "en": f"data/processed/{year}/{table}.csv",
+        },
+        "found": "không có tệp / no file",
+        "n_units": 0,
+        "units": [],
     }
 
 
@@ -367,7 +443,9 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         "expectation": conf.type,
         "column": column,
         "description": meta.get("description") or {"vi": conf.type, "en": conf.type},
-        "expected": {k: _fill(v, params) for k, v in (meta.get("expected") or {"vi": "", "en": ""}).items()},
+        "expected": {
+            k: _fill(v, params) for k, v in (meta.get("expected") or {"vi": "", "en": ""}).items()
+        },
         "found": None,
         "n_units": 0,
         "units": [],
@@ -376,8 +454,16 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
     if error:
         f["error"] = error
     index_cols = INDEX_COLUMNS[table]
-    value_cols = [c for c in (column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or []))
-                  if c and c not in index_cols]
+    value_cols = [
+        c
+        for c in (
+            column,
+            kwargs.get("column_A"),
+            kwargs.get("column_B"),
+            *(kwargs.get("column_list") or []),
+        )
+        if c and c not in index_cols
+    ]
     rows = result.get("unexpected_index_list") or []
     if rows and isinstance(rows[0], dict):
         units = []
@@ -393,7 +479,9 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
             units.append(u)
         f["n_units"] = int(result.get("unexpected_count") or len(units))
         f["units"] = units[:MAX_UNITS_LISTED]
-    if "observed_value" in result and conf.type not in ("expect_column_distinct_values_to_contain_set",):
+    if "observed_value" in result and conf.type not in (
+        "expect_column_distinct_values_to_contain_set",
+    ):
         f["found"] = _jsonable(result.get("observed_value"))
     if conf.type == "expect_column_values_to_be_in_type_list" and column in view.columns:
         # GX names the column's dtype (and, for a mixed column, flags every row): name the cells
@@ -403,18 +491,30 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
             f.update(bad)
         if not isinstance(f["found"], str):
             f["found"] = f"dtype {view[column].dtype}"
-    if conf.type in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set") \
-            and "roster_unit_ids" in params and "unit_id" in view.columns:
+    if (
+        conf.type
+        in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set")
+        and "roster_unit_ids" in params
+        and "unit_id" in view.columns
+    ):
         have = set(view["unit_id"].dropna().astype(str))
         roster = params["roster_unit_ids"]
-        f["missing_units"] = [_unit_ref(uid, reg) for uid in roster if uid not in have][:MAX_UNITS_LISTED]
+        f["missing_units"] = [_unit_ref(uid, reg) for uid in roster if uid not in have][
+            :MAX_UNITS_LISTED
+        ]
         if conf.type == "expect_table_row_count_to_equal":
             extra = sorted(have - set(roster))
-            f["extra_units"] = [{"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in extra][:MAX_UNITS_LISTED]
+            f["extra_units"] = [
+                {"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in extra
+            ][:MAX_UNITS_LISTED]
             f["found"] = int(len(view))
-            dupes = view["unit_id"][view["unit_id"].duplicated()].dropna().astype(str).unique().tolist()
+            dupes = (
+                view["unit_id"][view["unit_id"].duplicated()].dropna().astype(str).unique().tolist()
+            )
             if dupes:
-                f["duplicate_units"] = [{"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in dupes]
+                f["duplicate_units"] = [
+                    {"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in dupes
+                ]
         else:
             f["found"] = f"{len(set(roster) & have)}/{len(roster)}"
     if conf.type == "expect_table_columns_to_match_ordered_list":
@@ -429,7 +529,9 @@ def _exception_message(info: Any) -> str | None:
     """GX 1.x gives {'raised_exception': ...} or {metric id: {...}} per failed metric."""
     if not info:
         return None
-    items = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    items = (
+        [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    )
     for item in items:
         if item.get("raised_exception") or item.get("exception_message"):
             msg = str(item.get("exception_message") or "").strip().splitlines()
@@ -444,7 +546,9 @@ def _name_in(view: pd.DataFrame, uid: str) -> str | None:
     return str(names.iloc[0]) if len(names) else None
 
 
-def _bad_type_rows(view: pd.DataFrame, column: str, type_list: list[str], index_cols: list[str]) -> dict:
+def _bad_type_rows(
+    view: pd.DataFrame, column: str, type_list: list[str], index_cols: list[str]
+) -> dict:
     """Which rows make a column's type wrong (GX reports only the column's dtype)."""
     s = view[column]
     if type_list == ["str"]:
@@ -455,5 +559,8 @@ def _bad_type_rows(view: pd.DataFrame, column: str, type_list: list[str], index_
         if all(t.lower().startswith("int") for t in type_list):
             bad |= num.notna() & (num != num.round())
     rows = view[bad]
-    units = [{**{c: _jsonable(r[c]) for c in index_cols}, "value": _jsonable(r[column])} for _, r in rows.iterrows()]
+    units = [
+        {**{c: _jsonable(r[c]) for c in index_cols}, "value": _jsonable(r[column])}
+        for _, r in rows.iterrows()
+    ]
     return {"n_units": len(units), "units": units[:MAX_UNITS_LISTED]}

@@ -35,8 +35,10 @@ SITE_NAME = "par_review"
 
 # npm package -> {file in the package: name under static/vendor/}
 VENDORED: dict[str, dict[str, str]] = {
-    "bootstrap@4.3.1": {"dist/css/bootstrap.min.css": "bootstrap.min.css",
-                        "dist/js/bootstrap.min.js": "bootstrap.min.js"},
+    "bootstrap@4.3.1": {
+        "dist/css/bootstrap.min.css": "bootstrap.min.css",
+        "dist/js/bootstrap.min.js": "bootstrap.min.js",
+    },
     "jquery@3.7.1": {"dist/jquery.min.js": "jquery.min.js"},
     "popper.js@1.12.9": {"dist/umd/popper.min.js": "popper.min.js"},
     "bootstrap-table@1.19.1": {
@@ -45,8 +47,10 @@ VENDORED: dict[str, dict[str, str]] = {
         "dist/extensions/filter-control/bootstrap-table-filter-control.min.css": "bootstrap-table-filter-control.min.css",
         "dist/extensions/filter-control/bootstrap-table-filter-control.min.js": "bootstrap-table-filter-control.min.js",
     },
-    "bootstrap-datepicker@1.9.0": {"dist/css/bootstrap-datepicker.min.css": "bootstrap-datepicker.min.css",
-                                   "dist/js/bootstrap-datepicker.min.js": "bootstrap-datepicker.min.js"},
+    "bootstrap-datepicker@1.9.0": {
+        "dist/css/bootstrap-datepicker.min.css": "bootstrap-datepicker.min.css",
+        "dist/js/bootstrap-datepicker.min.js": "bootstrap-datepicker.min.js",
+    },
     "@fortawesome/fontawesome-free@6.6.0": {
         "css/all.min.css": "fontawesome/css/all.min.css",
         "webfonts/fa-solid-900.woff2": "fontawesome/webfonts/fa-solid-900.woff2",
@@ -67,16 +71,11 @@ URL_MAP: dict[str, str | None] = {
     "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper.min.js",
     "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table.min.css",
     "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table.min.js",
-    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
-        "bootstrap-table-filter-control.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
-        "bootstrap-table-filter-control.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
-        "bootstrap-table-filter-control.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
-        "bootstrap-datepicker.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
-        "bootstrap-datepicker.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": "bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": "bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": "bootstrap-table-filter-control.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": "bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": "bootstrap-datepicker.min.js",
     "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
     "https://cdn.jsdelivr.net/npm/vega@5": "vega.min.js",
     "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite.min.js",
@@ -85,11 +84,18 @@ URL_MAP: dict[str, str | None] = {
     "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": None,
 }
 
-VEGA = ("https://cdn.jsdelivr.net/npm/vega@5", "https://cdn.jsdelivr.net/npm/vega-lite@5",
-        "https://cdn.jsdelivr.net/npm/vega-embed@6")
-_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)   # http://, https://, //host, ftp://...
-_TAG = re.compile(r"<(script|link|img|a|form|iframe|source|embed|object|video|audio)\b([^>]*)>", re.I | re.S)
-_ATTR = re.compile(r"""\s(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+VEGA = (
+    "https://cdn.jsdelivr.net/npm/vega@5",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6",
+)
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host, ftp://...
+_TAG = re.compile(
+    r"<(script|link|img|a|form|iframe|source|embed|object|video|audio)\b([^>]*)>", re.I | re.S
+)
+_ATTR = re.compile(
+    r"""\s(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I
+)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""", re.I)
 _SRI = re.compile(r"""\s(integrity|crossorigin)(\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""", re.I)
 
@@ -111,12 +117,23 @@ def build_data_docs(ctx: Any, result_ids: list, suite_names: list[str], target: 
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     try:
         sites = ctx.variables.data_docs_sites or {}
-        site_config = copy.deepcopy(dict(sites.get(SITE_NAME) or {
-            "class_name": "SiteBuilder", "show_how_to_buttons": False,
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}))
-        site_config["store_backend"] = {"class_name": "TupleFilesystemStoreBackend",
-                                        "base_directory": str(staging)}
-        builder = ctx._init_site_builder_for_data_docs_site_creation(site_name=SITE_NAME, site_config=site_config)
+        site_config = copy.deepcopy(
+            dict(
+                sites.get(SITE_NAME)
+                or {
+                    "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                }
+            )
+        )
+        site_config["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(staging),
+        }
+        builder = ctx._init_site_builder_for_data_docs_site_creation(
+            site_name=SITE_NAME, site_config=site_config
+        )
         ids = [*result_ids, *(ExpectationSuiteIdentifier(name=n) for n in suite_names)]
         builder.build(resource_identifiers=ids, build_index=True)
         make_offline(staging)
@@ -133,7 +150,9 @@ def make_offline(site: Path) -> None:
     for rel in sorted({v for files in VENDORED.values() for v in files.values()}):
         src = ASSETS / rel
         if not src.is_file():
-            raise FileNotFoundError(f"{src} is missing: run python -m par_review.validation.datadocs --vendor")
+            raise FileNotFoundError(
+                f"{src} is missing: run python -m par_review.validation.datadocs --vendor"
+            )
         (vendor / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, vendor / rel)
     local_logo = site / "static" / "images" / "logo-long.png"
@@ -142,9 +161,14 @@ def make_offline(site: Path) -> None:
     drop = set() if any("vegaEmbed" in p.read_text(encoding="utf-8") for p in pages) else set(VEGA)
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        new = offline_html(text, Path(os.path.relpath(vendor, page.parent)).as_posix(),
-                           Path(os.path.relpath(local_logo, page.parent)).as_posix() if local_logo.is_file() else None,
-                           drop=drop)
+        new = offline_html(
+            text,
+            Path(os.path.relpath(vendor, page.parent)).as_posix(),
+            Path(os.path.relpath(local_logo, page.parent)).as_posix()
+            if local_logo.is_file()
+            else None,
+            drop=drop,
+        )
         new = _fix_static_paths(new, page, site)
         if new != text:
             page.write_text(new, encoding="utf-8")
@@ -160,11 +184,12 @@ def _fix_static_paths(text: str, page: Path, site: Path) -> str:
     """GX 1.24 puts the favicon of validation-result pages one folder too high
     (../../../static/...): point every static/ reference that does not exist at the site's
     static/ folder."""
+
     def fix(m: re.Match) -> str:
         url = m.group(2)
         if is_external(url) or "static/" not in url or (page.parent / url).exists():
             return m.group(0)
-        rest = url[url.index("static/"):]
+        rest = url[url.index("static/") :]
         return f'{m.group(1)}="{Path(os.path.relpath(site / rest, page.parent)).as_posix()}"'
 
     return re.sub(r'\b(src|href)="([^"]*)"', fix, text)
@@ -172,7 +197,10 @@ def _fix_static_paths(text: str, page: Path, site: Path) -> str:
 
 def _local_refs(path: Path, text: str) -> set[Path]:
     refs = set()
-    urls = [m.group(2)[1:-1] for m in re.finditer(r"""\b(src|href)\s*=\s*("[^"]*"|'[^']*')""", text, re.I)]
+    urls = [
+        m.group(2)[1:-1]
+        for m in re.finditer(r"""\b(src|href)\s*=\s*("[^"]*"|'[^']*')""", text, re.I)
+    ]
     urls += [m.group(2) for m in _CSS_URL.finditer(text)]
     for url in urls:
         url = url.split("#")[0].split("?")[0].strip()
@@ -204,14 +232,19 @@ def prune_unreferenced(site: Path) -> None:
 
 def offline_css(text: str) -> str:
     """External url(...) in CSS -> none; drop the .ttf fallbacks of Font Awesome (woff2 only)."""
-    text = re.sub(r""",\s*url\(\s*['"]?[^'")]*\.ttf['"]?\s*\)\s*format\(\s*['"]truetype['"]\s*\)""", "", text)
+    text = re.sub(
+        r""",\s*url\(\s*['"]?[^'")]*\.ttf['"]?\s*\)\s*format\(\s*['"]truetype['"]\s*\)""", "", text
+    )
     text = re.sub(r"""@import\s+url\(\s*['"]?(?:https?:)?//[^)]*\)\s*;?""", "", text, flags=re.I)
     return _CSS_URL.sub(lambda m: "none" if is_external(m.group(2)) else m.group(0), text)
 
 
-def offline_html(text: str, vendor_rel: str, logo_rel: str | None, drop: set[str] | frozenset = frozenset()) -> str:
+def offline_html(
+    text: str, vendor_rel: str, logo_rel: str | None, drop: set[str] | frozenset = frozenset()
+) -> str:
     """Rewrite one page: CDN assets -> the vendored copies under `vendor_rel`; S3 logo -> the
     local copy; external links inert; URLs in `drop` and unknown external scripts removed."""
+
     def fix_tag(m: re.Match) -> str:
         tag, attrs = m.group(1), m.group(2)
         low = tag.lower()
@@ -226,16 +259,33 @@ def offline_html(text: str, vendor_rel: str, logo_rel: str | None, drop: set[str
             if local is None or base in drop:
                 return "<!-- removed (offline) -->" + ("<script>" if low == "script" else "")
             attrs = _SRI.sub("", attrs)
-            attrs = _ATTR.sub(lambda a: f' {a.group(1)}="{vendor_rel}/{local}"' if is_external(a.group(2).strip("'\""))
-                              else a.group(0), attrs)
+            attrs = _ATTR.sub(
+                lambda a: (
+                    f' {a.group(1)}="{vendor_rel}/{local}"'
+                    if is_external(a.group(2).strip("'\""))
+                    else a.group(0)
+                ),
+                attrs,
+            )
             return f"<{tag}{attrs}>"
         if low == "img":
             if logo_rel and any("logo" in url for _, url in ext):
-                return "<" + tag + _ATTR.sub(lambda a: f' src="{logo_rel}"' if a.group(1).lower() == "src"
-                                             else a.group(0), attrs) + ">"
-            return f"<{tag} alt=\"\">"
+                return (
+                    "<"
+                    + tag
+                    + _ATTR.sub(
+                        lambda a: (
+                            f' src="{logo_rel}"' if a.group(1).lower() == "src" else a.group(0)
+                        ),
+                        attrs,
+                    )
+                    + ">"
+                )
+            return f'<{tag} alt="">'
         # a, form, iframe, ...: keep the element, make it inert
-        attrs = _ATTR.sub(lambda a: "" if is_external(a.group(2).strip("'\"")) else a.group(0), attrs)
+        attrs = _ATTR.sub(
+            lambda a: "" if is_external(a.group(2).strip("'\"")) else a.group(0), attrs
+        )
         if low == "a":
             attrs = re.sub(r"""\s(target|rel)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", "", attrs)
         return f"<{tag}{attrs}>"
@@ -244,9 +294,15 @@ def offline_html(text: str, vendor_rel: str, logo_rel: str | None, drop: set[str
     # GX's newsletter footer: an advertisement, and its link would go out.
     text = re.sub(r"<footer>\s*<p>Stay current on everything GX.*?</footer>", "", text, flags=re.S)
     # inline styles
-    text = re.sub(r"""style\s*=\s*"([^"]*)\"""", lambda m: 'style="' + offline_css(m.group(1)) + '"', text)
-    text = re.sub(r"(<style[^>]*>)(.*?)(</style>)", lambda m: m.group(1) + offline_css(m.group(2)) + m.group(3),
-                  text, flags=re.S | re.I)
+    text = re.sub(
+        r"""style\s*=\s*"([^"]*)\"""", lambda m: 'style="' + offline_css(m.group(1)) + '"', text
+    )
+    text = re.sub(
+        r"(<style[^>]*>)(.*?)(</style>)",
+        lambda m: m.group(1) + offline_css(m.group(2)) + m.group(3),
+        text,
+        flags=re.S | re.I,
+    )
     return text
 
 
@@ -258,7 +314,9 @@ def external_references(site: Path) -> list[str]:
         if p.suffix.lower() not in (".html", ".htm", ".css", ".svg"):
             continue
         text = p.read_text(encoding="utf-8", errors="replace")
-        for m in re.finditer(r"""\b(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*')""", text, re.I):
+        for m in re.finditer(
+            r"""\b(src|href|action|data|poster|srcset)\s*=\s*("[^"]*"|'[^']*')""", text, re.I
+        ):
             url = m.group(2)[1:-1].strip()
             if is_external(url):
                 found.append(f"{p.relative_to(site)}: {m.group(1)}={url}")
@@ -274,7 +332,13 @@ def vendor_assets(dest: Path = ASSETS) -> list[Path]:
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, files in VENDORED.items():
-            out = subprocess.run(["npm", "pack", spec, "--silent"], cwd=tmp, check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                ["npm", "pack", spec, "--silent"],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
             with tarfile.open(tgz) as tar:
                 for member, name in files.items():
@@ -287,7 +351,10 @@ def vendor_assets(dest: Path = ASSETS) -> list[Path]:
                     (dest / name).parent.mkdir(parents=True, exist_ok=True)
                     (dest / name).write_bytes(data)
                     written.append(dest / name)
-                lic = next((m for m in tar.getnames() if re.fullmatch(r"package/LICEN[CS]E(\.\w+)?", m)), None)
+                lic = next(
+                    (m for m in tar.getnames() if re.fullmatch(r"package/LICEN[CS]E(\.\w+)?", m)),
+                    None,
+                )
                 if lic:
                     safe = spec.rsplit("@", 1)[0].replace("/", "__").lstrip("@")
                     (dest / "licenses").mkdir(parents=True, exist_ok=True)
@@ -297,7 +364,9 @@ def vendor_assets(dest: Path = ASSETS) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Vendored assets of the offline Data Docs.")
-    ap.add_argument("--vendor", action="store_true", help="refresh assets/datadocs/ from the npm registry")
+    ap.add_argument(
+        "--vendor", action="store_true", help="refresh assets/datadocs/ from the npm registry"
+    )
     args = ap.parse_args(argv)
     if args.vendor:
         for p in vendor_assets():

@@ -116,79 +116,153 @@ class _SuiteBuilder:
     def lab(self, column: str) -> tuple[str, str]:
         return self.labels.get(column, (column, column))
 
-    def add(self, check: str, type_: str, kwargs: dict, severity: str, description: tuple[str, str],
-            expected: tuple[str, str]) -> None:
+    def add(
+        self,
+        check: str,
+        type_: str,
+        kwargs: dict,
+        severity: str,
+        description: tuple[str, str],
+        expected: tuple[str, str],
+    ) -> None:
         check_id = f"{self.table}.{check}"
         if any(e["meta"]["check"] == check_id for e in self.expectations):
             raise ValueError(f"duplicate check id {check_id}")
-        self.expectations.append({
-            "id": stable_id("expectation", f"{self.name}/{check_id}"),
-            "type": type_,
-            "kwargs": kwargs,
-            "meta": {
-                "check": check_id,
+        self.expectations.append(
+            {
+                "id": stable_id("expectation", f"{self.name}/{check_id}"),
+                "type": type_,
+                "kwargs": kwargs,
+                "meta": {
+                    "check": check_id,
+                    "severity": severity,
+                    "description": {"vi": description[0], "en": description[1]},
+                    "expected": {"vi": expected[0], "en": expected[1]},
+                },
                 "severity": severity,
-                "description": {"vi": description[0], "en": description[1]},
-                "expected": {"vi": expected[0], "en": expected[1]},
-            },
-            "severity": severity,
-        })
+            }
+        )
 
     # -- building blocks ------------------------------------------------------------
     def columns(self, columns: list[str], helpers: list[str]) -> None:
         note_vi = note_en = ""
         if helpers:
             note_vi = f" (cột phụ do bước kiểm tra thêm vào cuối: {', '.join(helpers)})"
-            note_en = f" (helper columns added at the end by the validation step: {', '.join(helpers)})"
-        self.add("table.columns", "expect_table_columns_to_match_ordered_list",
-                 {"column_list": [*columns, *helpers]}, "critical",
-                 ("Các cột và thứ tự cột đúng lược đồ đã mô tả" + note_vi,
-                  "The columns and their order are the documented schema" + note_en),
-                 (", ".join(columns), ", ".join(columns)))
+            note_en = (
+                f" (helper columns added at the end by the validation step: {', '.join(helpers)})"
+            )
+        self.add(
+            "table.columns",
+            "expect_table_columns_to_match_ordered_list",
+            {"column_list": [*columns, *helpers]},
+            "critical",
+            (
+                "Các cột và thứ tự cột đúng lược đồ đã mô tả" + note_vi,
+                "The columns and their order are the documented schema" + note_en,
+            ),
+            (", ".join(columns), ", ".join(columns)),
+        )
 
     def types(self, types: dict[str, list[str]]) -> None:
         for col, type_list in types.items():
-            kind = ({"vi": "chuỗi ký tự", "en": "text"} if type_list == STR else
-                    {"vi": "số nguyên", "en": "an integer"} if type_list == INT else
-                    {"vi": "số", "en": "a number"})
+            kind = (
+                {"vi": "chuỗi ký tự", "en": "text"}
+                if type_list == STR
+                else {"vi": "số nguyên", "en": "an integer"}
+                if type_list == INT
+                else {"vi": "số", "en": "a number"}
+            )
             vi, en = self.lab(col)
-            self.add(f"{col}.type", "expect_column_values_to_be_in_type_list",
-                     {"column": col, "type_list": type_list}, "critical",
-                     (f"Cột {col} ({vi}) có kiểu {kind['vi']}", f"Column {col} ({en}) holds {kind['en']}"),
-                     (f"kiểu {kind['vi']} ({' / '.join(type_list)})", f"{kind['en']} ({' / '.join(type_list)})"))
+            self.add(
+                f"{col}.type",
+                "expect_column_values_to_be_in_type_list",
+                {"column": col, "type_list": type_list},
+                "critical",
+                (
+                    f"Cột {col} ({vi}) có kiểu {kind['vi']}",
+                    f"Column {col} ({en}) holds {kind['en']}",
+                ),
+                (
+                    f"kiểu {kind['vi']} ({' / '.join(type_list)})",
+                    f"{kind['en']} ({' / '.join(type_list)})",
+                ),
+            )
 
     def not_null(self, columns: list[str], severity: str = "critical") -> None:
         for col in columns:
             vi, en = self.lab(col)
-            self.add(f"{col}.not_null", "expect_column_values_to_not_be_null", {"column": col}, severity,
-                     (f"Cột {col} ({vi}) không được để trống", f"Column {col} ({en}) has no empty cells"),
-                     ("có giá trị", "a value"))
+            self.add(
+                f"{col}.not_null",
+                "expect_column_values_to_not_be_null",
+                {"column": col},
+                severity,
+                (
+                    f"Cột {col} ({vi}) không được để trống",
+                    f"Column {col} ({en}) has no empty cells",
+                ),
+                ("có giá trị", "a value"),
+            )
 
-    def between(self, check: str, col: str, lo: Any, hi: Any, severity: str, description: tuple[str, str],
-                expected: tuple[str, str], **extra: Any) -> None:
+    def between(
+        self,
+        check: str,
+        col: str,
+        lo: Any,
+        hi: Any,
+        severity: str,
+        description: tuple[str, str],
+        expected: tuple[str, str],
+        **extra: Any,
+    ) -> None:
         kwargs: dict[str, Any] = {"column": col}
         if lo is not None:
             kwargs["min_value"] = lo
         if hi is not None:
             kwargs["max_value"] = hi
         kwargs.update(extra)
-        self.add(check, "expect_column_values_to_be_between", kwargs, severity, description, expected)
+        self.add(
+            check, "expect_column_values_to_be_between", kwargs, severity, description, expected
+        )
 
     def year_equals_parameter(self) -> None:
-        self.between("year.equals_parameter", "year", {"$PARAMETER": "year"}, {"$PARAMETER": "year"}, "critical",
-                     ("Cột year bằng năm đang kiểm tra", "The year column equals the year being validated"),
-                     ("{year}", "{year}"))
+        self.between(
+            "year.equals_parameter",
+            "year",
+            {"$PARAMETER": "year"},
+            {"$PARAMETER": "year"},
+            "critical",
+            ("Cột year bằng năm đang kiểm tra", "The year column equals the year being validated"),
+            ("{year}", "{year}"),
+        )
 
-    def in_set(self, check: str, col: str, values: Any, severity: str, description: tuple[str, str],
-               expected: tuple[str, str]) -> None:
-        self.add(check, "expect_column_values_to_be_in_set", {"column": col, "value_set": values},
-                 severity, description, expected)
+    def in_set(
+        self,
+        check: str,
+        col: str,
+        values: Any,
+        severity: str,
+        description: tuple[str, str],
+        expected: tuple[str, str],
+    ) -> None:
+        self.add(
+            check,
+            "expect_column_values_to_be_in_set",
+            {"column": col, "value_set": values},
+            severity,
+            description,
+            expected,
+        )
 
     def unique(self, col: str) -> None:
         vi, en = self.lab(col)
-        self.add(f"{col}.unique", "expect_column_values_to_be_unique", {"column": col}, "critical",
-                 (f"Mỗi {vi} chỉ có một dòng", f"Each {en} appears on one row only"),
-                 ("mỗi giá trị một lần", "each value once"))
+        self.add(
+            f"{col}.unique",
+            "expect_column_values_to_be_unique",
+            {"column": col},
+            "critical",
+            (f"Mỗi {vi} chỉ có một dòng", f"Each {en} appears on one row only"),
+            ("mỗi giá trị một lần", "each value once"),
+        )
 
     def suite(self) -> dict[str, Any]:
         return {
@@ -197,7 +271,7 @@ class _SuiteBuilder:
             "expectations": self.expectations,
             "meta": {
                 "generated_by": "python -m par_review.validation.suites --write (from config/"
-                                f"{self.cfg.id}/province.yml; edit the config, then regenerate)",
+                f"{self.cfg.id}/province.yml; edit the config, then regenerate)",
                 "table": self.table,
                 "index_columns": INDEX_COLUMNS[self.table],
                 "parameters": sorted(parameter_names(self.expectations)),
@@ -230,10 +304,17 @@ def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
     columns = unit_columns(cfg, level)
     level_vi, level_en = cfg.level_label(level, "vi"), cfg.level_label(level, "en")
     b.columns(columns, [AREA_GAP])
-    b.add("table.row_count", "expect_table_row_count_to_equal", {"value": {"$PARAMETER": "roster_size"}},
-          "critical", (f"Số dòng bằng số {level_vi} trong danh sách đơn vị của năm",
-                       f"The row count equals the number of {level_en} on the year's roster"),
-          ("{roster_size} dòng (danh sách năm {year})", "{roster_size} rows (the {year} roster)"))
+    b.add(
+        "table.row_count",
+        "expect_table_row_count_to_equal",
+        {"value": {"$PARAMETER": "roster_size"}},
+        "critical",
+        (
+            f"Số dòng bằng số {level_vi} trong danh sách đơn vị của năm",
+            f"The row count equals the number of {level_en} on the year's roster",
+        ),
+        ("{roster_size} dòng (danh sách năm {year})", "{roster_size} rows (the {year} roster)"),
+    )
     types = {c: STR for c in columns}
     for c in ("year", "source_row"):
         types[c] = INT
@@ -244,65 +325,156 @@ def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
     required = [c for c in columns if not (c == "district" and level == "provincial")]
     b.not_null(required)
     b.unique("unit_id")
-    b.in_set("unit_id.in_roster", "unit_id", {"$PARAMETER": "roster_unit_ids"}, "critical",
-             ("Mã đơn vị có trong danh mục đơn vị của năm (config/…/units.csv)",
-              "The unit id is in the unit registry for the year (config/…/units.csv)"),
-             ("một trong {roster_size} mã đơn vị năm {year}", "one of the {roster_size} unit ids of {year}"))
-    b.add("unit_id.roster_complete", "expect_column_distinct_values_to_contain_set",
-          {"column": "unit_id", "value_set": {"$PARAMETER": "roster_unit_ids"}}, "critical",
-          (f"Không thiếu đơn vị nào của danh sách năm ({level_vi})",
-           f"No unit of the year's roster is missing ({level_en})"),
-          ("đủ {roster_size} đơn vị của năm {year}", "all {roster_size} units of {year}"))
+    b.in_set(
+        "unit_id.in_roster",
+        "unit_id",
+        {"$PARAMETER": "roster_unit_ids"},
+        "critical",
+        (
+            "Mã đơn vị có trong danh mục đơn vị của năm (config/…/units.csv)",
+            "The unit id is in the unit registry for the year (config/…/units.csv)",
+        ),
+        (
+            "một trong {roster_size} mã đơn vị năm {year}",
+            "one of the {roster_size} unit ids of {year}",
+        ),
+    )
+    b.add(
+        "unit_id.roster_complete",
+        "expect_column_distinct_values_to_contain_set",
+        {"column": "unit_id", "value_set": {"$PARAMETER": "roster_unit_ids"}},
+        "critical",
+        (
+            f"Không thiếu đơn vị nào của danh sách năm ({level_vi})",
+            f"No unit of the year's roster is missing ({level_en})",
+        ),
+        ("đủ {roster_size} đơn vị của năm {year}", "all {roster_size} units of {year}"),
+    )
     b.year_equals_parameter()
-    b.in_set("level.value", "level", [level], "critical",
-             (f"Cột level là “{level}”", f"The level column is “{level}”"), (level, level))
+    b.in_set(
+        "level.value",
+        "level",
+        [level],
+        "critical",
+        (f"Cột level là “{level}”", f"The level column is “{level}”"),
+        (level, level),
+    )
     groups = sorted(cfg.groups)
-    b.in_set("group.known", "group", groups, "critical",
-             ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
-             (", ".join(groups), ", ".join(groups)))
-    b.between("score.range", "score", 0, 100, "critical",
-              ("Chỉ số CCHC nằm trong khoảng 0–100", "The PAR score lies between 0 and 100"),
-              ("0 ≤ score ≤ 100", "0 ≤ score ≤ 100"))
+    b.in_set(
+        "group.known",
+        "group",
+        groups,
+        "critical",
+        ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
+        (", ".join(groups), ", ".join(groups)),
+    )
+    b.between(
+        "score.range",
+        "score",
+        0,
+        100,
+        "critical",
+        ("Chỉ số CCHC nằm trong khoảng 0–100", "The PAR score lies between 0 and 100"),
+        ("0 ≤ score ≤ 100", "0 ≤ score ≤ 100"),
+    )
     for a in areas:
-        b.between(f"{a.column}.range", a.column, 0, a.max, "critical",
-                  (f"Điểm lĩnh vực “{a.label('vi')}” nằm trong khoảng 0–{_fmt(a.max)}",
-                   f"The area score “{a.label('en')}” lies between 0 and its maximum {_fmt(a.max)}"),
-                  (f"0 ≤ {a.column} ≤ {_fmt(a.max)}", f"0 ≤ {a.column} ≤ {_fmt(a.max)}"))
-    b.between("area_sum.total", AREA_GAP, -AREA_TOLERANCE, AREA_TOLERANCE, "critical",
-              ("Tổng điểm các lĩnh vực bằng Chỉ số CCHC (sai số ±0,01)",
-               "The area scores add up to the PAR score (within ±0.01)"),
-              ("chênh lệch trong khoảng ±0,01", "a difference within ±0.01"))
+        b.between(
+            f"{a.column}.range",
+            a.column,
+            0,
+            a.max,
+            "critical",
+            (
+                f"Điểm lĩnh vực “{a.label('vi')}” nằm trong khoảng 0–{_fmt(a.max)}",
+                f"The area score “{a.label('en')}” lies between 0 and its maximum {_fmt(a.max)}",
+            ),
+            (f"0 ≤ {a.column} ≤ {_fmt(a.max)}", f"0 ≤ {a.column} ≤ {_fmt(a.max)}"),
+        )
+    b.between(
+        "area_sum.total",
+        AREA_GAP,
+        -AREA_TOLERANCE,
+        AREA_TOLERANCE,
+        "critical",
+        (
+            "Tổng điểm các lĩnh vực bằng Chỉ số CCHC (sai số ±0,01)",
+            "The area scores add up to the PAR score (within ±0.01)",
+        ),
+        ("chênh lệch trong khoảng ±0,01", "a difference within ±0.01"),
+    )
     tier_ids = cfg.tier_ids
-    b.in_set("tier.known", "tier", tier_ids, "critical",
-             ("Xếp loại là một mức đã cấu hình", "The tier is one of the configured tiers"),
-             (", ".join(tier_ids), ", ".join(tier_ids)))
+    b.in_set(
+        "tier.known",
+        "tier",
+        tier_ids,
+        "critical",
+        ("Xếp loại là một mức đã cấu hình", "The tier is one of the configured tiers"),
+        (", ".join(tier_ids), ", ".join(tier_ids)),
+    )
     for i, t in enumerate(cfg.tiers):
-        cond = {"column": {"name": "tier"}, "operator": "==", "parameter": t.id, "type": "comparison"}
+        cond = {
+            "column": {"name": "tier"},
+            "operator": "==",
+            "parameter": t.id,
+            "type": "comparison",
+        }
         lo = {"$PARAMETER": f"band_{t.id}_min"}
         if i == 0:
-            b.between(f"tier.band.{t.id}", "score", lo, None, "critical",
-                      (f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
-                       f"Units rated {t.label('en')} score within that year's {t.label('en')} band"),
-                      (f"score ≥ {{band_{t.id}_min}} (khung {t.label('vi')} năm {{year}})",
-                       f"score ≥ {{band_{t.id}_min}} ({t.label('en')} band of {{year}})"),
-                      row_condition=cond)
+            b.between(
+                f"tier.band.{t.id}",
+                "score",
+                lo,
+                None,
+                "critical",
+                (
+                    f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
+                    f"Units rated {t.label('en')} score within that year's {t.label('en')} band",
+                ),
+                (
+                    f"score ≥ {{band_{t.id}_min}} (khung {t.label('vi')} năm {{year}})",
+                    f"score ≥ {{band_{t.id}_min}} ({t.label('en')} band of {{year}})",
+                ),
+                row_condition=cond,
+            )
         else:
             hi = {"$PARAMETER": f"band_{t.id}_max"}
-            b.between(f"tier.band.{t.id}", "score", lo, hi, "critical",
-                      (f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
-                       f"Units rated {t.label('en')} score within that year's {t.label('en')} band"),
-                      (f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} (khung {t.label('vi')} năm {{year}})",
-                       f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} ({t.label('en')} band of {{year}})"),
-                      strict_max=True, row_condition=cond)
+            b.between(
+                f"tier.band.{t.id}",
+                "score",
+                lo,
+                hi,
+                "critical",
+                (
+                    f"Đơn vị xếp loại {t.label('vi')} có chỉ số trong khung điểm {t.label('vi')} của năm",
+                    f"Units rated {t.label('en')} score within that year's {t.label('en')} band",
+                ),
+                (
+                    f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} (khung {t.label('vi')} năm {{year}})",
+                    f"{{band_{t.id}_min}} ≤ score < {{band_{t.id}_max}} ({t.label('en')} band of {{year}})",
+                ),
+                strict_max=True,
+                row_condition=cond,
+            )
     # Warnings: worth a look, but the figures can still be reported.
-    b.in_set("unit_name.official", "unit_name", {"$PARAMETER": "roster_names"}, "warning",
-             ("Tên đơn vị là tên chính thức trong danh mục đơn vị",
-              "The unit name is the official name in the unit registry"),
-             ("tên chính thức năm {year}", "the official name in {year}"))
-    b.add("source_row.unique", "expect_compound_columns_to_be_unique",
-          {"column_list": ["source_file", "source_row"]}, "warning",
-          ("Mỗi dòng của tệp gốc chỉ cho một đơn vị", "Each row of the raw file gives one unit only"),
-          ("mỗi cặp (tệp, dòng) một lần", "each (file, row) pair once"))
+    b.in_set(
+        "unit_name.official",
+        "unit_name",
+        {"$PARAMETER": "roster_names"},
+        "warning",
+        (
+            "Tên đơn vị là tên chính thức trong danh mục đơn vị",
+            "The unit name is the official name in the unit registry",
+        ),
+        ("tên chính thức năm {year}", "the official name in {year}"),
+    )
+    b.add(
+        "source_row.unique",
+        "expect_compound_columns_to_be_unique",
+        {"column_list": ["source_file", "source_row"]},
+        "warning",
+        ("Mỗi dòng của tệp gốc chỉ cho một đơn vị", "Each row of the raw file gives one unit only"),
+        ("mỗi cặp (tệp, dòng) một lần", "each (file, row) pair once"),
+    )
     return b.suite()
 
 
@@ -311,38 +483,88 @@ def satisfaction_suite(cfg: ProvinceConfig) -> dict[str, Any]:
     columns = list(SATISFACTION_COLUMNS)
     b.columns(columns, [])
     types = {c: STR for c in columns}
-    types.update(year=INT, source_row=INT, respondents=NULLABLE_INT, satisfaction_pct=NUM, target_pct=NUM)
+    types.update(
+        year=INT, source_row=INT, respondents=NULLABLE_INT, satisfaction_pct=NUM, target_pct=NUM
+    )
     b.types(types)
     b.not_null([c for c in columns if c not in ("respondents", "target_pct")])
-    b.add("target_pct.present", "expect_column_values_to_not_be_null", {"column": "target_pct"}, "critical",
-          ("Có mục tiêu chỉ số hài lòng của năm (config: targets)",
-           "The satisfaction target of the year is present (config: targets)"),
-          ("mục tiêu {satisfaction_targets}", "the target {satisfaction_targets}"))
+    b.add(
+        "target_pct.present",
+        "expect_column_values_to_not_be_null",
+        {"column": "target_pct"},
+        "critical",
+        (
+            "Có mục tiêu chỉ số hài lòng của năm (config: targets)",
+            "The satisfaction target of the year is present (config: targets)",
+        ),
+        ("mục tiêu {satisfaction_targets}", "the target {satisfaction_targets}"),
+    )
     b.unique("unit_id")
-    b.in_set("unit_id.in_roster", "unit_id", {"$PARAMETER": "roster_unit_ids"}, "critical",
-             ("Mã đơn vị là một cơ quan cấp tỉnh trong danh mục của năm",
-              "The unit id is a provincial-level unit in the year's registry"),
-             ("một trong {roster_size} mã đơn vị cấp tỉnh năm {year}",
-              "one of the {roster_size} provincial unit ids of {year}"))
+    b.in_set(
+        "unit_id.in_roster",
+        "unit_id",
+        {"$PARAMETER": "roster_unit_ids"},
+        "critical",
+        (
+            "Mã đơn vị là một cơ quan cấp tỉnh trong danh mục của năm",
+            "The unit id is a provincial-level unit in the year's registry",
+        ),
+        (
+            "một trong {roster_size} mã đơn vị cấp tỉnh năm {year}",
+            "one of the {roster_size} provincial unit ids of {year}",
+        ),
+    )
     b.year_equals_parameter()
     groups = sorted(cfg.groups)
-    b.in_set("group.known", "group", groups, "critical",
-             ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
-             (", ".join(groups), ", ".join(groups)))
-    b.between("satisfaction_pct.range", "satisfaction_pct", 0, 100, "critical",
-              ("Chỉ số hài lòng nằm trong khoảng 0–100", "The satisfaction index lies between 0 and 100"),
-              ("0 ≤ satisfaction_pct ≤ 100", "0 ≤ satisfaction_pct ≤ 100"))
-    b.in_set("target_pct.configured", "target_pct", {"$PARAMETER": "satisfaction_targets"}, "critical",
-             ("Mục tiêu bằng mục tiêu đã cấu hình cho năm", "The target is the one configured for the year"),
-             ("{satisfaction_targets}", "{satisfaction_targets}"))
+    b.in_set(
+        "group.known",
+        "group",
+        groups,
+        "critical",
+        ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
+        (", ".join(groups), ", ".join(groups)),
+    )
+    b.between(
+        "satisfaction_pct.range",
+        "satisfaction_pct",
+        0,
+        100,
+        "critical",
+        ("Chỉ số hài lòng nằm trong khoảng 0–100", "The satisfaction index lies between 0 and 100"),
+        ("0 ≤ satisfaction_pct ≤ 100", "0 ≤ satisfaction_pct ≤ 100"),
+    )
+    b.in_set(
+        "target_pct.configured",
+        "target_pct",
+        {"$PARAMETER": "satisfaction_targets"},
+        "critical",
+        (
+            "Mục tiêu bằng mục tiêu đã cấu hình cho năm",
+            "The target is the one configured for the year",
+        ),
+        ("{satisfaction_targets}", "{satisfaction_targets}"),
+    )
     b.not_null(["respondents"], severity="warning")
-    b.between("respondents.positive", "respondents", 1, None, "warning",
-              ("Số phiếu khảo sát ít nhất là 1", "At least one respondent"),
-              ("respondents ≥ 1", "respondents ≥ 1"))
-    b.in_set("unit_name.official", "unit_name", {"$PARAMETER": "roster_names"}, "warning",
-             ("Tên đơn vị là tên chính thức trong danh mục đơn vị",
-              "The unit name is the official name in the unit registry"),
-             ("tên chính thức năm {year}", "the official name in {year}"))
+    b.between(
+        "respondents.positive",
+        "respondents",
+        1,
+        None,
+        "warning",
+        ("Số phiếu khảo sát ít nhất là 1", "At least one respondent"),
+        ("respondents ≥ 1", "respondents ≥ 1"),
+    )
+    b.in_set(
+        "unit_name.official",
+        "unit_name",
+        {"$PARAMETER": "roster_names"},
+        "warning",
+        (
+            "Tên đơn vị là tên chính thức trong danh mục đơn vị",
+            "The unit name is the official name in the unit registry",
+        ),
+        ("tên chính thức năm {year}", "the official name in {year}"),
+    )
     return b.suite()
 
 
@@ -355,26 +577,76 @@ def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
     b.types(types)
     b.not_null(["index", "year", "unit", "basis"])
     indices = sorted((cfg.data.get("national_indices") or {}).keys())
-    b.in_set("index.known", "index", indices, "critical",
-             ("Tên chỉ số là một chỉ số quốc gia đã cấu hình", "The index is a configured national index"),
-             (", ".join(indices), ", ".join(indices)))
-    b.between("year.not_after", "year", None, {"$PARAMETER": "year"}, "critical",
-              ("Không có số liệu của năm sau năm đang kiểm tra", "No row is later than the year being validated"),
-              ("year ≤ {year}", "year ≤ {year}"))
-    b.add("index_year.unique", "expect_compound_columns_to_be_unique", {"column_list": ["index", "year"]},
-          "critical", ("Mỗi chỉ số có một dòng mỗi năm", "One row per index and year"),
-          ("mỗi cặp (chỉ số, năm) một lần", "each (index, year) pair once"))
-    b.in_set("unit.known", "unit", ["pct", "points"], "warning",
-             ("Đơn vị đo là pct hoặc points", "The unit of measure is pct or points"), ("pct, points", "pct, points"))
-    b.between("value.range", "value", 0, 100, "warning",
-              ("Giá trị chỉ số nằm trong khoảng 0–100", "The index value lies between 0 and 100"),
-              ("0 ≤ value ≤ 100", "0 ≤ value ≤ 100"))
-    b.between("rank.positive", "rank", 1, None, "warning",
-              ("Thứ hạng ít nhất là 1", "The rank is at least 1"), ("rank ≥ 1", "rank ≥ 1"))
-    b.add("rank.within_rank_of", "expect_column_pair_values_a_to_be_greater_than_b",
-          {"column_A": "rank_of", "column_B": "rank", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-          "warning", ("Thứ hạng không lớn hơn tổng số tỉnh", "The rank is not above the number ranked"),
-          ("rank ≤ rank_of", "rank ≤ rank_of"))
+    b.in_set(
+        "index.known",
+        "index",
+        indices,
+        "critical",
+        (
+            "Tên chỉ số là một chỉ số quốc gia đã cấu hình",
+            "The index is a configured national index",
+        ),
+        (", ".join(indices), ", ".join(indices)),
+    )
+    b.between(
+        "year.not_after",
+        "year",
+        None,
+        {"$PARAMETER": "year"},
+        "critical",
+        (
+            "Không có số liệu của năm sau năm đang kiểm tra",
+            "No row is later than the year being validated",
+        ),
+        ("year ≤ {year}", "year ≤ {year}"),
+    )
+    b.add(
+        "index_year.unique",
+        "expect_compound_columns_to_be_unique",
+        {"column_list": ["index", "year"]},
+        "critical",
+        ("Mỗi chỉ số có một dòng mỗi năm", "One row per index and year"),
+        ("mỗi cặp (chỉ số, năm) một lần", "each (index, year) pair once"),
+    )
+    b.in_set(
+        "unit.known",
+        "unit",
+        ["pct", "points"],
+        "warning",
+        ("Đơn vị đo là pct hoặc points", "The unit of measure is pct or points"),
+        ("pct, points", "pct, points"),
+    )
+    b.between(
+        "value.range",
+        "value",
+        0,
+        100,
+        "warning",
+        ("Giá trị chỉ số nằm trong khoảng 0–100", "The index value lies between 0 and 100"),
+        ("0 ≤ value ≤ 100", "0 ≤ value ≤ 100"),
+    )
+    b.between(
+        "rank.positive",
+        "rank",
+        1,
+        None,
+        "warning",
+        ("Thứ hạng ít nhất là 1", "The rank is at least 1"),
+        ("rank ≥ 1", "rank ≥ 1"),
+    )
+    b.add(
+        "rank.within_rank_of",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        {
+            "column_A": "rank_of",
+            "column_B": "rank",
+            "or_equal": True,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        "warning",
+        ("Thứ hạng không lớn hơn tổng số tỉnh", "The rank is not above the number ranked"),
+        ("rank ≤ rank_of", "rank ≤ rank_of"),
+    )
     return b.suite()
 
 
@@ -396,9 +668,13 @@ def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str
         raise ValueError(f"validation/overrides.yml names unknown checks: {', '.join(unknown)}")
     bad = {k: v for k, v in severity.items() if v not in ("critical", "warning")}
     if bad:
-        raise ValueError(f"validation/overrides.yml: severity must be critical or warning, got {bad}")
+        raise ValueError(
+            f"validation/overrides.yml: severity must be critical or warning, got {bad}"
+        )
     for suite in suites.values():
-        suite["expectations"] = [e for e in suite["expectations"] if e["meta"]["check"] not in disabled]
+        suite["expectations"] = [
+            e for e in suite["expectations"] if e["meta"]["check"] not in disabled
+        ]
         for e in suite["expectations"]:
             if e["meta"]["check"] in severity:
                 e["meta"]["severity"] = e["severity"] = severity[e["meta"]["check"]]
@@ -422,7 +698,9 @@ def load_overrides(paths: Paths) -> dict:
 
 
 # -- run time: parameters and views -------------------------------------------------------
-def expectation_parameters(table: str, year: int, cfg: ProvinceConfig, reg: Registry) -> dict[str, Any]:
+def expectation_parameters(
+    table: str, year: int, cfg: ProvinceConfig, reg: Registry
+) -> dict[str, Any]:
     """The values of the suite's `$PARAMETER`s for one year."""
     params: dict[str, Any] = {"year": int(year)}
     if table in UNIT_TABLES or table == "satisfaction":
@@ -449,8 +727,10 @@ def validation_view(table: str, df: pd.DataFrame, cfg: ProvinceConfig) -> pd.Dat
     view = df.copy()
     if table in UNIT_TABLES:
         areas = [a.column for a in cfg.areas(table)]
-        num = {c: pd.to_numeric(view[c], errors="coerce") if c in view.columns else None
-               for c in [*areas, "score"]}
+        num = {
+            c: pd.to_numeric(view[c], errors="coerce") if c in view.columns else None
+            for c in [*areas, "score"]
+        }
         if all(v is not None for v in num.values()):
             total = sum(num[c] for c in areas)
             view[AREA_GAP] = (total - num["score"]).round(6)
@@ -532,17 +812,22 @@ fluent_datasources:
 
 
 def _gx_yml() -> str:
-    text = GX_YML_HEAD.format(context_id=stable_id("context", "par-review"), datasource=DATASOURCE,
-                              datasource_id=stable_id("datasource", DATASOURCE))
+    text = GX_YML_HEAD.format(
+        context_id=stable_id("context", "par-review"),
+        datasource=DATASOURCE,
+        datasource_id=stable_id("datasource", DATASOURCE),
+    )
     for table in TABLES:
-        text += (f"      {table}:\n"
-                 f"        type: dataframe\n"
-                 f"        id: {stable_id('asset', table)}\n"
-                 f"        batch_metadata: {{}}\n"
-                 f"        batch_definitions:\n"
-                 f"          {BATCH_DEFINITION}:\n"
-                 f"            id: {stable_id('batch_definition', table)}\n"
-                 f"            partitioner:\n")
+        text += (
+            f"      {table}:\n"
+            f"        type: dataframe\n"
+            f"        id: {stable_id('asset', table)}\n"
+            f"        batch_metadata: {{}}\n"
+            f"        batch_definitions:\n"
+            f"          {BATCH_DEFINITION}:\n"
+            f"            id: {stable_id('batch_definition', table)}\n"
+            f"            partitioner:\n"
+        )
     return text
 
 
@@ -564,25 +849,39 @@ def project_files(paths: Paths) -> dict[str, str]:
         for table, suite in build_suites(cfg, load_overrides(paths)).items():
             name = suite["name"]
             files[f"expectations/{name}.json"] = _json(suite)
-            files[f"validation_definitions/{name}.json"] = _json({
-                "data": {
-                    "asset": {"id": stable_id("asset", table), "name": table},
-                    "batch_definition": {"id": stable_id("batch_definition", table), "name": BATCH_DEFINITION},
-                    "datasource": {"id": stable_id("datasource", DATASOURCE), "name": DATASOURCE},
-                },
-                "id": stable_id("validation_definition", name),
-                "name": name,
-                "suite": {"id": suite["id"], "name": name},
-            })
-            files[f"checkpoints/{name}.json"] = _json({
-                "actions": [],
-                "id": stable_id("checkpoint", name),
-                "name": name,
-                "result_format": {"result_format": "COMPLETE",
-                                  "unexpected_index_column_names": INDEX_COLUMNS[table],
-                                  "partial_unexpected_count": 20},
-                "validation_definitions": [{"id": stable_id("validation_definition", name), "name": name}],
-            })
+            files[f"validation_definitions/{name}.json"] = _json(
+                {
+                    "data": {
+                        "asset": {"id": stable_id("asset", table), "name": table},
+                        "batch_definition": {
+                            "id": stable_id("batch_definition", table),
+                            "name": BATCH_DEFINITION,
+                        },
+                        "datasource": {
+                            "id": stable_id("datasource", DATASOURCE),
+                            "name": DATASOURCE,
+                        },
+                    },
+                    "id": stable_id("validation_definition", name),
+                    "name": name,
+                    "suite": {"id": suite["id"], "name": name},
+                }
+            )
+            files[f"checkpoints/{name}.json"] = _json(
+                {
+                    "actions": [],
+                    "id": stable_id("checkpoint", name),
+                    "name": name,
+                    "result_format": {
+                        "result_format": "COMPLETE",
+                        "unexpected_index_column_names": INDEX_COLUMNS[table],
+                        "partial_unexpected_count": 20,
+                    },
+                    "validation_definitions": [
+                        {"id": stable_id("validation_definition", name), "name": name}
+                    ],
+                }
+            )
     return files
 
 
@@ -606,7 +905,9 @@ def check_project(paths: Paths) -> list[str]:
     have = _existing(paths.validation / GX_DIR)
     problems = [f"missing: {k}" for k in sorted(set(want) - set(have))]
     problems += [f"not generated by the config (stale): {k}" for k in sorted(set(have) - set(want))]
-    problems += [f"differs from the config: {k}" for k in sorted(set(want) & set(have)) if want[k] != have[k]]
+    problems += [
+        f"differs from the config: {k}" for k in sorted(set(want) & set(have)) if want[k] != have[k]
+    ]
     return problems
 
 
@@ -627,11 +928,19 @@ def write_project(paths: Paths) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Generate the GX project in validation/gx/ from the config.")
+    ap = argparse.ArgumentParser(
+        description="Generate the GX project in validation/gx/ from the config."
+    )
     ap.add_argument("--root", default=None, help="project root (default: this checkout)")
     g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--write", action="store_true", help="(re)write the suites, definitions and checkpoints")
-    g.add_argument("--check", action="store_true", help="exit 1 if validation/gx/ is not what the config generates")
+    g.add_argument(
+        "--write", action="store_true", help="(re)write the suites, definitions and checkpoints"
+    )
+    g.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if validation/gx/ is not what the config generates",
+    )
     args = ap.parse_args(argv)
     paths = Paths.from_root(args.root)
     if args.write:
