@@ -181,3 +181,20 @@ def test_published_folders_are_readable_by_others(tmp_path):
         os.umask(old)
     for p in (tmp_path / "2022", tmp_path / "2022" / "validation", tmp_path / "2022" / "validation" / "index.html"):
         assert p.stat().st_mode & stat.S_IROTH, p
+
+
+def test_the_build_command_imports_nothing_heavy_until_work_is_needed():
+    """A no-op build must stay fast: the CLI and the orchestrator import no data stack."""
+    code = ("import sys, par_review.cli, par_review.build, par_review.report_index;"
+            "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib', 'weasyprint')"
+            " if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_slow_optional_rfc3987_import_is_skipped_and_jsonschema_still_works():
+    code = ("import sys, par_review, jsonschema;"
+            "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}});"
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "None", out.stdout + out.stderr
