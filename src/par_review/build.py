@@ -31,6 +31,7 @@ import queue
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -221,6 +222,7 @@ class Worker:
 
     def __init__(self, cwd: Path, env_root: Path):
         self.cwd, self.env_root = cwd, env_root
+        self.sockets: str | None = None
         self.km = None
         self.used = 0
 
@@ -229,7 +231,11 @@ class Worker:
             from jupyter_client.manager import AsyncKernelManager
 
             # papermill/nbclient reuse this kernel when given `km` (they do not shut it down)
-            self.km = AsyncKernelManager(kernel_name=KERNEL)
+            # IPC (unix sockets in a private folder) rather than TCP on loopback: nothing to
+            # encrypt, no port races between parallel workers, and no ipykernel warning
+            # (a short private folder: unix socket paths are limited to ~100 characters)
+            self.sockets = tempfile.mkdtemp(prefix="par-review-k")
+            self.km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=f"{self.sockets}/k")
             env = dict(os.environ, PAR_REVIEW_ROOT=str(self.env_root), MPLBACKEND="agg",
                        GX_ANALYTICS_ENABLED="false", PYTHONHASHSEED="0")
             _run_sync(self.km.start_kernel)(cwd=str(self.cwd), env=env)
@@ -290,6 +296,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 _run_sync(self.km.shutdown_kernel)(now=True)
             self.km = None
+        if self.sockets:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self.sockets = None
 
 
 RESET_CELL = ("# injected by par-review build: this kernel ran another notebook before; start clean\n"
