@@ -198,3 +198,53 @@ def test_slow_optional_rfc3987_import_is_skipped_and_jsonschema_still_works():
             "print(sys.modules.get('rfc3987_syntax', 'absent'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "None", out.stdout + out.stderr
+
+
+class _FakeWorker:
+    def __init__(self):
+        self.warm, self.warming = set(), None
+
+    def shutdown(self):
+        pass
+
+
+def test_worker_pool_never_exceeds_its_size_and_prefers_warm_kernels():
+    import threading
+
+    pool = b.WorkerPool(_FakeWorker, 2)
+    a, c = pool.acquire(), pool.acquire()
+    assert pool.created == 2
+    got = []
+    t = threading.Thread(target=lambda: got.append(pool.acquire()))
+    t.start()
+    t.join(0.2)
+    assert t.is_alive()  # waits: both kernels busy, size reached
+    c.warm.add("gx")
+    pool.release(a)
+    t.join(2)
+    assert got == [a]
+    pool.release(a)
+    pool.release(c)
+    assert pool.acquire(prefer="gx") is c  # the warm one, though `a` is idle too
+    assert pool.created == 2
+
+
+def test_worker_pool_waits_for_a_kernel_that_is_warming_what_is_asked_for():
+    import threading
+
+    pool = b.WorkerPool(_FakeWorker, 2)
+    warming = pool.acquire()
+    warming.warming = "gx"
+    other = pool.acquire()
+    pool.release(other)
+    got = []
+    t = threading.Thread(target=lambda: got.append(pool.acquire(prefer="gx")))
+    t.start()
+    t.join(0.2)
+    assert t.is_alive()  # an idle kernel exists, but the warming one is worth the wait
+    warming.warming = None
+    warming.warm.add("gx")
+    pool.release(warming)
+    t.join(2)
+    assert got == [warming]
+    assert pool.acquire(prefer="report") is other  # nothing warm for it: any idle kernel

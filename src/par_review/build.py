@@ -27,7 +27,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
@@ -74,6 +73,7 @@ class BuildOptions:
     wait: float = 0.0
     quiet: bool = False
     timeout: int = 600
+    force_sequential: bool = False  # one kernel per year even when a core is idle (benchmarks)
 
 
 @dataclass
@@ -223,6 +223,8 @@ class Worker:
     def __init__(self, cwd: Path, env_root: Path):
         self.cwd, self.env_root = cwd, env_root
         self.sockets: str | None = None
+        self.warm: set[str] = set()     # stacks imported in this kernel (PREWARM tags)
+        self.warming: str | None = None  # the tag being imported right now
         self.km = None
         self.used = 0
 
@@ -282,6 +284,12 @@ class Worker:
         finally:
             kc.stop_channels()
 
+    def prewarm(self, tag: str) -> None:
+        """Import a stack ahead of need, so that its cost overlaps other work."""
+        self._ensure()
+        self._exec(PREWARM[tag])
+        self.warm.add(tag)
+
     def render(self, executed: Path, out_dir: Path, formats: tuple[str, ...], lang: str) -> None:
         self._ensure()
         code = ("from par_review.exporters import render_report\n"
@@ -321,6 +329,71 @@ def _with_reset_cell(src: Path):
     return nb
 
 
+class WorkerPool:
+    """At most `size` kernels. `acquire(prefer=tag)` hands out an idle worker that already
+    imported `tag` (or will have: one warming up is waited for), else any idle one, else a
+    new one while under `size`, else waits."""
+
+    def __init__(self, factory, size: int):
+        self.factory, self.size = factory, max(1, size)
+        self.idle: list[Worker] = []
+        self.busy: list[Worker] = []
+        self.created = 0
+        self.cv = threading.Condition()
+
+    def acquire(self, prefer: str | None = None) -> Worker:
+        with self.cv:
+            while True:
+                tagged = [w for w in self.idle if prefer and prefer in w.warm]
+                warming = bool(prefer) and any(w.warming == prefer for w in self.busy)
+                if tagged:
+                    w = tagged[0]
+                    self.idle.remove(w)
+                elif warming:  # that kernel is importing what we need: worth the wait
+                    self.cv.wait()
+                    continue
+                elif self.idle:
+                    w = self.idle.pop(0)
+                elif self.created < self.size:
+                    w = self.factory()
+                    self.created += 1
+                else:
+                    self.cv.wait()
+                    continue
+                self.busy.append(w)
+                return w
+
+    def release(self, w: Worker) -> None:
+        with self.cv:
+            self.busy.remove(w)
+            self.idle.append(w)
+            self.cv.notify_all()
+
+    @contextlib.contextmanager
+    def use(self, prefer: str | None = None):
+        w = self.acquire(prefer)
+        try:
+            yield w
+        finally:
+            self.release(w)
+
+    def close(self) -> None:
+        with self.cv:
+            for w in self.idle + self.busy:
+                w.shutdown()
+
+
+# What a warm kernel has imported, by tag (see Builder.prewarm_in_background): the module
+# imports and one-off set-ups that the notebooks would otherwise pay on the critical path.
+PREWARM = {
+    # Great Expectations (about 3-4 s) and the project's file-backed context
+    "gx": "import great_expectations\nfrom par_review.validate import get_context\nget_context()",
+    # matplotlib/seaborn for the charts, nbconvert and WeasyPrint for the rendering
+    "report": ("import par_review.report, par_review.charts, par_review.exporters, weasyprint\n"
+               "import matplotlib.pyplot, seaborn"),
+}
+
+
 def _run_sync(fn):
     from jupyter_core.utils import run_sync
 
@@ -347,8 +420,9 @@ class Builder:
         self.out = out or sys.stdout
         self.state = State(paths)
         self.fp = Fingerprints(paths, opts)
-        self.workers: queue.Queue[Worker] = queue.Queue()
-        self.n_workers = 0
+        self.jobs = opts.jobs or os.cpu_count() or 1
+        self.pool = WorkerPool(lambda: Worker(paths.notebooks, paths.root), self.jobs)
+        self.split_chains = False
         self.t0 = time.perf_counter()
         self._print_lock = threading.Lock()
         self.log_path = paths.build / "logs" / "build.log"
@@ -364,21 +438,27 @@ class Builder:
                 fh.write(f"{dt.datetime.now().isoformat(timespec='seconds')} {msg}\n")
 
     # -- workers
-    @contextlib.contextmanager
-    def worker(self):
-        try:
-            w = self.workers.get_nowait()
-        except queue.Empty:
-            w = Worker(self.paths.notebooks, self.paths.root)
-            self.n_workers += 1
-        try:
-            yield w
-        finally:
-            self.workers.put(w)
-
     def close(self) -> None:
-        while not self.workers.empty():
-            self.workers.get_nowait().shutdown()
+        self.pool.close()
+
+    def prewarm_in_background(self, tag: str) -> threading.Thread:
+        """Start a kernel now and import a stack in it (e.g. Great Expectations while the
+        other core cleans), then hand it to the pool. Used only when a core is idle."""
+        w = self.pool.acquire()
+        w.warming = tag
+
+        def run():
+            try:
+                w.prewarm(tag)
+            except Exception:  # a failed warm-up costs nothing: the step imports it again
+                pass
+            finally:
+                w.warming = None
+                self.pool.release(w)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
 
     # -- steps
     def params(self, step: str, year: int, staging: Path) -> dict:
@@ -423,35 +503,68 @@ class Builder:
         if not self.opts.force and st["steps"].get("clean") == fp and self._outputs_exist("clean", year, Path()):
             res.skipped.append("clean")
             return
-        with self.worker() as w:
+        with self.pool.use() as w:
             self.run_step(w, "clean", year, self.paths.build / "staging" / str(year), res, fp)
+
+    def chain_needed(self, year: int, res: YearResult) -> bool:
+        """Cheap (hashes only, no kernel): has anything that this year's report depends on changed?"""
+        published = self.paths.report_year(year)
+        st = self.state.year(year)
+        return (self.opts.force or not published.is_dir() or bool(res.ran)
+                or st["steps"].get("validate") != self.fp.validate(year)
+                or st["steps"].get("analyse") != self.fp.analyse(year)
+                or st["steps"].get("report") != self.fp.report(year, published)
+                or not self._outputs_exist("report", year, published))
 
     def year_chain(self, year: int, res: YearResult) -> None:
         published = self.paths.report_year(year)
         staging = self.paths.build / "staging" / str(year)
-        # cheap check first: is anything to do? (no copy, no kernel)
-        st = self.state.year(year)
-        fps = {"validate": self.fp.validate(year), "analyse": self.fp.analyse(year)}
-        if (not self.opts.force and published.is_dir() and not res.ran
-                and all(st["steps"].get(s) == fps[s] for s in fps)
-                and st["steps"].get("report") == self.fp.report(year, published)
-                and self._outputs_exist("report", year, published)):
+        if not self.chain_needed(year, res):
             res.skipped += ["validate", "analyse", "report"]
             return
+        fps = {"validate": self.fp.validate(year), "analyse": self.fp.analyse(year)}
         if staging.exists():
             shutil.rmtree(staging)
         if published.is_dir():
             shutil.copytree(published, staging, copy_function=_link_or_copy)
         else:
             staging.mkdir(parents=True)
-        with self.worker() as w:
-            self.run_step(w, "validate", year, staging, res, fps["validate"])
-            self.run_step(w, "analyse", year, staging, res, fps["analyse"])
-            self.run_step(w, "report", year, staging, res, self.fp.report(year, staging))
+        if self.split_chains:
+            self._chain_split(year, staging, res, fps)
+        else:
+            with self.pool.use(prefer="gx") as w:
+                self.run_step(w, "validate", year, staging, res, fps["validate"])
+                self.run_step(w, "analyse", year, staging, res, fps["analyse"])
+                self.run_step(w, "report", year, staging, res, self.fp.report(year, staging))
         self.write_manifest(year, staging, res)
         swap_dir(staging, published)
         res.status = "published"
         self.say(f"{year} published  reports/{year}/")
+
+    def _chain_split(self, year: int, staging: Path, res: YearResult, fps: dict) -> None:
+        """One year on two cores: validation (Great Expectations) in one kernel while the
+        other analyses and imports the report stack; the report then waits for the gate
+        (it shows the validation result). Used when a core would otherwise sit idle."""
+        failure: list[BaseException] = []
+
+        def validate():
+            try:
+                with self.pool.use(prefer="gx") as wv:
+                    self.run_step(wv, "validate", year, staging, res, fps["validate"])
+            except BaseException as exc:  # re-raised below, in this year's thread
+                failure.append(exc)
+
+        tv = threading.Thread(target=validate, daemon=True)
+        tv.start()
+        with self.pool.use(prefer="report") as wr:
+            self.run_step(wr, "analyse", year, staging, res, fps["analyse"])
+            if "report" not in wr.warm:
+                with contextlib.suppress(Exception):
+                    wr.prewarm("report")
+            tv.join()
+            if failure:
+                raise failure[0]
+            self.run_step(wr, "report", year, staging, res, self.fp.report(year, staging))
 
     def write_manifest(self, year: int, staging: Path, res: YearResult) -> None:
         """Provenance for machines. The build time lives here, not in the report bytes."""
@@ -484,7 +597,7 @@ class Builder:
         if unknown:
             raise SystemExit(f"error: no raw data for {unknown}: data/raw/<year>/ folders are {all_years}")
         results = {y: YearResult(y) for y in years}
-        jobs = opts.jobs or os.cpu_count() or 1
+        jobs = self.jobs
         recover(paths.reports)
         shutil.rmtree(paths.build / "staging", ignore_errors=True)
         self.say(f"building {', '.join(map(str, years))} with {jobs} job(s)"
@@ -495,12 +608,19 @@ class Builder:
                 # the earlier years' tables); years not asked for are cleaned, not published
                 extra = {y: YearResult(y) for y in all_years if y <= years[-1] and y not in results}
                 both = {**results, **extra}
+                to_clean = [y for y in both if opts.force or self.state.year(y)["steps"].get("clean") != self.fp.clean(y)]
+                if to_clean and len(to_clean) < jobs:
+                    # a core would idle while cleaning: warm Great Expectations on it
+                    self.prewarm_in_background("gx")
                 list(pool.map(lambda y: self._guard(y, both[y], self.clean_year), sorted(both)))
                 for y, r in extra.items():
                     if r.error:
                         self.say(f"warning: {y} (not built now) could not be cleaned; later years use its last good tables")
-                # phase 2: validate -> analyse -> report -> publish, years in parallel
+                # phase 2: validate -> analyse -> report -> publish, years in parallel; a lone
+                # year gets two kernels (validation beside analysis) rather than idle a core
                 todo = [y for y in years if results[y].status != "failed"]
+                self.split_chains = (jobs >= 2 and not opts.force_sequential
+                                     and sum(self.chain_needed(y, results[y]) for y in todo) == 1)
                 list(pool.map(lambda y: self._guard(y, results[y], self.year_chain), todo))
         finally:
             self.close()
@@ -548,7 +668,7 @@ class Builder:
             if candidate in codes:
                 code = candidate
                 break
-        lines.append(f"total {time.perf_counter() - self.t0:.1f}s, {self.n_workers} kernel(s)")
+        lines.append(f"total {time.perf_counter() - self.t0:.1f}s, {self.pool.created} kernel(s)")
         for line in lines:
             if line:
                 self.say(line)
