@@ -129,7 +129,7 @@ def test_unknown_year_is_a_usage_error(project):
 
 
 def test_every_subcommand_has_help():
-    for cmd in ([], ["build"], ["status"], ["clean"], ["audit"]):
+    for cmd in ([], ["build"], ["status"], ["clean"], ["validate"], ["metrics"], ["audit"]):
         out = subprocess.run([sys.executable, "-m", "par_review.cli", *cmd, "--help"], capture_output=True, text=True, timeout=60)
         if cmd == ["audit"] and out.returncode != 0:
             pytest.skip("audit not wired yet")
@@ -248,3 +248,17 @@ def test_worker_pool_waits_for_a_kernel_that_is_warming_what_is_asked_for():
     t.join(2)
     assert got == [warming]
     assert pool.acquire(prefer="report") is other  # nothing warm for it: any idle kernel
+
+
+@pytest.mark.slow
+def test_validate_and_metrics_subcommands_on_cleaned_data(demo_processed):
+    root = str(demo_processed.root)
+    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", root, "metrics", "--year", "2022"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    m = json.loads((demo_processed.work_year(2022) / "metrics.json").read_text(encoding="utf-8"))
+    assert m["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
+    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", root, "validate", "--year", "2022"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (demo_processed.work_year(2022) / "validation.json").is_file()

@@ -32,6 +32,32 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .paths import Paths
+    from .validate import validate_year
+
+    paths = Paths.from_root(args.root)
+    code = EXIT_OK
+    for y in args.year or paths.processed_years():
+        report = validate_year(y, paths, args.province, out_dir=paths.work_year(y))
+        print(report.summary_text())
+        if not report.success:
+            code = EXIT_VALIDATION
+    return code
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import compute_metrics, write_metrics
+    from .paths import Paths
+
+    paths = Paths.from_root(args.root)
+    for y in args.year or paths.processed_years():
+        m = compute_metrics(y, paths, args.province, args.rounding)
+        out = write_metrics(m, paths.work_year(y), paths, y)
+        print(f"{y}: {out}")
+    return EXIT_OK
+
+
 def _build_opts(args: argparse.Namespace):
     from .build import BuildOptions
 
@@ -99,6 +125,19 @@ Steps whose inputs did not change are skipped (see `par-review status`).""",
                        description="Show, per year in data/raw/, the published report, whether its inputs "
                                    "changed since, and the outcome of the last build attempt.")
     s.set_defaults(func=_cmd_status)
+
+    v = sub.add_parser("validate", help="run the validation gate on cleaned data (no report)",
+                       description="Validate data/processed/<year>/ with the Great Expectations suites; "
+                                   "writes build/work/<year>/validation.json and Data Docs. Exit 1 on a critical failure.")
+    v.add_argument("--year", type=int, action="append", metavar="Y", help="year (repeatable; default: every cleaned year)")
+    v.set_defaults(func=_cmd_validate)
+
+    m = sub.add_parser("metrics", help="compute metrics.json for cleaned years (no report)",
+                       description="Compute every figure of the review into build/work/<year>/metrics.json "
+                                   "and data/processed/<year>/metrics_*.csv (schema: docs/metrics.md).")
+    m.add_argument("--year", type=int, action="append", metavar="Y", help="year (repeatable; default: every cleaned year)")
+    m.add_argument("--rounding", choices=("half_up", "truncate"), default=None, help="display rounding of shares")
+    m.set_defaults(func=_cmd_metrics)
 
     try:
         from . import audit
