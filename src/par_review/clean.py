@@ -303,6 +303,21 @@ def _match(
         ) from None
 
 
+def _claim(seen: dict[str, int], unit, name: str, grid: Grid, r: int, header: Header) -> None:
+    """Record that row r holds `unit`; a second row for the same unit is an error."""
+    if unit.unit_id in seen:
+        raise InputError(
+            grid.file,
+            "duplicate unit",
+            sheet=grid.sheet,
+            row=grid.row_numbers[r],
+            column=header.labels[header.columns["unit_name"]],
+            found=name,
+            expected=f"one row per unit ({unit.name} is already at row {seen[unit.unit_id]})",
+        )
+    seen[unit.unit_id] = grid.row_numbers[r]
+
+
 def parse_unit_table(
     grid: Grid,
     cfg: ProvinceConfig,
@@ -348,17 +363,7 @@ def parse_unit_table(
             cell_text(row[c["district"]]) if "district" in c and c["district"] < len(row) else None
         )
         unit = _match(reg, name, level, year, district, grid, r, header, registry_file)
-        if unit.unit_id in seen:
-            raise InputError(
-                grid.file,
-                "duplicate unit",
-                sheet=grid.sheet,
-                row=rown,
-                column=header.labels[c["unit_name"]],
-                found=name,
-                expected=f"one row per unit ({unit.name} is already at row {seen[unit.unit_id]})",
-            )
-        seen[unit.unit_id] = rown
+        _claim(seen, unit, name, grid, r, header)
         score = _number(row, c["score"], grid, r, header, "a score in % such as 85,32")
         tier_raw = cell_text(row[c["tier"]]) if c["tier"] < len(row) else ""
         tier = tiers.get(loose_key(tier_raw))
@@ -426,17 +431,7 @@ def parse_satisfaction_table(
                 expected="the unit's name",
             )
         unit = _match(reg, name, "provincial", year, None, grid, r, header, registry_file)
-        if unit.unit_id in seen:
-            raise InputError(
-                grid.file,
-                "duplicate unit",
-                sheet=grid.sheet,
-                row=grid.row_numbers[r],
-                column=header.labels[c["unit_name"]],
-                found=name,
-                expected=f"one row per unit (already at row {seen[unit.unit_id]})",
-            )
-        seen[unit.unit_id] = grid.row_numbers[r]
+        _claim(seen, unit, name, grid, r, header)
         pct = _number(
             row, c["satisfaction"], grid, r, header, "a satisfaction index in % such as 82,77"
         )
