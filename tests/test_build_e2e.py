@@ -155,7 +155,7 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_builds_the_others
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_validation_failure_exits_1_and_keeps_the_published_report(built):
+def test_validation_failure_exits_1_and_keeps_the_published_reports(built):
     root, _ = built
     before = snapshot(root / "reports")
     raw = root / "data" / "raw" / "2019" / "provincial.csv"
@@ -171,13 +171,18 @@ def test_validation_failure_exits_1_and_keeps_the_published_report(built):
         pytest.fail("no Khá row in the 2019 demo file")
     raw.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
     try:
-        out = cli(root, "build", "--year", "2019")
+        out = cli(root, "build")
         assert out.returncode == 1, out.stdout + out.stderr
         assert "2019 FAILED at validate" in out.stdout
+        # later years compare themselves with 2019 (changes, streaks): not published from
+        # unvalidated tables either; their previous reports stay
+        for y in (2020, 2021, 2022):
+            assert f"{y} FAILED at report" in out.stdout and "2019 data failed validation" in out.stdout
         after = snapshot(root / "reports")
         assert {k: v for k, v in after.items() if k != "index.html"} == \
                {k: v for k, v in before.items() if k != "index.html"}
-        assert "validate" in (root / "reports" / "index.html").read_text(encoding="utf-8")
+        index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+        assert "validate" in index and "2019 data failed validation" in index
     finally:
         raw.write_bytes(good)
     assert cli(root, "build").returncode == 0

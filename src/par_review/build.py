@@ -423,6 +423,7 @@ class Builder:
         self.jobs = opts.jobs or os.cpu_count() or 1
         self.pool = WorkerPool(lambda: Worker(paths.notebooks, paths.root), self.jobs)
         self.split_chains = False
+        self.gates: dict[int, list] = {}  # year -> [threading.Event, ok: bool | None]
         self.t0 = time.perf_counter()
         self._print_lock = threading.Lock()
         self.log_path = paths.build / "logs" / "build.log"
@@ -517,10 +518,18 @@ class Builder:
                 or not self._outputs_exist("report", year, published))
 
     def year_chain(self, year: int, res: YearResult) -> None:
+        try:
+            self._year_chain(year, res)
+        finally:  # whatever happened, later years waiting on this year's gate move on
+            if year in self.gates and not self.gates[year][0].is_set():
+                self._open_gate(year, False)
+
+    def _year_chain(self, year: int, res: YearResult) -> None:
         published = self.paths.report_year(year)
         staging = self.paths.build / "staging" / str(year)
         if not self.chain_needed(year, res):
             res.skipped += ["validate", "analyse", "report"]
+            self._open_gate(year, True)
             return
         fps = {"validate": self.fp.validate(year), "analyse": self.fp.analyse(year)}
         if staging.exists():
@@ -533,13 +542,40 @@ class Builder:
             self._chain_split(year, staging, res, fps)
         else:
             with self.pool.use(prefer="gx") as w:
-                self.run_step(w, "validate", year, staging, res, fps["validate"])
+                self._validate(w, year, staging, res, fps["validate"])
                 self.run_step(w, "analyse", year, staging, res, fps["analyse"])
+                self._await_earlier_gates(year)
                 self.run_step(w, "report", year, staging, res, self.fp.report(year, staging))
         self.write_manifest(year, staging, res)
         swap_dir(staging, published)
         res.status = "published"
         self.say(f"{year} published  reports/{year}/")
+
+    # -- the gate across years: a year's report compares it with earlier years' tables;
+    # when an earlier year rebuilt in this run fails validation, its new tables are not
+    # trusted, so the later year is not published either (its last report stays).
+    def _open_gate(self, year: int, ok: bool) -> None:
+        gate = self.gates.get(year)
+        if gate is not None:
+            gate[1] = ok
+            gate[0].set()
+
+    def _validate(self, w: Worker, year: int, staging: Path, res: YearResult, fp: str) -> None:
+        ok = False
+        try:
+            self.run_step(w, "validate", year, staging, res, fp)
+            ok = True
+        finally:
+            self._open_gate(year, ok)
+
+    def _await_earlier_gates(self, year: int) -> None:
+        for earlier in sorted(y for y in self.gates if y < year):
+            event, _ = self.gates[earlier]
+            event.wait()
+            if self.gates[earlier][1] is False:
+                raise StepFailed("report", "validation",
+                                 f"the {earlier} data failed validation in this run; {year}'s comparisons "
+                                 f"with it would use unvalidated tables (fix {earlier} first)")
 
     def _chain_split(self, year: int, staging: Path, res: YearResult, fps: dict) -> None:
         """One year on two cores: validation (Great Expectations) in one kernel while the
@@ -550,7 +586,7 @@ class Builder:
         def validate():
             try:
                 with self.pool.use(prefer="gx") as wv:
-                    self.run_step(wv, "validate", year, staging, res, fps["validate"])
+                    self._validate(wv, year, staging, res, fps["validate"])
             except BaseException as exc:  # re-raised below, in this year's thread
                 failure.append(exc)
 
@@ -564,6 +600,7 @@ class Builder:
             tv.join()
             if failure:
                 raise failure[0]
+            self._await_earlier_gates(year)
             self.run_step(wr, "report", year, staging, res, self.fp.report(year, staging))
 
     def write_manifest(self, year: int, staging: Path, res: YearResult) -> None:
@@ -619,6 +656,7 @@ class Builder:
                 # phase 2: validate -> analyse -> report -> publish, years in parallel; a lone
                 # year gets two kernels (validation beside analysis) rather than idle a core
                 todo = [y for y in years if results[y].status != "failed"]
+                self.gates = {y: [threading.Event(), None] for y in todo}
                 self.split_chains = (jobs >= 2 and not opts.force_sequential
                                      and sum(self.chain_needed(y, results[y]) for y in todo) == 1)
                 list(pool.map(lambda y: self._guard(y, results[y], self.year_chain), todo))
