@@ -766,7 +766,7 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
     out = out or sys.stdout
     state = State(paths)
     fp = Fingerprints(paths, opts)
-    print(f"{'year':<6}{'published':<22}{'state':<12}last attempt", file=out)
+    print(f"{'year':<6}{'published':<27}{'state':<12}last attempt", file=out)
     for y in paths.raw_years():
         st = state.year(y)
         man = paths.report_year(y) / "manifest.json"
@@ -784,5 +784,5 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
         last = st.get("last") or {}
         lastmsg = (f"FAILED at {last.get('step')}: {last.get('reason')}" if last.get("status") == "failed"
                    else last.get("status", "never built"))
-        print(f"{y:<6}{published:<22}{('stale' if stale else 'up to date'):<12}{lastmsg}", file=out)
+        print(f"{y:<6}{published:<27}{('stale' if stale else 'up to date'):<12}{lastmsg}", file=out)
     return EXIT_OK
