@@ -640,6 +640,17 @@ class NoticeParser:
         return self.facts.tier_labels.get(tid, tid)
 
     # -- checks -------------------------------------------------------------------------
+    def _rounding_verdict(self, claimed: Decimal, exact: Decimal, decimals: int) -> tuple[str, Decimal]:
+        """ok under the expected rule; ok (truncated/rounded) under the other one; else WRONG.
+        Returns the verdict and the value under the expected rule."""
+        other_policy = "truncate" if self.policy == "half_up" else "half_up"
+        main = round_decimal(exact, decimals, self.policy)
+        if claimed == main:
+            return OK, main
+        if claimed == round_decimal(exact, decimals, other_policy):
+            return (OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED), main
+        return WRONG, main
+
     def _check_count(self, ctx, abs_s, fragment, m, tier, common):
         ly = self.facts.level_year(common["level"], common["year"])
         if ly is None:
@@ -666,18 +677,15 @@ class NoticeParser:
         with localcontext() as lc:
             lc.prec = 40
             exact = Decimal(count) * 100 / Decimal(total) if total else Decimal(0)
-        rounded = round_decimal(exact, decimals, "half_up")
-        cut = round_decimal(exact, decimals, "truncate")
-        main, other = (rounded, cut) if self.policy == "half_up" else (cut, rounded)
+        verdict, main = self._rounding_verdict(claimed, exact, decimals)
         exact_s = _vi_num(round_decimal(exact, decimals + 3, "truncate")) + "…"
-        if claimed == main:
-            verdict, note = OK, ""
-        elif claimed == other:
-            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
+        if verdict == OK:
+            note = ""
+        elif verdict != WRONG:
             how = "truncated" if self.policy == "half_up" else "rounded half-up"
             note = f"{count}/{total} = {exact_s}%, {how} to {decimals} decimals"
         else:
-            verdict, note = WRONG, f"{count}/{total} = {exact_s}%"
+            note = f"{count}/{total} = {exact_s}%"
             if printed and printed != (count, total) and printed[1]:
                 with localcontext() as lc:
                     lc.prec = 40
@@ -709,14 +717,7 @@ class NoticeParser:
             lc.prec = 40
             exact = (Decimal(now.counts.get(tier, 0)) * 100 / Decimal(now.total)
                      - Decimal(before.counts.get(tier, 0)) * 100 / Decimal(before.total))
-        main = round_decimal(exact, decimals, self.policy)
-        other = round_decimal(exact, decimals, "truncate" if self.policy == "half_up" else "half_up")
-        if claimed == main:
-            verdict = OK
-        elif claimed == other:
-            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
-        else:
-            verdict = WRONG
+        verdict, main = self._rounding_verdict(claimed, exact, decimals)
         note = (f"{now.counts.get(tier, 0)}/{now.total} in {year} − {before.counts.get(tier, 0)}/{before.total} "
                 f"in {since} = {_vi_num(round_decimal(exact, decimals + 3, 'truncate'))}… points")
         ctx.add(abs_s, fragment, figure="change_pp", text=text, claimed=str(claimed), computed=str(main),
@@ -924,14 +925,7 @@ class NoticeParser:
                     verdict=NOT_CHECKED, note=note, **common)
             return
         gap = Decimal(repr(sat.value)) - Decimal(repr(sat.target))
-        main = round_decimal(gap, decimals, self.policy)
-        other = round_decimal(gap, decimals, "truncate" if self.policy == "half_up" else "half_up")
-        if claimed == main:
-            verdict = OK
-        elif claimed == other:
-            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
-        else:
-            verdict = WRONG
+        verdict, main = self._rounding_verdict(claimed, gap, decimals)
         ctx.add(abs_s, fragment, figure="gap", text=text, claimed=str(claimed), computed=str(main), verdict=verdict,
                 note=f"{_vi_num(sat.value, 2)}% − {_vi_num(sat.target)}% (points)", **common)
 
@@ -972,16 +966,10 @@ class NoticeParser:
             ctx.add(abs_s, fragment, figure=figure, text=pct_text + "%", claimed=str(claimed), computed=None,
                     verdict=NOT_CHECKED, note=note or "no value", **common)
             return
-        rounded = round_decimal(actual, decimals, "half_up")
-        cut = round_decimal(actual, decimals, "truncate")
-        main, other = (rounded, cut) if self.policy == "half_up" else (cut, rounded)
-        if claimed == main:
-            verdict, note = OK, ""
-        elif claimed == other:
-            verdict = OK_TRUNCATED if self.policy == "half_up" else OK_ROUNDED
+        verdict, main = self._rounding_verdict(claimed, actual, decimals)
+        note = ""
+        if verdict not in (OK, WRONG):
             note = f"{_vi_num(round_decimal(actual, decimals + 3, 'truncate'))}… cut to {decimals} decimals"
-        else:
-            verdict, note = WRONG, ""
         ctx.add(abs_s, fragment, figure=figure, text=pct_text + "%", claimed=str(claimed), computed=str(main),
                 verdict=verdict, note=note, **common)
 
