@@ -52,6 +52,13 @@ class Chart:
     caption: str
 
 
+
+def _legend_below(fig: Figure, handles, labels, bottom: float) -> None:
+    """One legend for all panels, in a row under them, leaving `bottom` of the figure for it."""
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
+               bbox_to_anchor=(0.5, -0.01))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+
 def theme() -> None:
     """The report's single theme (call before drawing; charts.py calls it itself)."""
     sns.set_theme(style="whitegrid", context="paper", rc=RC)
@@ -146,15 +153,7 @@ def tier_shares_chart(
         )
     axes[0][0].set_ylabel(t("charts.share"))
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.01),
-    )
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    _legend_below(fig, handles, labels, bottom=0.07)
     return Chart(
         "tier_shares",
         fig,
@@ -289,15 +288,7 @@ def movement_chart(
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.01),
-    )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _legend_below(fig, handles, labels, bottom=0.06)
     return Chart(
         "movement",
         fig,
