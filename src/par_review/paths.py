@@ -86,3 +86,21 @@ class Paths:
         if not self.processed.is_dir():
             return []
         return sorted(int(p.name) for p in self.processed.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+
+
+SIMULATED_MARKERS = ("DEMO", "SIMULATED")  # data/raw/<marker> file: the data is simulated
+SIMULATED_WORDS = ("simulated", "mô phỏng")
+
+
+def simulated_flag(paths: Paths) -> str | None:
+    """Is the raw data simulated? A marker file data/raw/DEMO or data/raw/SIMULATED (any
+    content), or data/raw/README.md saying SIMULATED / mô phỏng. Returns the source."""
+    for name in SIMULATED_MARKERS:
+        if (paths.raw / name).is_file():
+            return f"data/raw/{name}"
+    readme = paths.raw / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8", errors="replace").casefold()
+        if any(w in text for w in SIMULATED_WORDS):
+            return "data/raw/README.md"
+    return None

@@ -32,12 +32,10 @@ from .config import ProvinceConfig, load_config
 from .fmt import Formatter
 from .fsutil import sha256_file
 from .i18n import Translator
-from .paths import PACKAGE_DIR, Paths
+from .paths import PACKAGE_DIR, Paths, simulated_flag  # noqa: F401 (re-exported)
 from .textnorm import nfc, vi_sort_key
 
 VALIDATION_DOCS = "validation/index.html"  # relative to the report, in the published folder
-SIMULATED_MARKERS = ("DEMO", "SIMULATED")  # data/raw/<marker> file: the data is simulated
-SIMULATED_WORDS = ("simulated", "mô phỏng")
 
 
 def h(value: object) -> str:
@@ -147,20 +145,6 @@ def read_validation(out_dir: Path) -> dict | None:
             "failures": [f"validation.json is unreadable: {p.name}"],
             "warnings": [],
         }
-
-
-def simulated_flag(paths: Paths) -> str | None:
-    """Is the raw data simulated? A marker file data/raw/DEMO or data/raw/SIMULATED (any
-    content), or data/raw/README.md saying SIMULATED / mô phỏng. Returns the source."""
-    for name in SIMULATED_MARKERS:
-        if (paths.raw / name).is_file():
-            return f"data/raw/{name}"
-    readme = paths.raw / "README.md"
-    if readme.is_file():
-        text = readme.read_text(encoding="utf-8", errors="replace").casefold()
-        if any(w in text for w in SIMULATED_WORDS):
-            return "data/raw/README.md"
-    return None
 
 
 # =========================================================================== provenance

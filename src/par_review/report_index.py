@@ -12,22 +12,8 @@ from pathlib import Path
 from .config import load_config
 from .fmt import fmt_fraction, fmt_pct
 from .fsutil import write_text_atomic
-from .paths import Paths
-
-WORDS = {
-    "vi": {"title": "Kết quả cải cách hành chính hằng năm", "year": "Năm", "status": "Trạng thái",
-           "published": "Đã công bố", "failed": "Lỗi ở bước", "kept": "vẫn giữ báo cáo đã công bố trước đó",
-           "never": "chưa có báo cáo", "links": "Tài liệu", "report": "Báo cáo (HTML)", "pdf": "PDF",
-           "docs": "Kiểm định dữ liệu", "metrics": "metrics.json", "good": "Xếp hạng Tốt",
-           "simulated": "Dữ liệu minh họa: điểm từng đơn vị là dữ liệu MÔ PHỎNG (xem data/raw/README.md).",
-           "lang_other": "English"},
-    "en": {"title": "Annual administrative reform results", "year": "Year", "status": "Status",
-           "published": "Published", "failed": "Failed at step", "kept": "the previously published report is kept",
-           "never": "no report yet", "links": "Documents", "report": "Report (HTML)", "pdf": "PDF",
-           "docs": "Data validation", "metrics": "metrics.json", "good": "Ranked Good",
-           "simulated": "Demo data: per-unit scores are SIMULATED (see data/raw/README.md).",
-           "lang_other": "Tiếng Việt"},
-}
+from .i18n import Translator
+from .paths import Paths, simulated_flag
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2rem auto;max-width:60rem;color:#1b1b1b;padding:0 1rem}
@@ -60,7 +46,11 @@ def _capitalised(text: str) -> str:
 
 def write_index(paths: Paths, state: dict, province: str = "khanh_hoa", lang: str = "vi") -> Path:
     cfg = load_config(province, paths)
-    w = WORDS[lang]
+    t = Translator(lang)
+
+    def w(key: str) -> str:
+        return t(f"index.{key}")
+
     years = sorted(set(paths.raw_years()) | {int(y) for y in state.get("years", {})}
                    | set(int(p.name) for p in paths.reports.glob("[0-9][0-9][0-9][0-9]") if p.is_dir()),
                    reverse=True)
@@ -73,28 +63,28 @@ def write_index(paths: Paths, state: dict, province: str = "khanh_hoa", lang: st
             metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
         heads = [_headline(metrics, lvl, lang, _capitalised(cfg.level_label(lvl, lang))) for lvl in cfg.levels]
         links = []
-        for name, label in (("report.html", w["report"]), ("report.pdf", w["pdf"]),
-                            ("validation/index.html", w["docs"]), ("metrics.json", w["metrics"])):
+        for name, label in (("report.html", w("report")), ("report.pdf", w("pdf")),
+                            ("validation/index.html", w("docs")), ("metrics.json", w("metrics"))):
             if (d / name).exists():
                 links.append(f'<a href="{y}/{name}">{html.escape(label)}</a>')
         if last.get("status") == "failed":
-            status = (f'<span class="fail">{w["failed"]} {html.escape(str(last.get("step")))}</span>'
+            status = (f'<span class="fail">{w("failed")} {html.escape(str(last.get("step")))}</span>'
                       f'<div class="reason">{html.escape(str(last.get("reason", "")))}'
-                      f'{"; " + w["kept"] if links else ""}</div>')
+                      f'{"; " + w("kept") if links else ""}</div>')
         elif links:
-            status = f'<span class="ok">{w["published"]}</span>'
+            status = f'<span class="ok">{w("published")}</span>'
         else:
-            status = w["never"]
+            status = w("never")
         rows.append(f"<tr><td><b>{y}</b></td><td>{'<br>'.join(h for h in heads if h)}</td>"
                     f"<td>{status}</td><td>{' · '.join(links)}</td></tr>")
-    demo = (paths.raw / "README.md").exists() and "SIMULATED" in (paths.raw / "README.md").read_text(encoding="utf-8")
+    demo = simulated_flag(paths) is not None
     body = (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(w['title'])} — {html.escape(cfg.name(lang))}</title><style>{CSS}</style></head>\n<body>\n"
-            f"<h1>{html.escape(w['title'])} — {html.escape(cfg.name(lang))}</h1>\n"
-            + (f'<p class="note">{html.escape(w["simulated"])}</p>\n' if demo else "")
-            + f"<table><thead><tr><th>{w['year']}</th><th>{w['good']}</th><th>{w['status']}</th>"
-            f"<th>{w['links']}</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n")
+            f"<title>{html.escape(w('title'))} — {html.escape(cfg.name(lang))}</title><style>{CSS}</style></head>\n<body>\n"
+            f"<h1>{html.escape(w('title'))} — {html.escape(cfg.name(lang))}</h1>\n"
+            + (f'<p class="note">{html.escape(w("simulated"))}</p>\n' if demo else "")
+            + f"<table><thead><tr><th>{w('year')}</th><th>{w('good')}</th><th>{w('status')}</th>"
+            f"<th>{w('links')}</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n")
     out = paths.reports / "index.html"
     write_text_atomic(out, body)
     return out
