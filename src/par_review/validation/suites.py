@@ -235,6 +235,17 @@ class _SuiteBuilder:
             ("{year}", "{year}"),
         )
 
+    def group_is_configured(self, cfg) -> None:
+        groups = sorted(cfg.groups)
+        self.in_set(
+            "group.known",
+            "group",
+            groups,
+            "critical",
+            ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
+            (", ".join(groups), ", ".join(groups)),
+        )
+
     def in_set(
         self,
         check: str,
@@ -359,15 +370,7 @@ def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
         (f"Cột level là “{level}”", f"The level column is “{level}”"),
         (level, level),
     )
-    groups = sorted(cfg.groups)
-    b.in_set(
-        "group.known",
-        "group",
-        groups,
-        "critical",
-        ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
-        (", ".join(groups), ", ".join(groups)),
-    )
+    b.group_is_configured(cfg)
     b.between(
         "score.range",
         "score",
@@ -515,15 +518,7 @@ def satisfaction_suite(cfg: ProvinceConfig) -> dict[str, Any]:
         ),
     )
     b.year_equals_parameter()
-    groups = sorted(cfg.groups)
-    b.in_set(
-        "group.known",
-        "group",
-        groups,
-        "critical",
-        ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
-        (", ".join(groups), ", ".join(groups)),
-    )
+    b.group_is_configured(cfg)
     b.between(
         "satisfaction_pct.range",
         "satisfaction_pct",
