@@ -17,6 +17,7 @@ year's share of a full build. Tests never assert timings; this script only repor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -35,7 +36,11 @@ NOTEBOOKS = ["10_clean.ipynb", "20_validate.ipynb", "30_analyse.ipynb", "40_repo
 
 def copy_project(dest: Path) -> Path:
     for rel in ("config", "data/raw", "notebooks", "validation"):
-        shutil.copytree(REPO / rel, dest / rel, ignore=shutil.ignore_patterns("uncommitted", ".ipynb_checkpoints"))
+        shutil.copytree(
+            REPO / rel,
+            dest / rel,
+            ignore=shutil.ignore_patterns("uncommitted", ".ipynb_checkpoints"),
+        )
     return dest
 
 
@@ -56,10 +61,8 @@ class PeakRSS:
             total = 0
             try:
                 for p in [root, *root.children(recursive=True)]:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
             except psutil.Error:
                 break
             self.peak = max(self.peak, total)
@@ -73,7 +76,9 @@ class PeakRSS:
 
 def timed(cmd: list[str], env: dict, cwd: Path, check: bool = True) -> tuple[float, int]:
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     mon = PeakRSS(proc)
     _, err = proc.communicate()
     peak = mon.stop()
@@ -92,12 +97,34 @@ def naive_chain(root: Path, years: list[int], env: dict) -> tuple[float, int]:
             params = ["-p", "year", str(y), "-p", "root", str(root)]
             if nb != "10_clean.ipynb":
                 params += ["-p", "out_dir", str(out)]
-            dt, pk = timed([str(VENV_BIN / "papermill"), "-k", "par-review", "--no-progress-bar",
-                            str(root / "notebooks" / nb), str(out / nb), *params], env, root / "notebooks")
+            dt, pk = timed(
+                [
+                    str(VENV_BIN / "papermill"),
+                    "-k",
+                    "par-review",
+                    "--no-progress-bar",
+                    str(root / "notebooks" / nb),
+                    str(out / nb),
+                    *params,
+                ],
+                env,
+                root / "notebooks",
+            )
             total, peak = total + dt, max(peak, pk)
         for fmt in ("parhtml", "parpdf"):
-            dt, pk = timed([str(VENV_BIN / "jupyter"), "nbconvert", "--to", fmt, str(out / "40_report.ipynb"),
-                            "--output-dir", str(out)], env, root)
+            dt, pk = timed(
+                [
+                    str(VENV_BIN / "jupyter"),
+                    "nbconvert",
+                    "--to",
+                    fmt,
+                    str(out / "40_report.ipynb"),
+                    "--output-dir",
+                    str(out),
+                ],
+                env,
+                root,
+            )
             total, peak = total + dt, max(peak, pk)
     return total, peak
 
@@ -121,7 +148,9 @@ def change_one_year(root: Path, year: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--years", type=int, nargs="*", help="years to build (default: all demo years)")
     ap.add_argument("--skip-naive", action="store_true", help="do not run the naive chain")
     args = ap.parse_args()
@@ -131,22 +160,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="par-bench-") as tmp:
         tmp = Path(tmp)
         fast = copy_project(tmp / "fast")
-        years = args.years or sorted(int(p.name) for p in (fast / "data" / "raw").iterdir() if p.name.isdigit())
+        years = args.years or sorted(
+            int(p.name) for p in (fast / "data" / "raw").iterdir() if p.name.isdigit()
+        )
         ysel = [a for y in years for a in ("--year", str(y))] if args.years else []
-        print(f"benchmark on {len(years)} years ({years[0]}–{years[-1]}), {os.cpu_count()} cores", flush=True)
+        print(
+            f"benchmark on {len(years)} years ({years[0]}–{years[-1]}), {os.cpu_count()} cores",
+            flush=True,
+        )
 
-        full, full_peak = timed([*cli, "--root", str(fast), "build", "--force", "--quiet", *ysel], env, fast)
-        print(f"full build (par-review build --force): {full:7.2f} s   peak RSS {full_peak / 2**20:6.0f} MiB", flush=True)
+        full, full_peak = timed(
+            [*cli, "--root", str(fast), "build", "--force", "--quiet", *ysel], env, fast
+        )
+        print(
+            f"full build (par-review build --force): {full:7.2f} s   peak RSS {full_peak / 2**20:6.0f} MiB",
+            flush=True,
+        )
         noop, _ = timed([*cli, "--root", str(fast), "build", "--quiet", *ysel], env, fast)
         print(f"no-op build:                           {noop:7.2f} s", flush=True)
         change_one_year(fast, years[-1])
         one, _ = timed([*cli, "--root", str(fast), "build", "--quiet", *ysel], env, fast)
         share = full / len(years)
-        print(f"one year's raw file changed ({years[-1]}):     {one:7.2f} s   (a year's share of the full build: {share:.2f} s)", flush=True)
+        print(
+            f"one year's raw file changed ({years[-1]}):     {one:7.2f} s   (a year's share of the full build: {share:.2f} s)",
+            flush=True,
+        )
         if not args.skip_naive:
             naive_root = copy_project(tmp / "naive")
             naive, naive_peak = naive_chain(naive_root, years, env)
-            print(f"naive chain (papermill + nbconvert CLI): {naive:7.2f} s   peak RSS {naive_peak / 2**20:6.0f} MiB", flush=True)
+            print(
+                f"naive chain (papermill + nbconvert CLI): {naive:7.2f} s   peak RSS {naive_peak / 2**20:6.0f} MiB",
+                flush=True,
+            )
         print("\nratios")
         if not args.skip_naive:
             print(f"  naive / full build         = {naive / full:5.2f}x   (target >= 2x)")

@@ -37,33 +37,51 @@ province = "khanh_hoa"  # config/<province>/province.yml and units.csv
 root = ""  # project root (empty: this checkout)
 """,
     [
-        ("code", """
-from par_review.clean import clean_year
+        (
+            "code",
+            """
+from par_review.clean.tables import clean_year
 from par_review.paths import Paths
 
 paths = Paths.from_root(root or None)
 result = clean_year(int(year), paths, province)
-"""),
+""",
+        ),
         ("md", "## What was read\nOne row per raw file: the rows kept for each table."),
-        ("code", """
+        (
+            "code",
+            """
 import pandas as pd
 
 pd.DataFrame(
     [{"table": name, "file": result.inputs.get(name, ""), "rows": len(df)} for name, df in result.tables.items()]
 )
-"""),
-        ("md", "## Tier counts per level\nA first look; the validation step checks them against the bands and the roster."),
-        ("code", """
+""",
+        ),
+        (
+            "md",
+            "## Tier counts per level\nA first look; the validation step checks them against the bands and the roster.",
+        ),
+        (
+            "code",
+            """
 pd.concat(
     {level: result.tables[level]["tier"].value_counts() for level in ("provincial", "commune")}, axis=1
 ).fillna(0).astype(int)
-"""),
-        ("md", "## Names that differ from the registry\nRaw spellings that were matched to an official name (aliases, NFD, spacing, case)."),
-        ("code", """
+""",
+        ),
+        (
+            "md",
+            "## Names that differ from the registry\nRaw spellings that were matched to an official name (aliases, NFD, spacing, case).",
+        ),
+        (
+            "code",
+            """
 frames = [result.tables[level] for level in ("provincial", "commune")]
 renamed = pd.concat(frames).query("raw_name != unit_name")[["level", "unit_id", "raw_name", "unit_name", "source_row"]]
 renamed.head(20)
-"""),
+""",
+        ),
     ],
 )
 print("notebooks written")

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from par_review.config import load_config  # noqa: E402
 from par_review.paths import Paths  # noqa: E402
-from par_review.registry import load_registry  # noqa: E402
+from par_review.rawdata.registry import load_registry  # noqa: E402
 
 SEED = 20230228  # the date of the conference that the 2023 notice concludes
 YEARS = [2018, 2019, 2020, 2021, 2022]

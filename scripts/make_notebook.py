@@ -17,8 +17,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 KERNELSPEC = {"name": "par-review", "display_name": "Python (par-review)", "language": "python"}
 
 
-def write_notebook(path: Path, header_md: str, parameters: str, cells: list[tuple[str, str]],
-                   hide_input: bool = False) -> None:
+def write_notebook(
+    path: Path,
+    header_md: str,
+    parameters: str,
+    cells: list[tuple[str, str]],
+    hide_input: bool = False,
+) -> None:
     nb = new_notebook()
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}

@@ -18,7 +18,9 @@ def make_project_copy(dest: Path) -> Paths:
     for rel in COPIED:
         src = REPO / rel
         if src.exists():
-            shutil.copytree(src, dest / rel, ignore=shutil.ignore_patterns("uncommitted", ".ipynb_checkpoints"))
+            shutil.copytree(
+                src, dest / rel, ignore=shutil.ignore_patterns("uncommitted", ".ipynb_checkpoints")
+            )
     return Paths.from_root(dest)
 
 
@@ -33,7 +35,7 @@ def project(tmp_path, monkeypatch) -> Paths:
 @pytest.fixture(scope="session")
 def demo_processed(tmp_path_factory) -> Paths:
     """A project copy with every demo year cleaned into data/processed (read-only use)."""
-    from par_review.clean import clean_year
+    from par_review.clean.tables import clean_year
 
     paths = make_project_copy(tmp_path_factory.mktemp("demo") / "proj")
     for year in paths.raw_years():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from par_review import cli
-from par_review.audit import (
+from par_review.audit.checker import (
     NOT_CHECKED,
     OK,
     OK_TRUNCATED,
@@ -21,7 +21,7 @@ from par_review.audit import (
     format_text,
     load_facts,
 )
-from par_review.metrics import compute_metrics
+from par_review.metrics.compute import compute_metrics
 
 NOTICES = Path(__file__).parent / "fixtures" / "notices"
 REAL = NOTICES / "notice_2023_par_review_khanhhoa.txt"
@@ -43,8 +43,14 @@ def audit(name_or_path, paths, facts, **kw):
 
 
 def find(result, figure, claimed=None, tier=None, level=None):
-    hits = [f for f in result.findings if f.figure == figure and (claimed is None or f.claimed == claimed)
-            and (tier is None or f.tier == tier) and (level is None or f.level == level)]
+    hits = [
+        f
+        for f in result.findings
+        if f.figure == figure
+        and (claimed is None or f.claimed == claimed)
+        and (tier is None or f.tier == tier)
+        and (level is None or f.level == level)
+    ]
     assert len(hits) == 1, [(f.figure, f.claimed, f.tier, f.level) for f in result.findings]
     return hits[0]
 
@@ -63,14 +69,19 @@ def test_real_notice_done_when(demo_processed, facts, metrics):
     kha = metrics["levels"]["provincial"]["tiers"]["kha"]
     assert (khas.verdict, khas.computed) == (WRONG, f"{kha['share_half_up']:.2f}")
     assert khas.computed == "30.23"
-    assert "add up to 101%" in khas.note   # 69,76 + 31,24
+    assert "add up to 101%" in khas.note  # 69,76 + 31,24
     assert find(r, "share", "69.76").verdict == OK_TRUNCATED
     assert find(r, "share", "53.67").verdict == OK_TRUNCATED
     assert find(r, "share", "46.32").verdict == OK
     changes = [(f.tier, f.claimed, f.verdict) for f in r.findings if f.figure == "change"]
     assert changes == [("tot", "+3", OK), ("kha", "+2", OK), ("trung_binh", "-5", OK)]
     streak = find(r, "streak")
-    assert (streak.level, streak.tier, streak.claimed, streak.verdict) == ("commune", "yeu", "3", OK)
+    assert (streak.level, streak.tier, streak.claimed, streak.verdict) == (
+        "commune",
+        "yeu",
+        "3",
+        OK,
+    )
     first = find(r, "first_year")
     assert (first.level, first.tier, first.verdict) == ("provincial", "trung_binh+yeu", OK)
     assert (find(r, "satisfaction").claimed, find(r, "satisfaction").verdict) == ("82.77", OK)
@@ -90,12 +101,20 @@ def test_real_notice_cli_exit_code_and_text(demo_processed, capsys):
     wrong = [ln for ln in lines if ln.rstrip().split(" — ")[0].endswith("WRONG")]
     assert len(wrong) == 1 and "31,24%" in wrong[0] and "30,23%" in wrong[0]
     assert "“13 cơ quan, đơn vị xếp hạng Khá (chiếm tỷ lệ 31,24%)”" in out
-    assert lines[-1].startswith("Summary:") and "1 WRONG" in lines[-1] and "2 ok (truncated)" in lines[-1]
+    assert (
+        lines[-1].startswith("Summary:")
+        and "1 WRONG" in lines[-1]
+        and "2 ok (truncated)" in lines[-1]
+    )
 
 
 def test_json_is_the_same_audit_and_deterministic(demo_processed, capsys):
-    rc1, out1, _ = run_cli(demo_processed, REAL, "--year", "2022", "--format", "json", capsys=capsys)
-    rc2, out2, _ = run_cli(demo_processed, REAL, "--year", "2022", "--format", "json", capsys=capsys)
+    rc1, out1, _ = run_cli(
+        demo_processed, REAL, "--year", "2022", "--format", "json", capsys=capsys
+    )
+    rc2, out2, _ = run_cli(
+        demo_processed, REAL, "--year", "2022", "--format", "json", capsys=capsys
+    )
     _, text, _ = run_cli(demo_processed, REAL, "--year", "2022", capsys=capsys)
     assert rc1 == rc2 == 1 and out1 == out2
     data = json.loads(out1)
@@ -104,7 +123,12 @@ def test_json_is_the_same_audit_and_deterministic(demo_processed, capsys):
     assert data["summary"][WRONG] == 1 and data["summary"][OK_TRUNCATED] == 2
     assert f"{data['summary']['figures']} figures" in text.splitlines()[-1]
     f = next(f for f in data["findings"] if f["claimed"] == "31.24")
-    assert (f["verdict"], f["computed"], f["level"], f["tier"]) == (WRONG, "30.23", "provincial", "kha")
+    assert (f["verdict"], f["computed"], f["level"], f["tier"]) == (
+        WRONG,
+        "30.23",
+        "provincial",
+        "kha",
+    )
     assert "31,24%" in f["fragment"]
 
 
@@ -123,8 +147,14 @@ def test_docx_notice_gives_the_same_figures(demo_processed, facts, tmp_path):
         doc.add_paragraph(para.strip())
     path = tmp_path / "notice.docx"
     doc.save(str(path))
-    got = [(f.figure, f.claimed, f.computed, f.verdict) for f in audit(path, demo_processed, facts).findings]
-    want = [(f.figure, f.claimed, f.computed, f.verdict) for f in audit(REAL, demo_processed, facts).findings]
+    got = [
+        (f.figure, f.claimed, f.computed, f.verdict)
+        for f in audit(path, demo_processed, facts).findings
+    ]
+    want = [
+        (f.figure, f.claimed, f.computed, f.verdict)
+        for f in audit(REAL, demo_processed, facts).findings
+    ]
     assert got == want
 
 
@@ -145,7 +175,9 @@ def test_truncate_rounding_option(demo_processed, facts, capsys):
     r = audit(REAL, demo_processed, facts, rounding="truncate")
     assert find(r, "share", "69.76").verdict == OK
     assert find(r, "share", "31.24").verdict == WRONG
-    rc, out, _ = run_cli(demo_processed, REAL, "--year", "2022", "--rounding", "truncate", capsys=capsys)
+    rc, out, _ = run_cli(
+        demo_processed, REAL, "--year", "2022", "--rounding", "truncate", capsys=capsys
+    )
     assert rc == 1 and "ok (truncated)" not in out
 
 
@@ -154,8 +186,19 @@ def test_correct_notice_is_all_ok(demo_processed, facts, capsys):
     r = audit("correct_2022.md", demo_processed, facts)
     assert r.findings and {f.verdict for f in r.findings} == {OK}
     kinds = {f.figure for f in r.findings}
-    assert kinds >= {"count", "total", "share", "change", "streak", "first_year", "satisfaction", "target",
-                     "target_met", "gap", "change_pp"}
+    assert kinds >= {
+        "count",
+        "total",
+        "share",
+        "change",
+        "streak",
+        "first_year",
+        "satisfaction",
+        "target",
+        "target_met",
+        "gap",
+        "change_pp",
+    }
     assert find(r, "count", "15", level="group:so_ban_nganh").verdict == OK
     # the list items under "Đối với UBND cấp xã ... như sau:" are communes
     assert {f.level for f in r.findings if f.tier == "yeu"} == {"commune"}
@@ -166,13 +209,17 @@ def test_correct_notice_is_all_ok(demo_processed, facts, capsys):
 def test_wrong_notice_flags_each_wrong_figure(demo_processed, facts, metrics):
     r = audit("wrong_2022.txt", demo_processed, facts)
     prov, comm = metrics["levels"]["provincial"], metrics["levels"]["commune"]
-    wrong = {(f.level, f.figure, f.tier, f.claimed): f.computed for f in r.findings if f.verdict == WRONG}
+    wrong = {
+        (f.level, f.figure, f.tier, f.claimed): f.computed for f in r.findings if f.verdict == WRONG
+    }
     assert wrong == {
         ("provincial", "count", "tot", "31"): str(prov["tiers"]["tot"]["count"]),
         ("provincial", "share", "tot", "72.09"): f"{prov['tiers']['tot']['share_half_up']:.2f}",
         ("provincial", "total", None, "44"): str(prov["total"]),
         ("provincial", "share", "kha", "29.55"): f"{prov['tiers']['kha']['share_half_up']:.2f}",
-        ("provincial", "change", "kha", "+1"): f"{prov['tiers']['kha']['change_count']:+d}".replace("+0", "0"),
+        ("provincial", "change", "kha", "+1"): f"{prov['tiers']['kha']['change_count']:+d}".replace(
+            "+0", "0"
+        ),
         ("provincial", "count", "trung_binh", "1"): str(prov["tiers"]["trung_binh"]["count"]),
         ("commune", "change", "tot", "+4"): f"{comm['tiers']['tot']['change_count']:+d}",
         ("commune", "share", "kha", "46.33"): f"{comm['tiers']['kha']['share_half_up']:.2f}",
@@ -196,7 +243,9 @@ def test_not_checked_notice_guesses_nothing(demo_processed, facts, capsys):
     assert not r.has_wrong
     text = format_text(r)
     assert "98,5%" in text and "not a recognised statement" in text
-    rc, _, _ = run_cli(demo_processed, NOTICES / "not_checked_2022.txt", "--year", "2022", capsys=capsys)
+    rc, _, _ = run_cli(
+        demo_processed, NOTICES / "not_checked_2022.txt", "--year", "2022", capsys=capsys
+    )
     assert rc == 0
 
 

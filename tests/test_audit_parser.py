@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from par_review.audit import (
+from par_review.audit.checker import (
     NOT_CHECKED,
     OK,
     OK_ROUNDED,
@@ -31,19 +31,33 @@ def ly(*counts: int) -> LevelYear:
 
 def make_facts(provincial=None, commune=None, satisfaction="default", groups=None) -> Facts:
     history = {
-        "provincial": provincial or {2020: ly(29, 11, 4, 0), 2021: ly(30, 13, 1, 0), 2022: ly(30, 13, 0, 0)},
-        "commune": commune or {2019: ly(55, 70, 9, 2), 2020: ly(62, 66, 8, 0), 2021: ly(70, 61, 5, 0),
-                               2022: ly(73, 63, 0, 0)},
+        "provincial": provincial
+        or {2020: ly(29, 11, 4, 0), 2021: ly(30, 13, 1, 0), 2022: ly(30, 13, 0, 0)},
+        "commune": commune
+        or {
+            2019: ly(55, 70, 9, 2),
+            2020: ly(62, 66, 8, 0),
+            2021: ly(70, 61, 5, 0),
+            2022: ly(73, 63, 0, 0),
+        },
     }
     group_labels = {}
     for gid, (label, counts) in (groups or {}).items():
         history[f"group:{gid}"] = {2022: ly(*counts)}
         group_labels[gid] = label
     if satisfaction == "default":
-        satisfaction = SatisfactionFacts(value=82.77, target=83.0, met=False, group="so_ban_nganh",
-                                         group_label="Sở, ban, ngành")
-    return Facts(year=2022, tiers=TIERS, tier_labels=LABELS, history=history, satisfaction=satisfaction,
-                 tier_aliases={"trung_binh": ("TB",)}, groups=group_labels or {"so_ban_nganh": "Sở, ban, ngành"})
+        satisfaction = SatisfactionFacts(
+            value=82.77, target=83.0, met=False, group="so_ban_nganh", group_label="Sở, ban, ngành"
+        )
+    return Facts(
+        year=2022,
+        tiers=TIERS,
+        tier_labels=LABELS,
+        history=history,
+        satisfaction=satisfaction,
+        tier_aliases={"trung_binh": ("TB",)},
+        groups=group_labels or {"so_ban_nganh": "Sở, ban, ngành"},
+    )
 
 
 def run(text: str, facts: Facts | None = None, policy: str = "half_up"):
@@ -61,15 +75,18 @@ COMM = "Đối với UBND cấp xã do UBND cấp huyện đánh giá, kết qu�
 
 
 # --------------------------------------------------------------------------- shares
-@pytest.mark.parametrize(("printed", "verdict"), [
-    ("69,77", OK),             # 30/43 = 69.767..% rounded half-up
-    ("69,76", OK_TRUNCATED),   # cut, as the province's notices do
-    ("69,78", WRONG),
-    ("69,8", OK),              # one decimal printed: compared at one decimal
-    ("69,7", OK_TRUNCATED),
-    ("70", OK),
-    ("69.77", OK),             # a decimal point is read too
-])
+@pytest.mark.parametrize(
+    ("printed", "verdict"),
+    [
+        ("69,77", OK),  # 30/43 = 69.767..% rounded half-up
+        ("69,76", OK_TRUNCATED),  # cut, as the province's notices do
+        ("69,78", WRONG),
+        ("69,8", OK),  # one decimal printed: compared at one decimal
+        ("69,7", OK_TRUNCATED),
+        ("70", OK),
+        ("69.77", OK),  # a decimal point is read too
+    ],
+)
 def test_share_verdict_follows_printed_decimals(printed, verdict):
     f = one(run(PROV + f"30/43 đơn vị xếp hạng Tốt (chiếm tỷ lệ {printed}%)."), "share")
     assert f.verdict == verdict
@@ -77,8 +94,10 @@ def test_share_verdict_follows_printed_decimals(printed, verdict):
 
 
 def test_truncate_policy_flips_the_verdicts():
-    fs = run(PROV + "30/43 đơn vị xếp hạng Tốt (chiếm 69,76%), 13 đơn vị xếp hạng Khá (chiếm 30,24%).",
-             policy="truncate")
+    fs = run(
+        PROV + "30/43 đơn vị xếp hạng Tốt (chiếm 69,76%), 13 đơn vị xếp hạng Khá (chiếm 30,24%).",
+        policy="truncate",
+    )
     assert one(fs, "share", "tot").verdict == OK
     # 13/43 = 30.2325..%: truncated 30,23, half-up 30,23 -> 30,24 matches neither
     assert one(fs, "share", "kha").verdict == WRONG
@@ -106,11 +125,14 @@ def test_wrong_share_that_fits_the_printed_fraction_says_so():
     assert f.verdict == WRONG and "printed 13/44" in f.note
 
 
-@pytest.mark.parametrize(("text", "verdict"), [
-    (COMM + "tỷ lệ đơn vị xếp hạng Tốt đạt 53,67%.", OK_TRUNCATED),
-    (COMM + "tỷ lệ xếp hạng Khá là 46,32%.", OK),
-    (PROV + "tỷ lệ đơn vị xếp hạng Khá năm 2022 chiếm 31,24%.", WRONG),
-])
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        (COMM + "tỷ lệ đơn vị xếp hạng Tốt đạt 53,67%.", OK_TRUNCATED),
+        (COMM + "tỷ lệ xếp hạng Khá là 46,32%.", OK),
+        (PROV + "tỷ lệ đơn vị xếp hạng Khá năm 2022 chiếm 31,24%.", WRONG),
+    ],
+)
 def test_share_without_a_count(text, verdict):
     f = one(run(text), "share")
     assert f.verdict == verdict
@@ -153,8 +175,10 @@ def test_level_comes_from_the_nearest_cue_and_not_from_the_agent():
     # "do UBND cấp huyện đánh giá" names who scored the communes, not the level
     fs = run(COMM + "73/136 đơn vị xếp hạng Tốt.")
     assert one(fs, "count").level == "commune"
-    text = ("Đối với các cơ quan, đơn vị cấp tỉnh: 30/43 đơn vị xếp hạng Tốt; "
-            "đối với cấp xã: 73/136 đơn vị xếp hạng Tốt.")
+    text = (
+        "Đối với các cơ quan, đơn vị cấp tỉnh: 30/43 đơn vị xếp hạng Tốt; "
+        "đối với cấp xã: 73/136 đơn vị xếp hạng Tốt."
+    )
     levels = [f.level for f in run(text) if f.figure == "count"]
     assert levels == ["provincial", "commune"]
 
@@ -164,8 +188,10 @@ def test_level_does_not_leak_across_paragraphs_but_flows_into_a_list():
     fs = [f for f in run(text) if f.figure == "count"]
     assert [f.verdict for f in fs] == [OK, NOT_CHECKED]
     assert "level not clear" in fs[1].note
-    text = ("Đối với UBND cấp xã, kết quả như sau:\n\n- 73/136 đơn vị xếp hạng Tốt;\n"
-            "- 63/136 đơn vị xếp hạng Khá;\n- không có đơn vị xếp hạng Trung bình.\n\nHết.")
+    text = (
+        "Đối với UBND cấp xã, kết quả như sau:\n\n- 73/136 đơn vị xếp hạng Tốt;\n"
+        "- 63/136 đơn vị xếp hạng Khá;\n- không có đơn vị xếp hạng Trung bình.\n\nHết."
+    )
     fs = run(text)
     assert [f.level for f in fs] == ["commune"] * len(fs)
     assert {f.verdict for f in fs} == {OK}
@@ -180,12 +206,18 @@ def test_the_statement_noun_sets_the_level_when_the_context_is_silent():
 
 # --------------------------------------------------------------------------- changes
 def test_changes_against_the_named_or_previous_year():
-    fs = run(COMM + "73/136 đơn vị xếp hạng Tốt, tăng 03 đơn vị so với năm 2021; "
-                    "63/136 đơn vị xếp hạng Khá, giảm 03 đơn vị so với năm 2020; "
-                    "không có đơn vị xếp hạng Trung bình, giảm 05 đơn vị.")
-    tot, kha, tb = one(fs, "change", "tot"), one(fs, "change", "kha"), one(fs, "change", "trung_binh")
+    fs = run(
+        COMM + "73/136 đơn vị xếp hạng Tốt, tăng 03 đơn vị so với năm 2021; "
+        "63/136 đơn vị xếp hạng Khá, giảm 03 đơn vị so với năm 2020; "
+        "không có đơn vị xếp hạng Trung bình, giảm 05 đơn vị."
+    )
+    tot, kha, tb = (
+        one(fs, "change", "tot"),
+        one(fs, "change", "kha"),
+        one(fs, "change", "trung_binh"),
+    )
     assert (tot.claimed, tot.computed, tot.verdict) == ("+3", "+3", OK)
-    assert (kha.claimed, kha.computed, kha.verdict) == ("-3", "-3", OK)   # 66 in 2020 -> 63
+    assert (kha.claimed, kha.computed, kha.verdict) == ("-3", "-3", OK)  # 66 in 2020 -> 63
     assert (tb.claimed, tb.computed, tb.verdict) == ("-5", "-5", OK)
     assert "no year printed" in tb.note
 
@@ -203,12 +235,15 @@ def test_change_stated_before_the_tier_is_a_change_not_a_count():
     assert (fs[0].claimed, fs[0].verdict) == ("+3", OK)
 
 
-@pytest.mark.parametrize(("phrase", "verdict"), [
-    ("tăng 2,21 điểm phần trăm", OK),          # 73/136 − 70/136 = 2,2058..
-    ("tăng 2,20 điểm phần trăm", OK_TRUNCATED),
-    ("tăng 2,2 điểm %", OK),
-    ("giảm 2,21 điểm phần trăm", WRONG),
-])
+@pytest.mark.parametrize(
+    ("phrase", "verdict"),
+    [
+        ("tăng 2,21 điểm phần trăm", OK),  # 73/136 − 70/136 = 2,2058..
+        ("tăng 2,20 điểm phần trăm", OK_TRUNCATED),
+        ("tăng 2,2 điểm %", OK),
+        ("giảm 2,21 điểm phần trăm", WRONG),
+    ],
+)
 def test_share_change_in_points(phrase, verdict):
     f = one(run(COMM + f"tỷ lệ đơn vị xếp hạng Tốt {phrase} so với năm 2021."), "change_pp")
     assert f.verdict == verdict
@@ -222,13 +257,16 @@ def test_change_without_data_for_the_year_is_not_checked():
 
 
 # --------------------------------------------------------------------------- streaks and firsts
-@pytest.mark.parametrize(("phrase", "verdict"), [
-    ("năm thứ 3 liên tiếp", OK),
-    ("năm thứ ba liên tiếp", OK),
-    ("3 năm liên tiếp", OK),
-    ("năm thứ 4 liên tiếp", WRONG),
-    ("năm thứ 2 liên tiếp", WRONG),
-])
+@pytest.mark.parametrize(
+    ("phrase", "verdict"),
+    [
+        ("năm thứ 3 liên tiếp", OK),
+        ("năm thứ ba liên tiếp", OK),
+        ("3 năm liên tiếp", OK),
+        ("năm thứ 4 liên tiếp", WRONG),
+        ("năm thứ 2 liên tiếp", WRONG),
+    ],
+)
 def test_streak(phrase, verdict):
     f = one(run(COMM + f"là {phrase} không có đơn vị xếp hạng Yếu."), "streak")
     assert f.verdict == verdict
@@ -262,10 +300,16 @@ def test_first_year():
 
 # --------------------------------------------------------------------------- satisfaction
 def test_satisfaction_value_target_gap_and_met():
-    fs = run("Chỉ số hài lòng chung khối cơ quan Sở đạt 82,77 % trong khi mục tiêu đề ra là 83%, "
-             "thấp hơn mục tiêu 0,23 điểm phần trăm, chưa đạt mục tiêu.")
+    fs = run(
+        "Chỉ số hài lòng chung khối cơ quan Sở đạt 82,77 % trong khi mục tiêu đề ra là 83%, "
+        "thấp hơn mục tiêu 0,23 điểm phần trăm, chưa đạt mục tiêu."
+    )
     assert [(f.figure, f.verdict) for f in fs] == [
-        ("satisfaction", OK), ("target", OK), ("gap", OK), ("target_met", OK)]
+        ("satisfaction", OK),
+        ("target", OK),
+        ("gap", OK),
+        ("target_met", OK),
+    ]
     fs = run("Chỉ số hài lòng chung khối cơ quan Sở đạt 82,8%, vượt mục tiêu đề ra là 82%.")
     assert one(fs, "satisfaction").verdict == OK
     assert one(fs, "target").verdict == WRONG
@@ -283,19 +327,25 @@ def test_satisfaction_of_another_group_or_without_data_is_not_checked():
 
 
 # --------------------------------------------------------------------------- not checked, never misread
-@pytest.mark.parametrize(("text", "reason"), [
-    ("Toàn tỉnh có 120 cán bộ, công chức xếp loại Tốt.", "not units"),
-    ("Kết quả: 30/43 đơn vị xếp hạng Tốt.", "level not clear"),
-    (COMM + "có trên 70 đơn vị xếp hạng Tốt.", "approximate"),
-    (COMM + "có khoảng 70 đơn vị xếp hạng Tốt.", "approximate"),
-    ("Tỷ lệ hồ sơ giải quyết đúng hạn đạt 98,5%.", "not a recognised statement"),
-    (COMM + "tỷ lệ đơn vị xếp hạng Tốt tăng 4,29% so với năm 2021.", "not a recognised statement"),
-    ("Toàn tỉnh có 136 xã, phường, thị trấn được đánh giá.", "not a recognised statement"),
-    ("Năm 2023, phấn đấu có 35/43 cơ quan, đơn vị xếp hạng Tốt.", "2023"),
-    ("Số xã xếp hạng Tốt tăng 03 đơn vị.", "not a recognised statement"),
-    (PROV + "30 trong tổng số 43 đơn vị xếp hạng Tốt.", "total"),
-    (COMM + "có 02 đơn vị xếp hạng Khá năm 2021 đã lên Tốt.", "movement"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Toàn tỉnh có 120 cán bộ, công chức xếp loại Tốt.", "not units"),
+        ("Kết quả: 30/43 đơn vị xếp hạng Tốt.", "level not clear"),
+        (COMM + "có trên 70 đơn vị xếp hạng Tốt.", "approximate"),
+        (COMM + "có khoảng 70 đơn vị xếp hạng Tốt.", "approximate"),
+        ("Tỷ lệ hồ sơ giải quyết đúng hạn đạt 98,5%.", "not a recognised statement"),
+        (
+            COMM + "tỷ lệ đơn vị xếp hạng Tốt tăng 4,29% so với năm 2021.",
+            "not a recognised statement",
+        ),
+        ("Toàn tỉnh có 136 xã, phường, thị trấn được đánh giá.", "not a recognised statement"),
+        ("Năm 2023, phấn đấu có 35/43 cơ quan, đơn vị xếp hạng Tốt.", "2023"),
+        ("Số xã xếp hạng Tốt tăng 03 đơn vị.", "not a recognised statement"),
+        (PROV + "30 trong tổng số 43 đơn vị xếp hạng Tốt.", "total"),
+        (COMM + "có 02 đơn vị xếp hạng Khá năm 2021 đã lên Tốt.", "movement"),
+    ],
+)
 def test_sentences_left_not_checked(text, reason):
     fs = run(text)
     assert fs, "the figure must be reported"
@@ -304,20 +354,25 @@ def test_sentences_left_not_checked(text, reason):
 
 
 def test_dates_document_numbers_and_plans_are_not_figures():
-    text = ("Báo cáo số 42/BC-UBND ngày 09/3/2022; Nghị quyết số 55/2022/QH15 ngày 16/6/2022; "
-            "trong năm 2023 UBND tỉnh tiếp tục chỉ đạo; đến 2025 cơ quan, đơn vị hoàn thành; "
-            "Nghị định số 107/2020/NĐ-CP; giai đoạn 2021 - 2025, định hướng đến năm 2030. Ngày 28/02/2023.")
+    text = (
+        "Báo cáo số 42/BC-UBND ngày 09/3/2022; Nghị quyết số 55/2022/QH15 ngày 16/6/2022; "
+        "trong năm 2023 UBND tỉnh tiếp tục chỉ đạo; đến 2025 cơ quan, đơn vị hoàn thành; "
+        "Nghị định số 107/2020/NĐ-CP; giai đoạn 2021 - 2025, định hướng đến năm 2030. Ngày 28/02/2023."
+    )
     assert run(text) == []
 
 
 # --------------------------------------------------------------------------- text handling
 def test_nfd_and_markdown_input_give_the_same_findings():
-    text = ("Kết quả của các cơ quan, đơn vị: **30/43** đơn vị xếp hạng Tốt (chiếm tỷ lệ *69,76%*).\n\n"
-            "Đối với UBND cấp xã: là năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu.")
+    text = (
+        "Kết quả của các cơ quan, đơn vị: **30/43** đơn vị xếp hạng Tốt (chiếm tỷ lệ *69,76%*).\n\n"
+        "Đối với UBND cấp xã: là năm thứ 3 liên tiếp không có đơn vị xếp hạng Yếu."
+    )
     nfc = run(text)
     nfd = run(unicodedata.normalize("NFD", text))
-    assert [(f.figure, f.claimed, f.computed, f.verdict) for f in nfd] == \
-           [(f.figure, f.claimed, f.computed, f.verdict) for f in nfc]
+    assert [(f.figure, f.claimed, f.computed, f.verdict) for f in nfd] == [
+        (f.figure, f.claimed, f.computed, f.verdict) for f in nfc
+    ]
     assert [f.verdict for f in nfc] == [OK, OK, OK_TRUNCATED, OK]
     assert [f.line for f in nfc] == [1, 1, 1, 3]
 
@@ -330,15 +385,28 @@ def test_year_in_the_sentence_selects_the_data_year():
 
 def test_facts_from_metrics_reads_the_metrics_schema():
     def level(history):
-        return {"total": history[-1]["total"],
-                "tiers": {t: {"label": LABELS[t], "count": history[-1]["counts"][t]} for t in TIERS},
-                "history": history}
+        return {
+            "total": history[-1]["total"],
+            "tiers": {t: {"label": LABELS[t], "count": history[-1]["counts"][t]} for t in TIERS},
+            "history": history,
+        }
 
-    hist = [{"year": y, "total": sum(c), "counts": dict(zip(TIERS, c, strict=True))}
-            for y, c in ((2021, (70, 61, 5, 0)), (2022, (73, 63, 0, 0)))]
-    metrics = {"year": 2022, "levels": {"commune": level(hist)},
-               "satisfaction": {"available": True, "value": 82.77, "target": 83.0, "met": False,
-                                "group": "so_ban_nganh", "group_label": "Sở, ban, ngành"}}
+    hist = [
+        {"year": y, "total": sum(c), "counts": dict(zip(TIERS, c, strict=True))}
+        for y, c in ((2021, (70, 61, 5, 0)), (2022, (73, 63, 0, 0)))
+    ]
+    metrics = {
+        "year": 2022,
+        "levels": {"commune": level(hist)},
+        "satisfaction": {
+            "available": True,
+            "value": 82.77,
+            "target": 83.0,
+            "met": False,
+            "group": "so_ban_nganh",
+            "group_label": "Sở, ban, ngành",
+        },
+    }
     facts = facts_from_metrics(metrics)
     assert facts.tiers == TIERS
     assert facts.level_year("commune", 2021).counts["trung_binh"] == 5

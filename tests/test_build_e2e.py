@@ -29,14 +29,22 @@ YEARS = [2018, 2019, 2020, 2021, 2022]
 
 def cli(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    return subprocess.run([PY, "-m", "par_review.cli", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [PY, "-m", "par_review.cli", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def snapshot(reports: Path) -> dict[str, str]:
     """Every published file's content hash (manifest.json included: a no-op leaves it too)."""
-    return {p.relative_to(reports).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(reports.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(reports).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(reports.rglob("*"))
+        if p.is_file()
+    }
 
 
 def ran_steps(root: Path) -> dict[int, list[str]]:
@@ -54,7 +62,9 @@ def cron_command(root: Path, log: Path) -> str:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     line = next(ln for ln in text.splitlines() if re.match(r"^\S+ \S+ \* \* \*\s+cd ", ln))
     command = re.split(r"\*\s+\*\s+\*\s+", line, maxsplit=1)[1].strip()
-    return command.replace("/srv/par-review", str(root)).replace("/var/log/par-review.log", str(log))
+    return command.replace("/srv/par-review", str(root)).replace(
+        "/var/log/par-review.log", str(log)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +75,16 @@ def built(tmp_path_factory):
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / rel)
     # the environment is the checkout's: make sure it is current, so the copy's `make`
     # finds it installed and does not try to install the project from the copy
-    subprocess.run(["bash", str(REPO / "scripts" / "bootstrap.sh"), "report"], check=True, timeout=900)
+    subprocess.run(
+        ["bash", str(REPO / "scripts" / "bootstrap.sh"), "report"], check=True, timeout=900
+    )
     os.symlink(REPO / ".venv", root / ".venv")
     log = root / "cron.log"
     cmd = cron_command(root, log)
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=1800, env=env)
+    proc = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, timeout=1800, env=env
+    )
     assert proc.returncode == 0, log.read_text(encoding="utf-8")[-4000:]
     return root, log.read_text(encoding="utf-8")
 
@@ -79,7 +93,13 @@ def test_full_build_through_the_cron_line_publishes_every_year(built):
     root, log = built
     for y in YEARS:
         d = root / "reports" / str(y)
-        for name in ("report.html", "report.pdf", "metrics.json", "manifest.json", "validation/index.html"):
+        for name in (
+            "report.html",
+            "report.pdf",
+            "metrics.json",
+            "manifest.json",
+            "validation/index.html",
+        ):
             assert (d / name).is_file(), f"{y}/{name} missing"
         assert (root / "build" / "logs" / str(y) / "40_report.ipynb").is_file()  # kept for audit
         assert not (d / "40_report.ipynb").exists()  # executed notebooks are not published
@@ -94,7 +114,9 @@ def test_noop_build_executes_nothing_and_changes_no_byte(built):
     out = cli(root, "build")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 kernel(s)" in out.stdout
-    assert all("up-to-date" in ln for ln in out.stdout.splitlines() if re.match(r"^\[.*\] 20\d\d  ", ln))
+    assert all(
+        "up-to-date" in ln for ln in out.stdout.splitlines() if re.match(r"^\[.*\] 20\d\d  ", ln)
+    )
     assert snapshot(root / "reports") == before
 
 
@@ -105,7 +127,12 @@ def _bump_score(xlsx: Path) -> None:
     ws = wb.worksheets[0]
     for row in ws.iter_rows():
         vals = [c.value for c in row]
-        if isinstance(vals[0], int) and isinstance(vals[-2], float) and 86 < vals[-2] < 99 and vals[2] < 9.9:
+        if (
+            isinstance(vals[0], int)
+            and isinstance(vals[-2], float)
+            and 86 < vals[-2] < 99
+            and vals[2] < 9.9
+        ):
             row[2].value = round(vals[2] + 0.01, 2)
             row[-3].value = round(vals[-3] + 0.01, 2)
             row[-2].value = round(vals[-2] + 0.01, 2)
@@ -120,7 +147,9 @@ def test_changing_one_raw_file_rebuilds_that_year_and_its_dependants_only(built)
     out = cli(root, "build")
     assert out.returncode == 0, out.stdout + out.stderr
     after = snapshot(root / "reports")
-    changed_years = sorted({int(k.split("/")[0]) for k in after if k[:4].isdigit() and after[k] != before.get(k)})
+    changed_years = sorted(
+        {int(k.split("/")[0]) for k in after if k[:4].isdigit() and after[k] != before.get(k)}
+    )
     # 2021 changed; 2022 compares itself with 2021 (movements, changes); 2018-2020 untouched
     assert changed_years == [2021, 2022]
     steps = ran_steps(root)
@@ -142,9 +171,12 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_builds_the_others
         assert out.returncode == 2, out.stdout + out.stderr
         assert "2020 FAILED at clean" in out.stdout and "provincial.xlsx" in out.stdout
         after = snapshot(root / "reports")
-        assert {k: v for k, v in after.items() if k.startswith("2020/")} == \
-               {k: v for k, v in before.items() if k.startswith("2020/")}
-        assert any(after[k] != before[k] for k in before if k.startswith("2022/"))  # 2022 still built
+        assert {k: v for k, v in after.items() if k.startswith("2020/")} == {
+            k: v for k, v in before.items() if k.startswith("2020/")
+        }
+        assert any(
+            after[k] != before[k] for k in before if k.startswith("2022/")
+        )  # 2022 still built
         index = (root / "reports" / "index.html").read_text(encoding="utf-8")
         assert "provincial.xlsx" in index and "clean" in index
         status = cli(root, "status").stdout
@@ -177,10 +209,14 @@ def test_validation_failure_exits_1_and_keeps_the_published_reports(built):
         # later years compare themselves with 2019 (changes, streaks): not published from
         # unvalidated tables either; their previous reports stay
         for y in (2020, 2021, 2022):
-            assert f"{y} FAILED at report" in out.stdout and "2019 data failed validation" in out.stdout
+            assert (
+                f"{y} FAILED at report" in out.stdout
+                and "2019 data failed validation" in out.stdout
+            )
         after = snapshot(root / "reports")
-        assert {k: v for k, v in after.items() if k != "index.html"} == \
-               {k: v for k, v in before.items() if k != "index.html"}
+        assert {k: v for k, v in after.items() if k != "index.html"} == {
+            k: v for k, v in before.items() if k != "index.html"
+        }
         index = (root / "reports" / "index.html").read_text(encoding="utf-8")
         assert "validate" in index and "2019 data failed validation" in index
     finally:
@@ -192,8 +228,14 @@ def test_kill_9_in_the_middle_leaves_reports_intact_and_the_next_run_recovers(bu
     root, _ = built
     before = snapshot(root / "reports")
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    proc = subprocess.Popen([PY, "-m", "par_review.cli", "--root", str(root), "build", "--force", "--year", "2022"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "par_review.cli", "--root", str(root), "build", "--force", "--year", "2022"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     for line in proc.stdout:
         if "report   running" in line or time.time() > deadline:
@@ -210,9 +252,24 @@ def test_kill_9_in_the_middle_leaves_reports_intact_and_the_next_run_recovers(bu
 def test_two_concurrent_runs_do_not_corrupt_anything(built):
     root, _ = built
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    cmd = [PY, "-m", "par_review.cli", "--root", str(root), "build", "--force", "--year", "2022", "--quiet"]
-    a = subprocess.Popen(cmd + ["--wait", "600"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    b = subprocess.Popen(cmd + ["--wait", "600"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        PY,
+        "-m",
+        "par_review.cli",
+        "--root",
+        str(root),
+        "build",
+        "--force",
+        "--year",
+        "2022",
+        "--quiet",
+    ]
+    a = subprocess.Popen(
+        cmd + ["--wait", "600"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    b = subprocess.Popen(
+        cmd + ["--wait", "600"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     c = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)  # no --wait
     assert a.wait(timeout=900) == 0 and b.wait(timeout=900) == 0
     assert c.returncode in (0, 3)

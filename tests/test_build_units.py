@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from par_review import build as b
 from par_review.fsutil import recover, swap_dir
 from par_review.paths import Paths
+from par_review.pipeline import build as b
 
 
 def opts(**kw):
@@ -42,18 +42,24 @@ def test_fingerprints_depend_on_notebook_config_and_parameters(project):
     fp = b.Fingerprints(project, opts())
     base = fp.clean(2022)
     nb = project.notebooks / "10_clean.ipynb"
-    nb.write_text(nb.read_text(encoding="utf-8").replace("Clean one year", "Clean one  year"), encoding="utf-8")
+    nb.write_text(
+        nb.read_text(encoding="utf-8").replace("Clean one year", "Clean one  year"),
+        encoding="utf-8",
+    )
     assert b.Fingerprints(project, opts()).clean(2022) != base
     cfgfile = project.config_dir / "khanh_hoa" / "province.yml"
     before_cfg = b.Fingerprints(project, opts()).clean(2022)
     cfgfile.write_text(cfgfile.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
     assert b.Fingerprints(project, opts()).clean(2022) != before_cfg
     (project.processed_year(2022)).mkdir(parents=True)
-    assert b.Fingerprints(project, opts(rounding="truncate")).analyse(2022) != \
-        b.Fingerprints(project, opts(rounding="")).analyse(2022)
+    assert b.Fingerprints(project, opts(rounding="truncate")).analyse(2022) != b.Fingerprints(
+        project, opts(rounding="")
+    ).analyse(2022)
 
 
-def test_analysis_depends_on_previous_year_fully_and_earlier_years_by_tier_counts(demo_processed, tmp_path):
+def test_analysis_depends_on_previous_year_fully_and_earlier_years_by_tier_counts(
+    demo_processed, tmp_path
+):
     import shutil
 
     paths = Paths.from_root(tmp_path / "p")
@@ -101,16 +107,22 @@ def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
 
 
 def test_second_build_is_refused_while_the_lock_is_held(project):
-    code = (f"import sys,time; sys.path.insert(0, {str(project.root)!r});"
-            "from par_review.build import build_lock; from par_review.paths import Paths;"
-            f"cm = build_lock(Paths.from_root({str(project.root)!r}), 0); cm.__enter__();"
-            "print('locked', flush=True); time.sleep(30)")
+    code = (
+        f"import sys,time; sys.path.insert(0, {str(project.root)!r});"
+        "from par_review.pipeline.build import build_lock; from par_review.paths import Paths;"
+        f"cm = build_lock(Paths.from_root({str(project.root)!r}), 0); cm.__enter__();"
+        "print('locked', flush=True); time.sleep(30)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", str(project.root), "build"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "par_review.cli", "--root", str(project.root), "build"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == b.EXIT_LOCKED
         assert "another par-review build is running" in out.stderr and "pid" in out.stderr
         assert time.perf_counter() - t < 30  # it did not wait for the holder
@@ -123,14 +135,32 @@ def test_second_build_is_refused_while_the_lock_is_held(project):
 
 
 def test_unknown_year_is_a_usage_error(project):
-    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", str(project.root), "build", "--year", "1999"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "par_review.cli",
+            "--root",
+            str(project.root),
+            "build",
+            "--year",
+            "1999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0 and "1999" in (out.stderr + out.stdout)
 
 
 def test_every_subcommand_has_help():
     for cmd in ([], ["build"], ["status"], ["clean"], ["validate"], ["metrics"], ["audit"]):
-        out = subprocess.run([sys.executable, "-m", "par_review.cli", *cmd, "--help"], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "par_review.cli", *cmd, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if cmd == ["audit"] and out.returncode != 0:
             pytest.skip("audit not wired yet")
         assert out.returncode == 0 and "usage: par-review" in out.stdout
@@ -138,10 +168,18 @@ def test_every_subcommand_has_help():
 
 def test_status_reports_failures_and_staleness(project):
     state = b.State(project)
-    state.year(2021)["last"] = {"status": "failed", "step": "validate", "reason": "ValidationFailed: 1 critical failure"}
+    state.year(2021)["last"] = {
+        "status": "failed",
+        "step": "validate",
+        "reason": "ValidationFailed: 1 critical failure",
+    }
     state.save()
-    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", str(project.root), "status"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "par_review.cli", "--root", str(project.root), "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0
     line2021 = next(line for line in out.stdout.splitlines() if line.startswith("2021"))
     assert "FAILED at validate" in line2021 and "ValidationFailed" in line2021
@@ -150,14 +188,32 @@ def test_status_reports_failures_and_staleness(project):
 
 
 def test_index_lists_failures_with_reason_and_no_external_resources(project):
-    from par_review.report_index import write_index
+    from par_review.report.index import write_index
 
     d = project.report_year(2022)
     d.mkdir(parents=True)
     (d / "report.html").write_text("<html></html>", encoding="utf-8")
-    (d / "metrics.json").write_text(json.dumps({"rounding": {"policy": "half_up"}, "levels": {"provincial": {
-        "total": 43, "tiers": {"tot": {"label": "Tốt", "count": 30, "share_pct": 30 / 43 * 100}}}}}), encoding="utf-8")
-    state = {"years": {"2021": {"last": {"status": "failed", "step": "clean", "reason": "InputError: <bad> row 12"}}}}
+    (d / "metrics.json").write_text(
+        json.dumps(
+            {
+                "rounding": {"policy": "half_up"},
+                "levels": {
+                    "provincial": {
+                        "total": 43,
+                        "tiers": {"tot": {"label": "Tốt", "count": 30, "share_pct": 30 / 43 * 100}},
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    state = {
+        "years": {
+            "2021": {
+                "last": {"status": "failed", "step": "clean", "reason": "InputError: <bad> row 12"}
+            }
+        }
+    }
     html = write_index(project, state).read_text(encoding="utf-8")
     assert '<html lang="vi">' in html
     assert "30/43" in html and "69,77%" in html
@@ -179,23 +235,31 @@ def test_published_folders_are_readable_by_others(tmp_path):
         swap_dir(staged, tmp_path / "2022")
     finally:
         os.umask(old)
-    for p in (tmp_path / "2022", tmp_path / "2022" / "validation", tmp_path / "2022" / "validation" / "index.html"):
+    for p in (
+        tmp_path / "2022",
+        tmp_path / "2022" / "validation",
+        tmp_path / "2022" / "validation" / "index.html",
+    ):
         assert p.stat().st_mode & stat.S_IROTH, p
 
 
 def test_the_build_command_imports_nothing_heavy_until_work_is_needed():
     """A no-op build must stay fast: the CLI and the orchestrator import no data stack."""
-    code = ("import sys, par_review.cli, par_review.build, par_review.report_index;"
-            "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib', 'weasyprint')"
-            " if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, par_review.cli, par_review.pipeline.build, par_review.report.index;"
+        "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib', 'weasyprint')"
+        " if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_slow_optional_rfc3987_import_is_skipped_and_jsonschema_still_works():
-    code = ("import sys, par_review, jsonschema;"
-            "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}});"
-            "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    code = (
+        "import sys, par_review, jsonschema;"
+        "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}});"
+        "print(sys.modules.get('rfc3987_syntax', 'absent'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "None", out.stdout + out.stderr
 
@@ -253,12 +317,20 @@ def test_worker_pool_waits_for_a_kernel_that_is_warming_what_is_asked_for():
 @pytest.mark.slow
 def test_validate_and_metrics_subcommands_on_cleaned_data(demo_processed):
     root = str(demo_processed.root)
-    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", root, "metrics", "--year", "2022"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "par_review.cli", "--root", root, "metrics", "--year", "2022"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     m = json.loads((demo_processed.work_year(2022) / "metrics.json").read_text(encoding="utf-8"))
     assert m["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
-    out = subprocess.run([sys.executable, "-m", "par_review.cli", "--root", root, "validate", "--year", "2022"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "par_review.cli", "--root", root, "validate", "--year", "2022"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert (demo_processed.work_year(2022) / "validation.json").is_file()

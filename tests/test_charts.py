@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from par_review import charts
 from par_review.fmt import Formatter
 from par_review.i18n import Translator
+from par_review.report import charts
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from par_review.clean import (
+from par_review.clean.tables import (
     clean_year,
     parse_satisfaction_table,
     parse_unit_table,
@@ -21,8 +21,8 @@ from par_review.clean import (
     unit_columns,
 )
 from par_review.errors import InputError
-from par_review.rawio import read_grid
-from par_review.registry import load_registry
+from par_review.rawdata.rawio import read_grid
+from par_review.rawdata.registry import load_registry
 
 YEAR = 2022
 TITLE = [

@@ -10,10 +10,10 @@ import textwrap
 import pytest
 import yaml
 
-from par_review.clean import clean_year, read_processed
+from par_review.clean.tables import clean_year, read_processed
 from par_review.config import ConfigError, load_config
 from par_review.paths import Paths
-from par_review.registry import COLUMNS
+from par_review.rawdata.registry import COLUMNS
 
 
 def test_khanh_hoa_tiers_bands_and_labels(cfg):

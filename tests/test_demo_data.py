@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from par_review.clean import read_processed
-from par_review.registry import load_registry
+from par_review.clean.tables import read_processed
+from par_review.rawdata.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[1]
 TIERS = ("tot", "kha", "trung_binh", "yeu")

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from par_review.exporters import ParHTMLExporter, ParPDFExporter, render_report
+from par_review.report.exporters import ParHTMLExporter, ParPDFExporter, render_report
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_URI = re.compile(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=\s]+")

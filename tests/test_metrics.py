@@ -1,4 +1,4 @@
-"""Unit tests of par_review.metrics, and the 'Done when' figures of issue 4 on the demo data."""
+"""Unit tests of par_review.metrics.compute, and the 'Done when' figures of issue 4 on the demo data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from par_review.metrics import (
+from par_review.metrics.compute import (
     area_summaries,
     compare_with_previous,
     compute_metrics,
@@ -40,28 +40,31 @@ from par_review.metrics import (
     write_metrics,
 )
 from par_review.paths import Paths
-from par_review.registry import Registry, Unit
+from par_review.rawdata.registry import Registry, Unit
 
 TIERS = ["tot", "kha", "trung_binh", "yeu"]
 
 
 # --------------------------------------------------------------------------- rounding
-@pytest.mark.parametrize(("value", "policy", "expected"), [
-    (Fraction(3000, 43), "half_up", 69.77),
-    (Fraction(3000, 43), "truncate", 69.76),
-    (Fraction(7300, 136), "half_up", 53.68),
-    (Fraction(7300, 136), "truncate", 53.67),
-    (Fraction(6300, 136), "half_up", 46.32),
-    (Fraction(1300, 43), "half_up", 30.23),
-    (30 / 43 * 100, "half_up", 69.77),
-    (30 / 43 * 100, "truncate", 69.76),
-    (0.145, "half_up", 0.15),        # float round() gives 0.14: the binary value is below .145
-    (0.145, "truncate", 0.14),
-    (-0.225, "half_up", -0.23),      # ties away from zero
-    (-0.229, "truncate", -0.22),     # towards zero
-    (100, "truncate", 100.0),
-    (Decimal("82.765"), "half_up", 82.77),
-])
+@pytest.mark.parametrize(
+    ("value", "policy", "expected"),
+    [
+        (Fraction(3000, 43), "half_up", 69.77),
+        (Fraction(3000, 43), "truncate", 69.76),
+        (Fraction(7300, 136), "half_up", 53.68),
+        (Fraction(7300, 136), "truncate", 53.67),
+        (Fraction(6300, 136), "half_up", 46.32),
+        (Fraction(1300, 43), "half_up", 30.23),
+        (30 / 43 * 100, "half_up", 69.77),
+        (30 / 43 * 100, "truncate", 69.76),
+        (0.145, "half_up", 0.15),  # float round() gives 0.14: the binary value is below .145
+        (0.145, "truncate", 0.14),
+        (-0.225, "half_up", -0.23),  # ties away from zero
+        (-0.229, "truncate", -0.22),  # towards zero
+        (100, "truncate", 100.0),
+        (Decimal("82.765"), "half_up", 82.77),
+    ],
+)
 def test_display_share(value, policy, expected):
     assert display_share(value, policy) == expected
 
@@ -94,8 +97,14 @@ def test_largest_remainder():
 
 def test_shares_check_flags_the_notice_error():
     # the 2023 notice printed 69,76% and 31,24%: they add up to 101
-    assert shares_check([69.76, 31.24, 0.0, 0.0]) == {"shares_sum_display": 101.0, "shares_sum_ok": False}
-    assert shares_check([33.33, 33.33, 33.33]) == {"shares_sum_display": 99.99, "shares_sum_ok": False}
+    assert shares_check([69.76, 31.24, 0.0, 0.0]) == {
+        "shares_sum_display": 101.0,
+        "shares_sum_ok": False,
+    }
+    assert shares_check([33.33, 33.33, 33.33]) == {
+        "shares_sum_display": 99.99,
+        "shares_sum_ok": False,
+    }
     assert shares_check([69.77, 30.23]) == {"shares_sum_display": 100.0, "shares_sum_ok": True}
     assert shares_check([None, None]) == {"shares_sum_display": None, "shares_sum_ok": None}
 
@@ -103,7 +112,11 @@ def test_shares_check_flags_the_notice_error():
 def test_resolve_rounding(cfg):
     assert resolve_rounding(cfg, None, None) == ("half_up", 2, "report")
     assert resolve_rounding(cfg, "", "") == ("half_up", 2, "report")
-    assert resolve_rounding(cfg, "truncate", "largest_remainder") == ("truncate", 2, "largest_remainder")
+    assert resolve_rounding(cfg, "truncate", "largest_remainder") == (
+        "truncate",
+        2,
+        "largest_remainder",
+    )
     with pytest.raises(ValueError):
         resolve_rounding(cfg, "ceil", None)
     with pytest.raises(ValueError):
@@ -113,15 +126,36 @@ def test_resolve_rounding(cfg):
 # --------------------------------------------------------------------------- tiers
 def _frame(rows, level="provincial", year=2022):
     """rows: (unit_id, tier, score[, group])"""
-    recs = [{"year": year, "level": level, "unit_id": r[0], "unit_name": f"Đơn vị {r[0]}",
-             "group": r[3] if len(r) > 3 else "so_ban_nganh", "district": "", "score": r[2], "tier": r[1]}
-            for r in rows]
+    recs = [
+        {
+            "year": year,
+            "level": level,
+            "unit_id": r[0],
+            "unit_name": f"Đơn vị {r[0]}",
+            "group": r[3] if len(r) > 3 else "so_ban_nganh",
+            "district": "",
+            "score": r[2],
+            "tier": r[1],
+        }
+        for r in rows
+    ]
     return pd.DataFrame.from_records(recs)
 
 
 def _unit(uid, successor_of=(), valid_from=2018, valid_to=None, group="so_ban_nganh"):
-    return Unit(uid, "provincial", group, "", "", f"Đơn vị {uid}", (), valid_from, valid_to,
-                tuple(successor_of), "test")
+    return Unit(
+        uid,
+        "provincial",
+        group,
+        "",
+        "",
+        f"Đơn vị {uid}",
+        (),
+        valid_from,
+        valid_to,
+        tuple(successor_of),
+        "test",
+    )
 
 
 def test_tier_counts():
@@ -176,18 +210,30 @@ def test_streak_without_stops_at_gap_and_start():
     s = streak_without({2018: {"yeu": 1}, 2020: {"yeu": 0}}, 2020, ["yeu"])
     assert s["first_time"] is None  # 2019 is missing: it may have had none
     s = streak_without({2020: {"yeu": 0}, 2021: {"yeu": 0}}, 2021, ["yeu"])
-    assert (s["years_without"], s["exact"], s["bounded_by"], s["first_time"]) == (2, False, "start_of_data", False)
+    assert (s["years_without"], s["exact"], s["bounded_by"], s["first_time"]) == (
+        2,
+        False,
+        "start_of_data",
+        False,
+    )
     s = streak_without({2021: {"yeu": 0}}, 2021, ["yeu"])
     assert s["first_time"] is None  # nothing to compare with
     s = streak_without({2020: {"yeu": 0}, 2021: {"yeu": 3}}, 2021, ["yeu"])
-    assert (s["years_without"], s["none_this_year"], s["bounded_by"], s["count_this_year"]) == (0, False, "this_year", 3)
+    assert (s["years_without"], s["none_this_year"], s["bounded_by"], s["count_this_year"]) == (
+        0,
+        False,
+        "this_year",
+        3,
+    )
     with pytest.raises(ValueError):
         streak_without({2020: {"yeu": 0}}, 2021, ["yeu"])
 
 
 def test_streaks_for_combines_worse_tiers():
-    h = {2021: {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0},
-         2022: {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0}}
+    h = {
+        2021: {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0},
+        2022: {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0},
+    }
     s = streaks_for(h, 2022, TIERS)
     assert list(s) == ["kha", "trung_binh", "yeu"]
     assert s["trung_binh"]["tiers"] == ["trung_binh", "yeu"]
@@ -199,22 +245,54 @@ def test_streaks_for_combines_worse_tiers():
 # --------------------------------------------------------------------------- units and movements
 @pytest.fixture
 def small_registry():
-    return Registry([_unit("a"), _unit("b"), _unit("c"), _unit("old1", valid_to=2021),
-                     _unit("old2", valid_to=2021), _unit("merged", successor_of=("old1", "old2"), valid_from=2022),
-                     _unit("oldname", valid_to=2021), _unit("newname", successor_of=("oldname",), valid_from=2022),
-                     _unit("fresh", valid_from=2022), _unit("gone", valid_to=2021)])
+    return Registry(
+        [
+            _unit("a"),
+            _unit("b"),
+            _unit("c"),
+            _unit("old1", valid_to=2021),
+            _unit("old2", valid_to=2021),
+            _unit("merged", successor_of=("old1", "old2"), valid_from=2022),
+            _unit("oldname", valid_to=2021),
+            _unit("newname", successor_of=("oldname",), valid_from=2022),
+            _unit("fresh", valid_from=2022),
+            _unit("gone", valid_to=2021),
+        ]
+    )
 
 
 def test_unit_records_and_movements(small_registry):
-    prev = _frame([("a", "kha", 80), ("b", "tot", 90), ("c", "tot", 86), ("old1", "kha", 75),
-                   ("old2", "tot", 88), ("oldname", "trung_binh", 60), ("gone", "yeu", 30)], year=2021)
-    cur = _frame([("a", "tot", 91), ("b", "kha", 84), ("c", "tot", 87.5), ("merged", "tot", 89),
-                  ("newname", "kha", 72), ("fresh", "trung_binh", 55)])
+    prev = _frame(
+        [
+            ("a", "kha", 80),
+            ("b", "tot", 90),
+            ("c", "tot", 86),
+            ("old1", "kha", 75),
+            ("old2", "tot", 88),
+            ("oldname", "trung_binh", 60),
+            ("gone", "yeu", 30),
+        ],
+        year=2021,
+    )
+    cur = _frame(
+        [
+            ("a", "tot", 91),
+            ("b", "kha", 84),
+            ("c", "tot", 87.5),
+            ("merged", "tot", 89),
+            ("newname", "kha", 72),
+            ("fresh", "trung_binh", 55),
+        ]
+    )
     units = unit_records(cur, prev, small_registry, TIERS)
     by = {u["unit_id"]: u for u in units}
     assert [u["unit_id"] for u in units] == ["a", "merged", "c", "b", "newname", "fresh"]
     assert [u["rank"] for u in units] == [1, 2, 3, 4, 5, 6]
-    assert by["a"]["movement"] == "up" and by["a"]["tier_steps"] == 1 and by["a"]["score_change"] == 11.0
+    assert (
+        by["a"]["movement"] == "up"
+        and by["a"]["tier_steps"] == 1
+        and by["a"]["score_change"] == 11.0
+    )
     assert by["b"]["movement"] == "down" and by["b"]["prev_tier"] == "tot"
     assert by["c"]["movement"] == "same" and by["c"]["score_change"] == 1.5
     assert by["merged"]["movement"] == "merged" and by["merged"]["prev_tier"] is None
@@ -234,8 +312,14 @@ def test_unit_records_and_movements(small_registry):
     cur_c, prev_c = tier_counts(cur, TIERS), tier_counts(prev, TIERS)
     for t in TIERS:
         f = flows[t]
-        assert cur_c[t] - prev_c[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
-                                        - f["out_to_above"] - f["out_to_below"] - f["left"])
+        assert cur_c[t] - prev_c[t] == (
+            f["in_from_below"]
+            + f["in_from_above"]
+            + f["entered"]
+            - f["out_to_above"]
+            - f["out_to_below"]
+            - f["left"]
+        )
     assert flows["tot"]["in_from_below"] == 1 and flows["tot"]["out_to_below"] == 1
     assert flows["tot"]["entered"] == 1 and flows["tot"]["left"] == 1  # merged in, old2 merged away
 
@@ -254,7 +338,11 @@ def test_rank_ties_share_a_rank_and_sort_by_vietnamese_name(small_registry):
     cur.loc[cur.unit_id == "a", "unit_name"] = "Đông"
     cur.loc[cur.unit_id == "b", "unit_name"] = "Dương"
     units = unit_records(cur, None, small_registry, TIERS)
-    assert [(u["unit_name"], u["rank"]) for u in units] == [("Dương", 1), ("Đông", 1), ("Đơn vị c", 3)]
+    assert [(u["unit_name"], u["rank"]) for u in units] == [
+        ("Dương", 1),
+        ("Đông", 1),
+        ("Đơn vị c", 3),
+    ]
 
 
 def test_area_summaries(cfg):
@@ -269,18 +357,26 @@ def test_area_summaries(cfg):
 # --------------------------------------------------------------------------- satisfaction, national
 def _sat(values, groups=None, respondents=None):
     n = len(values)
-    return pd.DataFrame({"year": 2022, "unit_id": [f"u{i}" for i in range(n)],
-                         "unit_name": [f"Sở {i}" for i in range(n)],
-                         "group": groups or ["so_ban_nganh"] * n,
-                         "respondents": respondents or [100] * n, "satisfaction_pct": values})
+    return pd.DataFrame(
+        {
+            "year": 2022,
+            "unit_id": [f"u{i}" for i in range(n)],
+            "unit_name": [f"Sở {i}" for i in range(n)],
+            "group": groups or ["so_ban_nganh"] * n,
+            "respondents": respondents or [100] * n,
+            "satisfaction_pct": values,
+        }
+    )
 
 
 def test_satisfaction_missed_by_exact_points(cfg):
-    s = satisfaction_metrics(_sat([82.1, 83.44, 50.0], groups=["so_ban_nganh", "so_ban_nganh", "xa"]), cfg, 2022)
+    s = satisfaction_metrics(
+        _sat([82.1, 83.44, 50.0], groups=["so_ban_nganh", "so_ban_nganh", "xa"]), cfg, 2022
+    )
     assert s["available"] and s["units"] == 2 and s["group"] == "so_ban_nganh"
     assert s["value"] == 82.77 and s["target"] == 83.0
     assert s["met"] is False
-    assert s["gap_pp"] == -0.23          # exact decimal arithmetic, not -0.22999999999999687
+    assert s["gap_pp"] == -0.23  # exact decimal arithmetic, not -0.22999999999999687
     assert s["gap_pp_display"] == -0.23 and s["shortfall_pp_display"] == 0.23
     assert s["units_meeting_target"] == 1
 
@@ -293,22 +389,35 @@ def test_satisfaction_met_at_equality_and_weighted(cfg):
 
 def test_satisfaction_without_table_or_target(cfg):
     assert satisfaction_metrics(None, cfg, 2022)["available"] is False
-    s = satisfaction_metrics(_sat([80.0]), cfg, 2019)   # no target for 2019
+    s = satisfaction_metrics(_sat([80.0]), cfg, 2019)  # no target for 2019
     assert s["available"] and s["value"] == 80.0 and s["target"] is None and s["met"] is None
 
 
 def test_national_metrics_nan_is_null_and_rank_change(cfg):
-    nat = pd.DataFrame({"index": ["PAR_INDEX", "PAR_INDEX", "SIPAS", "SIPAS"], "year": [2021, 2022, 2021, 2022],
-                        "value": [85.11, 86.19, 84.4, float("nan")], "unit": ["pct"] * 4,
-                        "rank": [48, 25, 56, float("nan")], "rank_of": [63] * 4,
-                        "basis": ["verbatim", "verbatim", "verbatim", "not found"], "source_url": ["u"] * 4})
+    nat = pd.DataFrame(
+        {
+            "index": ["PAR_INDEX", "PAR_INDEX", "SIPAS", "SIPAS"],
+            "year": [2021, 2022, 2021, 2022],
+            "value": [85.11, 86.19, 84.4, float("nan")],
+            "unit": ["pct"] * 4,
+            "rank": [48, 25, 56, float("nan")],
+            "rank_of": [63] * 4,
+            "basis": ["verbatim", "verbatim", "verbatim", "not found"],
+            "source_url": ["u"] * 4,
+        }
+    )
     n = national_metrics(nat, cfg, 2022)
     assert list(n)[:4] == ["PAR_INDEX", "SIPAS", "PAPI", "PCI"]
     p = n["PAR_INDEX"]
     assert (p["value"], p["rank"], p["prev_rank"], p["rank_change"]) == (86.19, 25, 48, 23)
     assert p["value_change"] == 1.08
     s = n["SIPAS"]
-    assert s["value"] is None and s["rank"] is None and s["rank_change"] is None and s["available"] is False
+    assert (
+        s["value"] is None
+        and s["rank"] is None
+        and s["rank_change"] is None
+        and s["available"] is False
+    )
     assert n["PCI"]["available"] is False and n["PCI"]["value"] is None
     assert "NaN" not in metrics_json({"x": n})
 
@@ -316,9 +425,24 @@ def test_national_metrics_nan_is_null_and_rank_change(cfg):
 def test_json_safe_and_text():
     import numpy as np
 
-    obj = {"a": float("nan"), "b": np.int64(3), "c": np.float64(1.5), "d": Fraction(1, 4), "e": [np.bool_(True)],
-           "f": "Tốt", "g": Decimal("0.1")}
-    assert json_safe(obj) == {"a": None, "b": 3, "c": 1.5, "d": 0.25, "e": [True], "f": "Tốt", "g": 0.1}
+    obj = {
+        "a": float("nan"),
+        "b": np.int64(3),
+        "c": np.float64(1.5),
+        "d": Fraction(1, 4),
+        "e": [np.bool_(True)],
+        "f": "Tốt",
+        "g": Decimal("0.1"),
+    }
+    assert json_safe(obj) == {
+        "a": None,
+        "b": 3,
+        "c": 1.5,
+        "d": 0.25,
+        "e": [True],
+        "f": "Tốt",
+        "g": 0.1,
+    }
     text = metrics_json(obj)
     assert "Tốt" in text and text.endswith("\n")
 
@@ -338,7 +462,10 @@ def test_done_when_provincial(m2022):
     assert kha["share_display"] == 30.23 and kha["share_truncated"] == 30.23 != 31.24
     assert p["shares_sum_display"] == 100.0 and p["shares_sum_ok"] is True
     assert p["first_year_without"]["trung_binh"] is True
-    assert p["streaks"]["trung_binh"]["none_this_year"] and p["streaks"]["trung_binh"]["years_without"] == 1
+    assert (
+        p["streaks"]["trung_binh"]["none_this_year"]
+        and p["streaks"]["trung_binh"]["years_without"] == 1
+    )
     assert p["previous_year"] == 2021 and p["prev_total"] == 44 and p["change_total"] == -1
 
 
@@ -350,7 +477,12 @@ def test_done_when_communes(m2022):
     assert t["kha"]["share_display"] == 46.32
     assert [t[k]["change_count"] for k in TIERS] == [3, 2, -5, 0]
     yeu = c["streaks"]["yeu"]
-    assert (yeu["years_without"], yeu["since_year"], yeu["last_year_with"], yeu["exact"]) == (3, 2020, 2019, True)
+    assert (yeu["years_without"], yeu["since_year"], yeu["last_year_with"], yeu["exact"]) == (
+        3,
+        2020,
+        2019,
+        True,
+    )
     assert c["first_year_without"]["yeu"] is False
 
 
@@ -380,8 +512,14 @@ def test_demo_merger_and_flows(m2022):
     for level in m2022["levels"].values():
         for tier in level["tiers"].values():
             f = tier["flows"]
-            assert tier["change_count"] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
-                                            - f["out_to_above"] - f["out_to_below"] - f["left"])
+            assert tier["change_count"] == (
+                f["in_from_below"]
+                + f["in_from_above"]
+                + f["entered"]
+                - f["out_to_above"]
+                - f["out_to_below"]
+                - f["left"]
+            )
         assert len(level["units"]) == level["total"]
         assert level["movements"]["up_count"] == len(level["movements"]["up"])
         names = [u["unit_name"] for u in level["units"]]
@@ -435,13 +573,18 @@ def test_write_metrics_is_deterministic(demo_processed, tmp_path):
     csvs = {p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")}
     out2 = write_metrics(compute_metrics(2022, paths), tmp_path / "out2", paths, 2022)
     assert out2.read_bytes() == first
-    assert {p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")} == csvs
+    assert {
+        p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")
+    } == csvs
     text = first.decode("utf-8")
     assert "NaN" not in text and "Infinity" not in text and "Tốt" in text
     assert json.loads(text)["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
     assert set(csvs) == {f"{n}.csv" for n in metrics_tables(m1)}
     tiers = pd.read_csv(paths.processed_year(2022) / "metrics_tiers.csv")
-    assert len(tiers) == 8 and tiers.query("level == 'commune' and tier == 'tot'")["count"].item() == 73
+    assert (
+        len(tiers) == 8
+        and tiers.query("level == 'commune' and tier == 'tot'")["count"].item() == 73
+    )
     with pytest.raises(ValueError):
         write_metrics(m1, tmp_path / "out3", paths, 2021)
 
@@ -450,20 +593,30 @@ def test_roster_check(small_registry):
     df = _frame([("a", "tot", 90), ("b", "kha", 80), ("zzz", "kha", 75)])
     r = roster_check(df, small_registry, 2022, "provincial", tier_counts(df, TIERS))
     assert r["counts_sum_to_total"] is True and r["roster_matches"] is False
-    assert r["missing_from_table"] == ["c", "fresh", "merged", "newname"] and r["not_in_roster"] == ["zzz"]
+    assert r["missing_from_table"] == ["c", "fresh", "merged", "newname"] and r[
+        "not_in_roster"
+    ] == ["zzz"]
     assert r["roster_size"] == 6
 
 
 def test_demo_roster_and_backtest(demo_processed, m2022):
-    assert all(lv["checks"]["roster_matches"] and lv["checks"]["counts_sum_to_total"]
-               for lv in m2022["levels"].values())
+    assert all(
+        lv["checks"]["roster_matches"] and lv["checks"]["counts_sum_to_total"]
+        for lv in m2022["levels"].values()
+    )
     m2021 = compute_metrics(2021, demo_processed)
-    assert compare_with_previous(m2022, m2021) == {"available": True, "agrees": True, "differences": []}
+    assert compare_with_previous(m2022, m2021) == {
+        "available": True,
+        "agrees": True,
+        "differences": [],
+    }
     tampered = json.loads(metrics_json(m2021))
     tampered["levels"]["commune"]["tiers"]["trung_binh"]["count"] = 4
     res = compare_with_previous(m2022, tampered)
     assert res["agrees"] is False
-    assert res["differences"] == [{"level": "commune", "key": "tiers.trung_binh.count", "here": 5, "previous": 4}]
+    assert res["differences"] == [
+        {"level": "commune", "key": "tiers.trung_binh.count", "here": 5, "previous": 4}
+    ]
     assert compare_with_previous(m2022, None)["available"] is False
     with pytest.raises(ValueError):
         compare_with_previous(m2022, m2022)
@@ -480,17 +633,21 @@ def test_score_summary():
 
 def test_group_summaries(cfg, small_registry):
     prev = _frame([("a", "kha", 80), ("b", "tot", 90), ("c", "tot", 86)], year=2021)
-    cur = _frame([("a", "tot", 91, "nganh_doc"), ("b", "kha", 84), ("c", "tot", 88), ("fresh", "yeu", 20)])
+    cur = _frame(
+        [("a", "tot", 91, "nganh_doc"), ("b", "kha", 84), ("c", "tot", 88), ("fresh", "yeu", 20)]
+    )
     units = unit_records(cur, prev, small_registry, TIERS)
     g = group_summaries(units, prev, cfg, "provincial", n=1)
-    assert list(g) == ["so_ban_nganh", "nganh_doc"]   # the config's group order
+    assert list(g) == ["so_ban_nganh", "nganh_doc"]  # the config's group order
     sb = g["so_ban_nganh"]
     assert sb["total"] == 3 and sb["counts"] == {"tot": 1, "kha": 1, "trung_binh": 0, "yeu": 1}
     assert sb["label"] == "Sở, ban, ngành" and sb["by"] == "group"
     assert sb["mean_score"] == pytest.approx((84 + 88 + 20) / 3)
-    assert sb["prev_mean_score_same_units"] == 88.0   # b and c; 'fresh' has no previous score
+    assert sb["prev_mean_score_same_units"] == 88.0  # b and c; 'fresh' has no previous score
     assert (sb["up_count"], sb["down_count"]) == (0, 1)
-    assert [u["unit_id"] for u in sb["top"]] == ["c"] and [u["unit_id"] for u in sb["bottom"]] == ["fresh"]
+    assert [u["unit_id"] for u in sb["top"]] == ["c"] and [u["unit_id"] for u in sb["bottom"]] == [
+        "fresh"
+    ]
     assert g["nganh_doc"]["up_count"] == 1
 
 
@@ -499,39 +656,72 @@ def test_other_tier_scheme(tmp_path):
     from par_review.config import ProvinceConfig
 
     tiers = ["xuat_sac", "tot", "kha", "trung_binh", "kem"]
-    data = {"id": "x", "name": {"vi": "Tỉnh X"},
-            "tiers": [{"id": t, "label": {"vi": t.replace("_", " ").title()}} for t in tiers],
-            "levels": {"provincial": {"label": {"vi": "cấp tỉnh"}}},
-            "bands": {"default": {"xuat_sac": 90, "tot": 80, "kha": 70, "trung_binh": 50, "kem": 0}}}
+    data = {
+        "id": "x",
+        "name": {"vi": "Tỉnh X"},
+        "tiers": [{"id": t, "label": {"vi": t.replace("_", " ").title()}} for t in tiers],
+        "levels": {"provincial": {"label": {"vi": "cấp tỉnh"}}},
+        "bands": {"default": {"xuat_sac": 90, "tot": 80, "kha": 70, "trung_binh": 50, "kem": 0}},
+    }
     other = ProvinceConfig(data, tmp_path / "province.yml")
     counts = {"xuat_sac": 1, "tot": 2, "kha": 0, "trung_binh": 0, "kem": 1}
     t = tier_table(counts, counts, other, "truncate", 1, "report")
-    assert list(t) == tiers and t["xuat_sac"]["share_display"] == 25.0 and t["tot"]["share_display"] == 50.0
+    assert (
+        list(t) == tiers
+        and t["xuat_sac"]["share_display"] == 25.0
+        and t["tot"]["share_display"] == 50.0
+    )
     h = {2021: dict.fromkeys(tiers, 1), 2022: counts}
     st = streaks_for(h, 2022, tiers)
     assert list(st) == ["tot", "kha", "trung_binh", "kem"]
-    assert st["kha"]["tiers"] == ["kha", "trung_binh", "kem"] and st["kha"]["none_this_year"] is False
+    assert (
+        st["kha"]["tiers"] == ["kha", "trung_binh", "kem"] and st["kha"]["none_this_year"] is False
+    )
 
 
 def test_split_and_surviving_predecessor_are_not_renames():
-    reg = Registry([_unit("p", valid_to=2021), _unit("s1", ("p",), 2022), _unit("s2", ("p",), 2022),
-                    _unit("q"), _unit("q2", ("q",), 2022)])
+    reg = Registry(
+        [
+            _unit("p", valid_to=2021),
+            _unit("s1", ("p",), 2022),
+            _unit("s2", ("p",), 2022),
+            _unit("q"),
+            _unit("q2", ("q",), 2022),
+        ]
+    )
     prev = _frame([("p", "kha", 80), ("q", "tot", 90)], year=2021)
     cur = _frame([("s1", "tot", 91), ("s2", "kha", 75), ("q", "tot", 92), ("q2", "yeu", 30)])
     units = {u["unit_id"]: u for u in unit_records(cur, prev, reg, TIERS)}
     assert units["s1"]["movement"] == units["s2"]["movement"] == "split"
     assert units["q"]["movement"] == "same"
-    assert units["q2"]["movement"] == "new"   # q is still scored: q2 is not its rename
+    assert units["q2"]["movement"] == "new"  # q is still scored: q2 is not its rename
     m = movements(list(units.values()), prev, reg)
-    assert [u["unit_id"] for u in m["split"]] == ["s1", "s2"] and m["split"][0]["predecessors"] == ["p"]
-    assert m["left"] == [{"unit_id": "p", "unit_name": "Đơn vị p", "group": "so_ban_nganh", "prev_tier": "kha",
-                          "prev_score": 80.0, "merged_into": None, "successors": ["s1", "s2"]}]
+    assert [u["unit_id"] for u in m["split"]] == ["s1", "s2"] and m["split"][0]["predecessors"] == [
+        "p"
+    ]
+    assert m["left"] == [
+        {
+            "unit_id": "p",
+            "unit_name": "Đơn vị p",
+            "group": "so_ban_nganh",
+            "prev_tier": "kha",
+            "prev_score": 80.0,
+            "merged_into": None,
+            "successors": ["s1", "s2"],
+        }
+    ]
     flows = tier_flows(list(units.values()), prev, TIERS)
     c, p = tier_counts(cur, TIERS), tier_counts(prev, TIERS)
     for t in TIERS:
         f = flows[t]
-        assert c[t] - p[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
-                               - f["out_to_above"] - f["out_to_below"] - f["left"])
+        assert c[t] - p[t] == (
+            f["in_from_below"]
+            + f["in_from_above"]
+            + f["entered"]
+            - f["out_to_above"]
+            - f["out_to_below"]
+            - f["left"]
+        )
 
 
 def test_fractions_round_exactly_whatever_the_denominator():

@@ -22,10 +22,25 @@ def test_analyse_notebook_writes_metrics(demo_processed, tmp_path):
     paths = Paths.from_root(root)
     out_dir = tmp_path / "out"
     nb = papermill.execute_notebook(
-        str(REPO / "notebooks" / "30_analyse.ipynb"), str(tmp_path / "executed.ipynb"),
-        parameters={"year": 2022, "root": str(root), "out_dir": str(out_dir), "rounding": "truncate"},
-        kernel_name="par-review", execution_timeout=120, progress_bar=False)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        str(REPO / "notebooks" / "30_analyse.ipynb"),
+        str(tmp_path / "executed.ipynb"),
+        parameters={
+            "year": 2022,
+            "root": str(root),
+            "out_dir": str(out_dir),
+            "rounding": "truncate",
+        },
+        kernel_name="par-review",
+        execution_timeout=120,
+        progress_bar=False,
+    )
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
     metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["rounding"]["policy"] == "truncate"

@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from par_review.metrics import (
+from par_review.metrics.compute import (
     display_share,
     exact_share,
     largest_remainder,
@@ -20,25 +20,42 @@ from par_review.metrics import (
     tier_table,
     unit_records,
 )
-from par_review.registry import Registry, Unit
+from par_review.rawdata.registry import Registry, Unit
 
 TIERS = ["tot", "kha", "trung_binh", "yeu"]
 
 rosters = st.lists(
     st.tuples(st.sampled_from(TIERS), st.decimals(min_value=0, max_value=100, places=2)),
-    min_size=1, max_size=60)
+    min_size=1,
+    max_size=60,
+)
 
 
 def roster_frame(roster) -> pd.DataFrame:
     return pd.DataFrame.from_records(
-        [{"year": 2022, "level": "provincial", "unit_id": f"u{i:03d}", "unit_name": f"Đơn vị {i}",
-          "group": "so_ban_nganh", "district": "", "score": float(score), "tier": tier}
-         for i, (tier, score) in enumerate(roster)])
+        [
+            {
+                "year": 2022,
+                "level": "provincial",
+                "unit_id": f"u{i:03d}",
+                "unit_name": f"Đơn vị {i}",
+                "group": "so_ban_nganh",
+                "district": "",
+                "score": float(score),
+                "tier": tier,
+            }
+            for i, (tier, score) in enumerate(roster)
+        ]
+    )
 
 
 def registry_for(df: pd.DataFrame) -> Registry:
-    return Registry([Unit(u, "provincial", "so_ban_nganh", "", "", f"Đơn vị {u}", (), 2018, None, (), "test")
-                     for u in df["unit_id"]])
+    return Registry(
+        [
+            Unit(u, "provincial", "so_ban_nganh", "", "", f"Đơn vị {u}", (), 2018, None, (), "test")
+            for u in df["unit_id"]
+        ]
+    )
 
 
 def _sum(values) -> Decimal:
@@ -102,7 +119,9 @@ def test_largest_remainder_adds_up_to_exactly_100(cfg, roster, decimals):
     for t, s in zip(TIERS, shown, strict=True):
         assert abs(Fraction(Decimal(repr(s))) - exact_share(counts[t], total)) < unit
     table = tier_table(counts, None, cfg, "half_up", decimals, "largest_remainder")
-    assert shares_check([table[t]["share_display"] for t in TIERS], decimals)["shares_sum_ok"] is True
+    assert (
+        shares_check([table[t]["share_display"] for t in TIERS], decimals)["shares_sum_ok"] is True
+    )
 
 
 @settings(deadline=None)
@@ -121,36 +140,56 @@ def test_a_year_against_itself_changes_nothing(cfg, roster):
 
 
 @settings(deadline=None)
-@given(rosters, rosters, st.integers(min_value=0, max_value=30),
-       st.lists(st.lists(st.integers(min_value=0, max_value=59), max_size=3), max_size=60))
+@given(
+    rosters,
+    rosters,
+    st.integers(min_value=0, max_value=30),
+    st.lists(st.lists(st.integers(min_value=0, max_value=59), max_size=3), max_size=60),
+)
 def test_flows_explain_the_count_changes(cfg, before, after, shift, successors):
     """Whatever the renames, mergers and splits (random successor_of links), the flows of
     every tier add up to its change in count."""
     prev = roster_frame(before)
     cur = roster_frame(after)
-    cur["unit_id"] = [f"u{i + shift:03d}" for i in range(len(cur))]   # partial overlap with prev
+    cur["unit_id"] = [f"u{i + shift:03d}" for i in range(len(cur))]  # partial overlap with prev
     prev_ids = list(prev["unit_id"])
     units = []
     for i, uid in enumerate(cur["unit_id"]):
         links = successors[i] if i < len(successors) else []
-        succ = tuple(dict.fromkeys(prev_ids[j % len(prev_ids)] for j in links if prev_ids[j % len(prev_ids)] != uid))
-        units.append(Unit(uid, "provincial", "so_ban_nganh", "", "", uid, (), 2018, None, succ, "test"))
+        succ = tuple(
+            dict.fromkeys(
+                prev_ids[j % len(prev_ids)] for j in links if prev_ids[j % len(prev_ids)] != uid
+            )
+        )
+        units.append(
+            Unit(uid, "provincial", "so_ban_nganh", "", "", uid, (), 2018, None, succ, "test")
+        )
     known = {u.unit_id for u in units}
-    units += [Unit(u, "provincial", "so_ban_nganh", "", "", u, (), 2018, None, (), "test")
-              for u in prev_ids if u not in known]
+    units += [
+        Unit(u, "provincial", "so_ban_nganh", "", "", u, (), 2018, None, (), "test")
+        for u in prev_ids
+        if u not in known
+    ]
     records = unit_records(cur, prev, Registry(units), TIERS)
     flows = tier_flows(records, prev, TIERS)
     c, p = tier_counts(cur, TIERS), tier_counts(prev, TIERS)
     for t in TIERS:
         f = flows[t]
-        assert c[t] - p[t] == (f["in_from_below"] + f["in_from_above"] + f["entered"]
-                               - f["out_to_above"] - f["out_to_below"] - f["left"])
+        assert c[t] - p[t] == (
+            f["in_from_below"]
+            + f["in_from_above"]
+            + f["entered"]
+            - f["out_to_above"]
+            - f["out_to_below"]
+            - f["left"]
+        )
     compared = [r["compared_with"] for r in records if r["compared_with"]]
-    assert len(compared) == len(set(compared))   # no previous unit is compared twice
+    assert len(compared) == len(set(compared))  # no previous unit is compared twice
 
 
-histories = st.dictionaries(st.integers(min_value=2010, max_value=2022),
-                            st.integers(min_value=0, max_value=2), min_size=1)
+histories = st.dictionaries(
+    st.integers(min_value=2010, max_value=2022), st.integers(min_value=0, max_value=2), min_size=1
+)
 
 
 @settings(deadline=None)

@@ -39,7 +39,7 @@ def orchestration_parameters(stem: str) -> set[str]:
     """The parameters `par-review build` passes to this notebook (read from the build code
     itself, so that this test follows the orchestration)."""
     try:
-        from par_review import build
+        from par_review.pipeline import build
     except ImportError:  # pragma: no cover - before the orchestrator lands
         return set()
     step = {v: k for k, v in build.NOTEBOOKS.items()}.get(f"{stem}.ipynb")
@@ -80,7 +80,7 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 
 def test_pipeline_notebooks_are_known_to_the_orchestrator():
-    from par_review import build
+    from par_review.pipeline import build
 
     assert [Path(n).stem for n in build.NOTEBOOKS.values()] == PIPELINE
     assert build.KERNEL == KERNEL

@@ -23,8 +23,11 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_ci_runs_exactly_the_readme_test_command():
-    lines = [ln.strip() for ln in (REPO / ".ci" / "run").read_text().splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (REPO / ".ci" / "run").read_text().splitlines()
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert "make test" in lines
 
 
@@ -43,24 +46,35 @@ def test_environment_yml_has_no_second_package_list():
 
 def test_named_packages_are_declared():
     py = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    names = {re.split(r"[<>=\[ ;]", d)[0].lower() for d in py["project"]["dependencies"] + py["project"]["optional-dependencies"]["dev"]}
+    names = {
+        re.split(r"[<>=\[ ;]", d)[0].lower()
+        for d in py["project"]["dependencies"] + py["project"]["optional-dependencies"]["dev"]
+    }
     for pkg in ("jupyterlab", "papermill", "pandas", "seaborn", "nbconvert", "great-expectations"):
         assert pkg in names
 
 
 def test_make_without_target_lists_documented_targets():
-    out = subprocess.run(["make", "-s", "-C", str(REPO)], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        ["make", "-s", "-C", str(REPO)], capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0
     for target in ("report", "test", "lab", "status", "bench"):
         assert re.search(rf"make {target}\s", out.stdout), target
 
 
 def test_outputs_are_ignored_by_git():
-    for path in ("data/processed/2022/provincial.csv", "reports/2022/report.html", ".venv/bin/python",
-                 "build/state.json"):
+    for path in (
+        "data/processed/2022/provincial.csv",
+        "reports/2022/report.html",
+        ".venv/bin/python",
+        "build/state.json",
+    ):
         out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path])
         assert out.returncode == 0, f"{path} is not ignored"
-    out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/2022/provincial.xlsx"])
+    out = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/2022/provincial.xlsx"]
+    )
     assert out.returncode == 1
 
 
@@ -75,6 +89,10 @@ def test_papermill_reads_every_declared_parameter():
     for nb_path in sorted((REPO / "notebooks").glob("*.ipynb")):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-        declared = [t.id for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.Assign)
-                    for t in node.targets]
+        declared = [
+            t.id
+            for node in ast.parse("".join(cell["source"])).body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+        ]
         assert list(pm.inspect_notebook(str(nb_path))) == declared, nb_path.name

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from par_review.errors import InputError
-from par_review.rawio import (
+from par_review.rawdata.rawio import (
     cell_text,
     describe_content,
     is_blank_row,

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from par_review.registry import COLUMNS, MatchError, Registry, Unit, load_registry
+from par_review.rawdata.registry import COLUMNS, MatchError, Registry, Unit, load_registry
 
 
 @pytest.fixture(scope="module")

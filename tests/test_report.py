@@ -10,9 +10,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from par_review.exporters import standalone_page
-from par_review.metrics import compute_metrics
-from par_review.report import (
+from par_review.metrics.compute import compute_metrics
+from par_review.report.context import (
     SECTIONS,
     build_context,
     key_figures,
@@ -25,6 +24,7 @@ from par_review.report import (
     streak_clauses,
     title_block,
 )
+from par_review.report.exporters import standalone_page
 
 EVIL = "<img src=x onerror=alert(1)>"
 

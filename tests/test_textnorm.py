@@ -86,7 +86,7 @@ def test_vi_sort_key_never_fails(odd):
 
 
 def test_vi_sort_key_sorts_the_commune_roster(cfg):
-    from par_review.registry import load_registry
+    from par_review.rawdata.registry import load_registry
 
     names = [u.name for u in load_registry(cfg.dir).roster(2022, "commune")]
     out = vsorted(names)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from par_review.validate import validate_tables, validate_year
 from par_review.validation.datadocs import external_references, offline_html
+from par_review.validation.gate import validate_tables, validate_year
 
 YEAR = 2022
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,7 +118,7 @@ def test_offline_html_rewrites_what_gx_loads():
 
 
 def test_a_failed_year_has_data_docs_too(demo_processed, tmp_path):
-    from par_review.validate import read_tables
+    from par_review.validation.gate import read_tables
 
     prov = read_tables(demo_processed, YEAR)["provincial"]
     prov.loc[0, "score"] = 101.0

@@ -80,12 +80,20 @@ class Paths:
         """Every year with a folder in data/raw/ (a new folder is picked up automatically)."""
         if not self.raw.is_dir():
             return []
-        return sorted(int(p.name) for p in self.raw.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+        return sorted(
+            int(p.name)
+            for p in self.raw.iterdir()
+            if p.is_dir() and p.name.isdigit() and len(p.name) == 4
+        )
 
     def processed_years(self) -> list[int]:
         if not self.processed.is_dir():
             return []
-        return sorted(int(p.name) for p in self.processed.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+        return sorted(
+            int(p.name)
+            for p in self.processed.iterdir()
+            if p.is_dir() and p.name.isdigit() and len(p.name) == 4
+        )
 
 
 SIMULATED_MARKERS = ("DEMO", "SIMULATED")  # data/raw/<marker> file: the data is simulated

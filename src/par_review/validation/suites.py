@@ -37,10 +37,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..clean import NATIONAL_COLUMNS, SATISFACTION_COLUMNS, unit_columns
+from ..clean.tables import NATIONAL_COLUMNS, SATISFACTION_COLUMNS, unit_columns
 from ..config import ProvinceConfig, load_config
 from ..paths import Paths
-from ..registry import Registry
+from ..rawdata.registry import Registry
 
 UNIT_TABLES = ("provincial", "commune")
 TABLES = ("provincial", "commune", "satisfaction", "national_indices")

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .textnorm import loose_key, name_key, nfc
+from ..textnorm import loose_key, name_key, nfc
 
 COLUMNS = [
     "unit_id",

@@ -24,7 +24,7 @@ import nbformat
 from nbconvert.exporters import HTMLExporter
 from traitlets import default
 
-from . import __version__
+from .. import __version__
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "par"
@@ -203,7 +203,7 @@ def render_report(
     """Render an executed 40_report notebook into out_dir/report.html and/or report.pdf.
     The PDF is printed from the very HTML that is written (one exporter, one WeasyPrint
     pass). Files are written atomically. Returns {format: path}."""
-    from .fsutil import write_text_atomic
+    from ..fsutil import write_text_atomic
 
     unknown = set(formats) - {"html", "pdf"}
     if unknown:

@@ -28,12 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from .clean import read_processed
-from .config import ProvinceConfig, load_config
-from .fsutil import write_text_atomic
-from .paths import Paths
-from .registry import Registry, load_registry
-from .validation.suites import (
+from ..clean.tables import read_processed
+from ..config import ProvinceConfig, load_config
+from ..fsutil import write_text_atomic
+from ..paths import Paths
+from ..rawdata.registry import Registry, load_registry
+from .suites import (
     GX_DIR,
     INDEX_COLUMNS,
     TABLES,
@@ -339,7 +339,7 @@ def validate_tables(
                     (report.failures if f["severity"] == "critical" else report.warnings).append(f)
         if docs and write:
             out = Path(out_dir) if out_dir else paths.work_year(year)
-            from .validation.datadocs import build_data_docs
+            from .datadocs import build_data_docs
 
             build_data_docs(
                 ctx,

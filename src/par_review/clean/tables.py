@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import ProvinceConfig, load_config
-from .errors import InputError
-from .fsutil import swap_dir
-from .paths import Paths
-from .rawio import Grid, cell_text, is_blank_row, match_header, parse_number, read_grid
-from .registry import MatchError, Registry, load_registry
-from .textnorm import loose_key, name_key, nfc
+from ..config import ProvinceConfig, load_config
+from ..errors import InputError
+from ..fsutil import swap_dir
+from ..paths import Paths
+from ..rawdata.rawio import Grid, cell_text, is_blank_row, match_header, parse_number, read_grid
+from ..rawdata.registry import MatchError, Registry, load_registry
+from ..textnorm import loose_key, name_key, nfc
 
 UNIT_LEVELS = ("provincial", "commune")
 BASE_COLUMNS = ["year", "level", "unit_id", "unit_name", "group", "district", "score"]

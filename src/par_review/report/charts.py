@@ -22,9 +22,9 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from .config import ProvinceConfig  # noqa: E402
-from .fmt import Formatter  # noqa: E402
-from .i18n import Translator  # noqa: E402
+from ..config import ProvinceConfig  # noqa: E402
+from ..fmt import Formatter  # noqa: E402
+from ..i18n import Translator  # noqa: E402
 
 DPI = 130
 WIDTH_IN = 8.6
@@ -52,12 +52,18 @@ class Chart:
     caption: str
 
 
-
 def _legend_below(fig: Figure, handles, labels, bottom: float) -> None:
     """One legend for all panels, in a row under them, leaving `bottom` of the figure for it."""
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(labels),
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.01),
+    )
     fig.tight_layout(rect=(0, bottom, 1, 1))
+
 
 def theme() -> None:
     """The report's single theme (call before drawing; charts.py calls it itself)."""

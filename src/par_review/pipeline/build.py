@@ -37,16 +37,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .fsutil import recover, sha256_file, swap_dir, write_text_atomic
-from .paths import PACKAGE_DIR, Paths
+from .. import __version__
+from ..fsutil import recover, sha256_file, swap_dir, write_text_atomic
+from ..paths import PACKAGE_DIR, Paths
 
 STEPS = ("clean", "validate", "analyse", "report")
-NOTEBOOKS = {"clean": "10_clean.ipynb", "validate": "20_validate.ipynb",
-             "analyse": "30_analyse.ipynb", "report": "40_report.ipynb"}
+NOTEBOOKS = {
+    "clean": "10_clean.ipynb",
+    "validate": "20_validate.ipynb",
+    "analyse": "30_analyse.ipynb",
+    "report": "40_report.ipynb",
+}
 CLEAN_TABLES = ("provincial.csv", "commune.csv", "satisfaction.csv", "national_indices.csv")
-KEY_PACKAGES = ("pandas", "numpy", "great_expectations", "papermill", "nbconvert", "nbclient",
-                "matplotlib", "seaborn", "weasyprint", "openpyxl")
+KEY_PACKAGES = (
+    "pandas",
+    "numpy",
+    "great_expectations",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "matplotlib",
+    "seaborn",
+    "weasyprint",
+    "openpyxl",
+)
 KERNEL = "par-review"
 EXIT_OK, EXIT_VALIDATION, EXIT_INPUT, EXIT_LOCKED, EXIT_STEP = 0, 1, 2, 3, 4
 
@@ -79,7 +93,7 @@ class BuildOptions:
 @dataclass
 class YearResult:
     year: int
-    status: str = "up-to-date"           # up-to-date | published | failed
+    status: str = "up-to-date"  # up-to-date | published | failed
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -104,8 +118,12 @@ def hash_tree(root: Path, patterns: tuple[str, ...] = ("*",)) -> str:
     items = []
     for pat in patterns:
         for p in root.rglob(pat):
-            if p.is_file() and "__pycache__" not in p.parts and "uncommitted" not in p.parts \
-                    and ".ipynb_checkpoints" not in p.parts:
+            if (
+                p.is_file()
+                and "__pycache__" not in p.parts
+                and "uncommitted" not in p.parts
+                and ".ipynb_checkpoints" not in p.parts
+            ):
                 items.append((p.relative_to(root).as_posix(), sha256_file(p)))
     return _hash_bytes(*(f"{n}:{h}".encode() for n, h in sorted(set(items))))
 
@@ -126,11 +144,30 @@ def package_versions() -> dict[str, str]:
 
 def git_commit(root: Path) -> str:
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if out.returncode == 0:
-            dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src", "notebooks", "config", "validation"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            dirty = subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(root),
+                    "status",
+                    "--porcelain",
+                    "--",
+                    "src",
+                    "notebooks",
+                    "config",
+                    "validation",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
             return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         pass
@@ -166,7 +203,9 @@ class Fingerprints:
 
     def raw_inputs(self, year: int) -> dict[str, str]:
         d = self.paths.raw_year(year)
-        files = {f"data/raw/{year}/{p.name}": sha256_file(p) for p in sorted(d.glob("*")) if p.is_file()}
+        files = {
+            f"data/raw/{year}/{p.name}": sha256_file(p) for p in sorted(d.glob("*")) if p.is_file()
+        }
         if self.paths.national_raw.exists():
             files["data/raw/national/national_indices.csv"] = sha256_file(self.paths.national_raw)
         return files
@@ -179,20 +218,42 @@ class Fingerprints:
         return self._fp("clean", year=year, raw=self.raw_inputs(year))
 
     def validate(self, year: int) -> str:
-        return self._fp("validate", year=year, processed=self.processed(year),
-                        suites=hash_tree(self.paths.validation))
+        return self._fp(
+            "validate",
+            year=year,
+            processed=self.processed(year),
+            suites=hash_tree(self.paths.validation),
+        )
 
     def analyse(self, year: int) -> str:
-        earlier = {y: {t: _tier_summary(self.paths.processed_year(y) / t) for t in ("provincial.csv", "commune.csv")}
-                   for y in self.paths.processed_years() if y < year - 1}
-        return self._fp("analyse", year=year, processed=self.processed(year),
-                        previous=self.processed(year - 1), earlier=earlier, rounding=self.opts.rounding)
+        earlier = {
+            y: {
+                t: _tier_summary(self.paths.processed_year(y) / t)
+                for t in ("provincial.csv", "commune.csv")
+            }
+            for y in self.paths.processed_years()
+            if y < year - 1
+        }
+        return self._fp(
+            "analyse",
+            year=year,
+            processed=self.processed(year),
+            previous=self.processed(year - 1),
+            earlier=earlier,
+            rounding=self.opts.rounding,
+        )
 
     def report(self, year: int, staging: Path) -> str:
-        return self._fp("report", year=year, raw=self.raw_inputs(year),
-                        metrics=hash_tree(staging / "metrics.json"),
-                        validation=hash_tree(staging / "validation.json"),
-                        lang=self.opts.lang, rounding=self.opts.rounding, formats=list(self.opts.formats))
+        return self._fp(
+            "report",
+            year=year,
+            raw=self.raw_inputs(year),
+            metrics=hash_tree(staging / "metrics.json"),
+            validation=hash_tree(staging / "validation.json"),
+            lang=self.opts.lang,
+            rounding=self.opts.rounding,
+            formats=list(self.opts.formats),
+        )
 
 
 # --------------------------------------------------------------------------- state
@@ -213,7 +274,9 @@ class State:
 
     def save(self) -> None:
         with self.lock:
-            write_text_atomic(self.path, json.dumps(self.data, ensure_ascii=False, indent=2, sort_keys=True))
+            write_text_atomic(
+                self.path, json.dumps(self.data, ensure_ascii=False, indent=2, sort_keys=True)
+            )
 
 
 # --------------------------------------------------------------------------- kernels
@@ -223,7 +286,7 @@ class Worker:
     def __init__(self, cwd: Path, env_root: Path):
         self.cwd, self.env_root = cwd, env_root
         self.sockets: str | None = None
-        self.warm: set[str] = set()     # stacks imported in this kernel (PREWARM tags)
+        self.warm: set[str] = set()  # stacks imported in this kernel (PREWARM tags)
         self.warming: str | None = None  # the tag being imported right now
         self.km = None
         self.used = 0
@@ -237,9 +300,16 @@ class Worker:
             # encrypt, no port races between parallel workers, and no ipykernel warning
             # (a short private folder: unix socket paths are limited to ~100 characters)
             self.sockets = tempfile.mkdtemp(prefix="par-review-k")
-            self.km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=f"{self.sockets}/k")
-            env = dict(os.environ, PAR_REVIEW_ROOT=str(self.env_root), MPLBACKEND="agg",
-                       GX_ANALYTICS_ENABLED="false", PYTHONHASHSEED="0")
+            self.km = AsyncKernelManager(
+                kernel_name=KERNEL, transport="ipc", ip=f"{self.sockets}/k"
+            )
+            env = dict(
+                os.environ,
+                PAR_REVIEW_ROOT=str(self.env_root),
+                MPLBACKEND="agg",
+                GX_ANALYTICS_ENABLED="false",
+                PYTHONHASHSEED="0",
+            )
             _run_sync(self.km.start_kernel)(cwd=str(self.cwd), env=env)
             self.used = 0
         return self.km
@@ -255,14 +325,28 @@ class Worker:
         self.used += 1
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            pm.execute_notebook(nb, str(dst), parameters=params, kernel_name=KERNEL, km=km, engine_name=ENGINE,
-                                progress_bar=False, log_output=False, cwd=str(self.cwd),
-                                execution_timeout=timeout, report_mode=False)
+            pm.execute_notebook(
+                nb,
+                str(dst),
+                parameters=params,
+                kernel_name=KERNEL,
+                km=km,
+                engine_name=ENGINE,
+                progress_bar=False,
+                log_output=False,
+                cwd=str(self.cwd),
+                execution_timeout=timeout,
+                report_mode=False,
+            )
         except PapermillExecutionError as exc:
-            raise StepFailed(step, _classify(exc.ename), f"{exc.ename}: {_first_line(exc.evalue)}", dst) from None
+            raise StepFailed(
+                step, _classify(exc.ename), f"{exc.ename}: {_first_line(exc.evalue)}", dst
+            ) from None
         except Exception as exc:  # kernel died, timeout, ...
             self.shutdown()
-            raise StepFailed(step, "error", f"{type(exc).__name__}: {_first_line(str(exc))}", dst) from None
+            raise StepFailed(
+                step, "error", f"{type(exc).__name__}: {_first_line(str(exc))}", dst
+            ) from None
 
     def _exec(self, code: str, timeout: int = 600) -> None:
         from jupyter_client import BlockingKernelClient
@@ -275,7 +359,9 @@ class Worker:
 
             def hook(msg):
                 if msg["msg_type"] == "error":
-                    errors.append(f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}")
+                    errors.append(
+                        f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}"
+                    )
 
             kc.wait_for_ready(timeout=60)
             kc.execute_interactive(code, timeout=timeout, output_hook=hook, store_history=False)
@@ -292,12 +378,16 @@ class Worker:
 
     def render(self, executed: Path, out_dir: Path, formats: tuple[str, ...], lang: str) -> None:
         self._ensure()
-        code = ("from par_review.exporters import render_report\n"
-                f"render_report({str(executed)!r}, {str(out_dir)!r}, formats={tuple(formats)!r})")
+        code = (
+            "from par_review.exporters import render_report\n"
+            f"render_report({str(executed)!r}, {str(out_dir)!r}, formats={tuple(formats)!r})"
+        )
         try:
             self._exec(code)
         except Exception as exc:
-            raise StepFailed("render", "error", f"{type(exc).__name__}: {_first_line(str(exc))}") from None
+            raise StepFailed(
+                "render", "error", f"{type(exc).__name__}: {_first_line(str(exc))}"
+            ) from None
 
     def shutdown(self) -> None:
         if self.km is not None:
@@ -309,9 +399,11 @@ class Worker:
             self.sockets = None
 
 
-RESET_CELL = ("# injected by par-review build: this kernel ran another notebook before; start clean\n"
-              "get_ipython().run_line_magic('reset', '-f')\n"
-              "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt")
+RESET_CELL = (
+    "# injected by par-review build: this kernel ran another notebook before; start clean\n"
+    "get_ipython().run_line_magic('reset', '-f')\n"
+    "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt"
+)
 
 
 def _with_reset_cell(src: Path):
@@ -389,8 +481,10 @@ PREWARM = {
     # Great Expectations (about 3-4 s) and the project's file-backed context
     "gx": "import great_expectations\nfrom par_review.validate import get_context\nget_context()",
     # matplotlib/seaborn for the charts, nbconvert and WeasyPrint for the rendering
-    "report": ("import par_review.report, par_review.charts, par_review.exporters, weasyprint\n"
-               "import matplotlib.pyplot, seaborn"),
+    "report": (
+        "import par_review.report, par_review.charts, par_review.exporters, weasyprint\n"
+        "import matplotlib.pyplot, seaborn"
+    ),
 }
 
 
@@ -472,16 +566,27 @@ class Builder:
             p["lang"] = self.opts.lang
         return p
 
-    def run_step(self, w: Worker, step: str, year: int, staging: Path, res: YearResult, fp: str) -> None:
+    def run_step(
+        self, w: Worker, step: str, year: int, staging: Path, res: YearResult, fp: str
+    ) -> None:
         st = self.state.year(year)
-        if not self.opts.force and st["steps"].get(step) == fp and self._outputs_exist(step, year, staging):
+        if (
+            not self.opts.force
+            and st["steps"].get(step) == fp
+            and self._outputs_exist(step, year, staging)
+        ):
             res.skipped.append(step)
             return
         t = time.perf_counter()
         self.say(f"{year} {step:<8} running")
         executed = self.paths.build / "logs" / str(year) / NOTEBOOKS[step]
-        w.run_notebook(step, self.paths.notebooks / NOTEBOOKS[step], executed,
-                       self.params(step, year, staging), self.opts.timeout)
+        w.run_notebook(
+            step,
+            self.paths.notebooks / NOTEBOOKS[step],
+            executed,
+            self.params(step, year, staging),
+            self.opts.timeout,
+        )
         if step == "report" and self.opts.formats:
             w.render(executed, staging, self.opts.formats, self.opts.lang)
         res.seconds[step] = time.perf_counter() - t
@@ -501,7 +606,11 @@ class Builder:
     def clean_year(self, year: int, res: YearResult) -> None:
         fp = self.fp.clean(year)
         st = self.state.year(year)
-        if not self.opts.force and st["steps"].get("clean") == fp and self._outputs_exist("clean", year, Path()):
+        if (
+            not self.opts.force
+            and st["steps"].get("clean") == fp
+            and self._outputs_exist("clean", year, Path())
+        ):
             res.skipped.append("clean")
             return
         with self.pool.use() as w:
@@ -511,11 +620,15 @@ class Builder:
         """Cheap (hashes only, no kernel): has anything that this year's report depends on changed?"""
         published = self.paths.report_year(year)
         st = self.state.year(year)
-        return (self.opts.force or not published.is_dir() or bool(res.ran)
-                or st["steps"].get("validate") != self.fp.validate(year)
-                or st["steps"].get("analyse") != self.fp.analyse(year)
-                or st["steps"].get("report") != self.fp.report(year, published)
-                or not self._outputs_exist("report", year, published))
+        return (
+            self.opts.force
+            or not published.is_dir()
+            or bool(res.ran)
+            or st["steps"].get("validate") != self.fp.validate(year)
+            or st["steps"].get("analyse") != self.fp.analyse(year)
+            or st["steps"].get("report") != self.fp.report(year, published)
+            or not self._outputs_exist("report", year, published)
+        )
 
     def year_chain(self, year: int, res: YearResult) -> None:
         try:
@@ -573,9 +686,12 @@ class Builder:
             event, _ = self.gates[earlier]
             event.wait()
             if self.gates[earlier][1] is False:
-                raise StepFailed("report", "validation",
-                                 f"the {earlier} data failed validation in this run; {year}'s comparisons "
-                                 f"with it would use unvalidated tables (fix {earlier} first)")
+                raise StepFailed(
+                    "report",
+                    "validation",
+                    f"the {earlier} data failed validation in this run; {year}'s comparisons "
+                    f"with it would use unvalidated tables (fix {earlier} first)",
+                )
 
     def _chain_split(self, year: int, staging: Path, res: YearResult, fps: dict) -> None:
         """One year on two cores: validation (Great Expectations) in one kernel while the
@@ -608,23 +724,39 @@ class Builder:
         validation = {}
         with contextlib.suppress(OSError, ValueError):
             v = json.loads((staging / "validation.json").read_text(encoding="utf-8"))
-            validation = {k: v.get(k) for k in ("success", "n_failures", "n_warnings", "statistics") if k in v}
+            validation = {
+                k: v.get(k) for k in ("success", "n_failures", "n_warnings", "statistics") if k in v
+            }
         manifest = {
             "year": year,
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "par_review_version": __version__,
             "git_commit": git_commit(self.paths.root),
-            "parameters": {"province": self.opts.province, "lang": self.opts.lang,
-                           "rounding": self.opts.rounding or "config default"},
+            "parameters": {
+                "province": self.opts.province,
+                "lang": self.opts.lang,
+                "rounding": self.opts.rounding or "config default",
+            },
             "inputs": self.fp.raw_inputs(year),
             "package_versions": self.fp._common["versions"],
-            "steps": {s: {"ran": s in res.ran, "seconds": round(res.seconds.get(s, 0.0), 2),
-                          "fingerprint": self.state.year(year)["steps"].get(s)} for s in STEPS},
+            "steps": {
+                s: {
+                    "ran": s in res.ran,
+                    "seconds": round(res.seconds.get(s, 0.0), 2),
+                    "fingerprint": self.state.year(year)["steps"].get(s),
+                }
+                for s in STEPS
+            },
             "validation": validation,
-            "files": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
-                            if p.is_file() and p.name != "manifest.json"),
+            "files": sorted(
+                p.relative_to(staging).as_posix()
+                for p in staging.rglob("*")
+                if p.is_file() and p.name != "manifest.json"
+            ),
         }
-        write_text_atomic(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+        write_text_atomic(
+            staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+        )
 
     def run(self) -> tuple[int, list[YearResult]]:
         paths, opts = self.paths, self.opts
@@ -632,42 +764,60 @@ class Builder:
         years = sorted(set(opts.years)) if opts.years else all_years
         unknown = [y for y in years if y not in all_years]
         if unknown:
-            raise SystemExit(f"error: no raw data for {unknown}: data/raw/<year>/ folders are {all_years}")
+            raise SystemExit(
+                f"error: no raw data for {unknown}: data/raw/<year>/ folders are {all_years}"
+            )
         results = {y: YearResult(y) for y in years}
         jobs = self.jobs
         recover(paths.reports)
         shutil.rmtree(paths.build / "staging", ignore_errors=True)
-        self.say(f"building {', '.join(map(str, years))} with {jobs} job(s)"
-                 + (" (forced)" if opts.force else ""))
+        self.say(
+            f"building {', '.join(map(str, years))} with {jobs} job(s)"
+            + (" (forced)" if opts.force else "")
+        )
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 # phase 1: clean every year up to the last one asked for (a year's figures read
                 # the earlier years' tables); years not asked for are cleaned, not published
                 extra = {y: YearResult(y) for y in all_years if y <= years[-1] and y not in results}
                 both = {**results, **extra}
-                to_clean = [y for y in both if opts.force or self.state.year(y)["steps"].get("clean") != self.fp.clean(y)]
+                to_clean = [
+                    y
+                    for y in both
+                    if opts.force or self.state.year(y)["steps"].get("clean") != self.fp.clean(y)
+                ]
                 if to_clean and len(to_clean) < jobs:
                     # a core would idle while cleaning: warm Great Expectations on it
                     self.prewarm_in_background("gx")
                 list(pool.map(lambda y: self._guard(y, both[y], self.clean_year), sorted(both)))
                 for y, r in extra.items():
                     if r.error:
-                        self.say(f"warning: {y} (not built now) could not be cleaned; later years use its last good tables")
+                        self.say(
+                            f"warning: {y} (not built now) could not be cleaned; later years use its last good tables"
+                        )
                 # phase 2: validate -> analyse -> report -> publish, years in parallel; a lone
                 # year gets two kernels (validation beside analysis) rather than idle a core
                 todo = [y for y in years if results[y].status != "failed"]
                 self.gates = {y: [threading.Event(), None] for y in todo}
-                self.split_chains = (jobs >= 2 and not opts.force_sequential
-                                     and sum(self.chain_needed(y, results[y]) for y in todo) == 1)
+                self.split_chains = (
+                    jobs >= 2
+                    and not opts.force_sequential
+                    and sum(self.chain_needed(y, results[y]) for y in todo) == 1
+                )
                 list(pool.map(lambda y: self._guard(y, results[y], self.year_chain), todo))
         finally:
             self.close()
             self.state.save()
         for y, r in results.items():
             if r.status == "failed":
-                self.state.year(y)["last"] = {"status": "failed", "step": r.error.step, "reason": r.error.reason,
-                                              "kind": r.error.kind, "at": _now(),
-                                              "notebook": str(r.error.notebook or "")}
+                self.state.year(y)["last"] = {
+                    "status": "failed",
+                    "step": r.error.step,
+                    "reason": r.error.reason,
+                    "kind": r.error.kind,
+                    "at": _now(),
+                    "notebook": str(r.error.notebook or ""),
+                }
             elif r.ran:
                 self.state.year(y)["last"] = {"status": "published", "at": _now()}
         self.state.save()
@@ -683,11 +833,13 @@ class Builder:
             fn(year, res)
         except StepFailed as exc:
             res.status, res.error = "failed", exc
-            self.say(f"{year} FAILED at {exc.step}: {exc.reason}"
-                     + (f" (executed notebook: {exc.notebook})" if exc.notebook else ""))
+            self.say(
+                f"{year} FAILED at {exc.step}: {exc.reason}"
+                + (f" (executed notebook: {exc.notebook})" if exc.notebook else "")
+            )
 
     def write_index(self) -> None:
-        from .report_index import write_index
+        from ..report.index import write_index
 
         write_index(self.paths, self.state.data, province=self.opts.province, lang=self.opts.lang)
         self.say("index    reports/index.html")
@@ -736,8 +888,10 @@ def build_lock(paths: Paths, wait: float):
         lock.acquire(timeout=wait)
     except Timeout:
         owner = info.read_text(encoding="utf-8").strip() if info.exists() else "unknown"
-        raise LockedError(f"another par-review build is running ({owner}); "
-                          "wait for it, or pass --wait SECONDS to queue behind it") from None
+        raise LockedError(
+            f"another par-review build is running ({owner}); "
+            "wait for it, or pass --wait SECONDS to queue behind it"
+        ) from None
     try:
         info.write_text(f"pid {os.getpid()} since {_now()}", encoding="utf-8")
         yield
@@ -777,12 +931,17 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
         stale = []
         if st["steps"].get("clean") != fp.clean(y):
             stale.append("raw/config/code changed")
-        elif st["steps"].get("validate") != fp.validate(y) or st["steps"].get("analyse") != fp.analyse(y):
+        elif st["steps"].get("validate") != fp.validate(y) or st["steps"].get(
+            "analyse"
+        ) != fp.analyse(y):
             stale.append("inputs changed")
         elif st["steps"].get("report") != fp.report(y, paths.report_year(y)):
             stale.append("report inputs changed")
         last = st.get("last") or {}
-        lastmsg = (f"FAILED at {last.get('step')}: {last.get('reason')}" if last.get("status") == "failed"
-                   else last.get("status", "never built"))
+        lastmsg = (
+            f"FAILED at {last.get('step')}: {last.get('reason')}"
+            if last.get("status") == "failed"
+            else last.get("status", "never built")
+        )
         print(f"{y:<6}{published:<27}{('stale' if stale else 'up to date'):<12}{lastmsg}", file=out)
     return EXIT_OK

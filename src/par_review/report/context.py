@@ -27,13 +27,13 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
-from . import __version__
-from .config import ProvinceConfig, load_config
-from .fmt import Formatter
-from .fsutil import sha256_file
-from .i18n import Translator
-from .paths import PACKAGE_DIR, Paths, simulated_flag  # noqa: F401 (re-exported)
-from .textnorm import nfc, vi_sort_key
+from .. import __version__
+from ..config import ProvinceConfig, load_config
+from ..fmt import Formatter
+from ..fsutil import sha256_file
+from ..i18n import Translator
+from ..paths import PACKAGE_DIR, Paths, simulated_flag  # noqa: F401 (re-exported)
+from ..textnorm import nfc, vi_sort_key
 
 VALIDATION_DOCS = "validation/index.html"  # relative to the report, in the published folder
 
@@ -90,7 +90,7 @@ def build_context(
 ) -> ReportContext:
     """Everything the report needs. metrics.json is read from out_dir (computed and written
     there if missing); validation.json is read from out_dir if present."""
-    from .metrics import compute_metrics, write_metrics
+    from ..metrics.compute import compute_metrics, write_metrics
 
     paths = paths or Paths.from_root()
     year = int(year)
@@ -126,7 +126,7 @@ def build_context(
 
 
 def _read_table(paths: Paths, year: int, table: str) -> pd.DataFrame | None:
-    from .clean import read_processed
+    from ..clean.tables import read_processed
 
     if not (paths.processed_year(year) / f"{table}.csv").is_file():
         return None
