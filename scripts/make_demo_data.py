@@ -417,7 +417,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--out", type=Path, default=ROOT / "data" / "raw")
+    ap.add_argument("--out", type=Path, default=ROOT / "data" / "raw" / "khanh_hoa")
     args = ap.parse_args(argv)
     rng = random.Random(SEED)
     cfg, reg, data, sat = generate(rng)

@@ -278,6 +278,6 @@ def test_cli_cleans_missing_years_first(project, capsys):
     shutil.copy(REAL, notice)
     rc, out, err = run_cli(project, notice, "--year", "2022", capsys=capsys)
     assert rc == 1
-    assert "cleaning data/raw/2022" in err
+    assert "cleaning data/raw/khanh_hoa/2022" in err
     assert project.processed_year(2022).is_dir() and project.processed_year(2018).is_dir()
     assert "1 WRONG" in out.splitlines()[-1]

@@ -143,7 +143,7 @@ def _bump_score(xlsx: Path) -> None:
 def test_changing_one_raw_file_rebuilds_that_year_and_its_dependants_only(built):
     root, _ = built
     before = snapshot(root / "reports")
-    _bump_score(root / "data" / "raw" / "2021" / "provincial.xlsx")
+    _bump_score(root / "data" / "raw" / "khanh_hoa" / "2021" / "provincial.xlsx")
     out = cli(root, "build")
     assert out.returncode == 0, out.stdout + out.stderr
     after = snapshot(root / "reports")
@@ -162,9 +162,11 @@ def test_changing_one_raw_file_rebuilds_that_year_and_its_dependants_only(built)
 def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_builds_the_others(built):
     root, _ = built
     before = snapshot(root / "reports")
-    bad = root / "data" / "raw" / "2020" / "provincial.xlsx"
+    bad = root / "data" / "raw" / "khanh_hoa" / "2020" / "provincial.xlsx"
     good = bad.read_bytes()
-    _bump_score(root / "data" / "raw" / "2022" / "provincial.xlsx")  # another year has real work
+    _bump_score(
+        root / "data" / "raw" / "khanh_hoa" / "2022" / "provincial.xlsx"
+    )  # another year has real work
     bad.write_bytes(b"this is not an Excel file")
     try:
         out = cli(root, "build")
@@ -190,7 +192,7 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_builds_the_others
 def test_validation_failure_exits_1_and_keeps_the_published_reports(built):
     root, _ = built
     before = snapshot(root / "reports")
-    raw = root / "data" / "raw" / "2019" / "provincial.csv"
+    raw = root / "data" / "raw" / "khanh_hoa" / "2019" / "provincial.csv"
     good = raw.read_bytes()
     text = good.decode("utf-8-sig")
     # a unit whose score is in the Khá band, relabelled Tốt: parses fine, must fail the gate

@@ -344,7 +344,7 @@ def test_clean_year_writes_every_table_and_reads_back(project, cfg):
     write_xlsx(raw_dir(project) / "provincial.xlsx", rows, merges)
     result = clean_year(YEAR, project)
     assert set(result.inputs) == {"provincial", "commune", "satisfaction", "national_indices"}
-    assert result.inputs["provincial"] == "data/raw/2022/provincial.xlsx"
+    assert result.inputs["provincial"] == "data/raw/khanh_hoa/2022/provincial.xlsx"
     back = read_processed(project, YEAR, "provincial")
     assert back["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
     assert back["score"].tolist() == [91.25, 84.99, 85.0]
@@ -375,7 +375,7 @@ def put_provincial(paths, rows, merges=(), name="provincial.xlsx", sheet="PL1") 
         write_csv(path, rows)
     else:
         write_xlsx(path, rows, merges, sheet)
-    return f"data/raw/{YEAR}/{name}"
+    return f"data/raw/khanh_hoa/{YEAR}/{name}"
 
 
 def clean_fails(paths) -> InputError:
@@ -390,7 +390,7 @@ def test_error_missing_file(project):
     exc = clean_fails(project)
     check_error(
         exc,
-        file=f"data/raw/{YEAR}/commune.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/commune.xlsx",
         problem="file not found",
         expected="commune.xlsx or commune.csv",
     )
@@ -400,7 +400,10 @@ def test_error_missing_year_folder(project):
     with pytest.raises(InputError) as info:
         clean_year(2030, project)
     check_error(
-        info.value, file="data/raw/2030", problem="no raw data folder", expected="data/raw/2030/"
+        info.value,
+        file="data/raw/khanh_hoa/2030",
+        problem="no raw data folder",
+        expected="data/raw/khanh_hoa/2030/",
     )
     assert_nothing_written(project)
 
@@ -532,7 +535,7 @@ def test_error_ambiguous_name(project, cfg):
     exc = clean_fails(project)
     check_error(
         exc,
-        file=f"data/raw/{YEAR}/commune.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/commune.xlsx",
         problem="ambiguous",
         sheet="PL2",
         row=3,
@@ -629,7 +632,7 @@ def test_error_file_is_not_excel(project, content, found):
     (raw_dir(project) / "provincial.xlsx").write_bytes(content)
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/provincial.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/provincial.xlsx",
         problem="not an Excel workbook",
         found=found,
         expected="an .xlsx file",
@@ -642,7 +645,7 @@ def test_error_csv_that_is_really_a_workbook(project, cfg):
     (raw_dir(project) / "provincial.xlsx").rename(raw_dir(project) / "provincial.csv")
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/provincial.csv",
+        file=f"data/raw/khanh_hoa/{YEAR}/provincial.csv",
         problem="really an Excel workbook",
         expected="rename it to .xlsx",
     )
@@ -654,7 +657,7 @@ def test_error_unsupported_file_type(project):
     (raw_dir(project) / "provincial.xls").write_bytes(b"\xd0\xcf\x11\xe0" + bytes(60))
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/provincial.xls",
+        file=f"data/raw/khanh_hoa/{YEAR}/provincial.xls",
         problem="unsupported file type",
         found="provincial.xls",
         expected="provincial.xlsx or provincial.csv",
@@ -666,7 +669,7 @@ def test_error_two_files_for_one_table(project, cfg):
     write_csv(raw_dir(project) / "provincial.csv", [*head])
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}",
+        file=f"data/raw/khanh_hoa/{YEAR}",
         problem="two files",
         found="provincial.csv",
         expected="exactly one provincial.xlsx or provincial.csv",
@@ -704,7 +707,7 @@ def test_satisfaction_errors_name_the_cell(project):
     write_xlsx(path, [*base, [2, "Sở Nội vụ", 250, "tám mươi"]], sheet="SIPAS")
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/satisfaction.xlsx",
         problem="not a number",
         sheet="SIPAS",
         row=5,
@@ -715,7 +718,7 @@ def test_satisfaction_errors_name_the_cell(project):
     write_xlsx(path, [*base, [2, "SỞ TƯ PHÁP", 250, 80.0]], sheet="SIPAS")
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/satisfaction.xlsx",
         problem="duplicate unit",
         sheet="SIPAS",
         row=5,
@@ -726,7 +729,7 @@ def test_satisfaction_errors_name_the_cell(project):
     write_xlsx(path, [*base, [2, "Sở Không Có", 250, 80.0]], sheet="SIPAS")
     check_error(
         clean_fails(project),
-        file=f"data/raw/{YEAR}/satisfaction.xlsx",
+        file=f"data/raw/khanh_hoa/{YEAR}/satisfaction.xlsx",
         problem="unknown unit",
         sheet="SIPAS",
         row=5,
@@ -738,7 +741,9 @@ def test_satisfaction_errors_name_the_cell(project):
 def test_error_dict_for_logs_and_reports(project):
     (raw_dir(project) / "commune.xlsx").unlink()
     d = clean_fails(project).to_dict()
-    assert d["file"] == f"data/raw/{YEAR}/commune.xlsx" and d["problem"] == "file not found"
+    assert (
+        d["file"] == f"data/raw/khanh_hoa/{YEAR}/commune.xlsx" and d["problem"] == "file not found"
+    )
     assert d["sheet"] is None and d["row"] is None and "commune.csv" in d["expected"]
 
 

@@ -196,7 +196,7 @@ def test_another_province_with_five_tiers_is_a_new_folder(tmp_path):
         "score",
         "area_a",
     ]
-    assert result.inputs["provincial"] == "data/raw/2023/so_nganh.csv"
+    assert result.inputs["provincial"] == "data/raw/tinh_mau/2023/so_nganh.csv"
     assert "satisfaction" not in result.tables
     # the Khánh Hòa vocabulary is not baked in: "Yếu" is not a tier here
     write_raw(

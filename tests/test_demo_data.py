@@ -211,18 +211,28 @@ def test_generator_is_deterministic_and_makes_the_committed_data(tmp_path):
     assert any(k.endswith(".xlsx") for k in sa) and any(k.endswith(".csv") for k in sa)
     # the committed files: same CSV bytes, same cell values and merged ranges in the workbooks
     # (not compared byte for byte: another zlib may compress differently)
-    committed = snapshot(REPO / "data" / "raw")
+    committed = snapshot(REPO / "data" / "raw" / "khanh_hoa")
     if "national/national_indices.csv" not in sa:  # ../shared/reference not beside this clone
         committed.pop("national/national_indices.csv", None)
     assert sorted(sa) == sorted(committed)
     for name in sa:
-        assert sa[name] == committed[name], f"data/raw/{name} differs from what the generator makes"
+        assert sa[name] == committed[name], (
+            f"data/raw/khanh_hoa/{name} differs from what the generator makes"
+        )
 
 
 def test_generator_writes_only_into_out(tmp_path):
-    before = {p: p.stat().st_mtime_ns for p in (REPO / "data" / "raw").rglob("*") if p.is_file()}
+    before = {
+        p: p.stat().st_mtime_ns
+        for p in (REPO / "data" / "raw" / "khanh_hoa").rglob("*")
+        if p.is_file()
+    }
     run_generator(tmp_path / "out")
-    after = {p: p.stat().st_mtime_ns for p in (REPO / "data" / "raw").rglob("*") if p.is_file()}
+    after = {
+        p: p.stat().st_mtime_ns
+        for p in (REPO / "data" / "raw" / "khanh_hoa").rglob("*")
+        if p.is_file()
+    }
     assert before == after
     with (tmp_path / "out" / "2018" / "provincial.csv").open(encoding="utf-8-sig") as fh:
         assert len([r for r in csv.reader(fh) if r and r[0].isdigit()]) == 44

@@ -542,7 +542,7 @@ def test_demo_groups_and_national(m2022):
 
 def _copy_processed(src: Paths, dest) -> Paths:
     shutil.copytree(src.config_dir, dest / "config")
-    shutil.copytree(src.processed, dest / "data" / "processed")
+    shutil.copytree(src.processed, dest / "data" / "processed" / src.province)
     return Paths.from_root(dest)
 
 
@@ -570,17 +570,17 @@ def test_write_metrics_is_deterministic(demo_processed, tmp_path):
     m1 = compute_metrics(2022, paths)
     out = write_metrics(m1, tmp_path / "out1", paths, 2022)
     first = out.read_bytes()
-    csvs = {p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")}
+    csvs = {p.name: p.read_bytes() for p in paths.metrics_tables_year(2022).glob("metrics_*.csv")}
     out2 = write_metrics(compute_metrics(2022, paths), tmp_path / "out2", paths, 2022)
     assert out2.read_bytes() == first
     assert {
-        p.name: p.read_bytes() for p in paths.processed_year(2022).glob("metrics_*.csv")
+        p.name: p.read_bytes() for p in paths.metrics_tables_year(2022).glob("metrics_*.csv")
     } == csvs
     text = first.decode("utf-8")
     assert "NaN" not in text and "Infinity" not in text and "Tốt" in text
     assert json.loads(text)["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
     assert set(csvs) == {f"{n}.csv" for n in metrics_tables(m1)}
-    tiers = pd.read_csv(paths.processed_year(2022) / "metrics_tiers.csv")
+    tiers = pd.read_csv(paths.metrics_tables_year(2022) / "metrics_tiers.csv")
     assert (
         len(tiers) == 8
         and tiers.query("level == 'commune' and tier == 'tot'")["count"].item() == 73

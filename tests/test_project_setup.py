@@ -65,7 +65,7 @@ def test_make_without_target_lists_documented_targets():
 
 def test_outputs_are_ignored_by_git():
     for path in (
-        "data/processed/2022/provincial.csv",
+        "data/processed/khanh_hoa/2022/provincial.csv",
         "reports/2022/report.html",
         ".venv/bin/python",
         "build/state.json",
@@ -73,7 +73,7 @@ def test_outputs_are_ignored_by_git():
         out = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path])
         assert out.returncode == 0, f"{path} is not ignored"
     out = subprocess.run(
-        ["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/2022/provincial.xlsx"]
+        ["git", "-C", str(REPO), "check-ignore", "-q", "data/raw/khanh_hoa/2022/provincial.xlsx"]
     )
     assert out.returncode == 1
 

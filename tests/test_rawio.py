@@ -105,8 +105,8 @@ def test_read_xlsx_first_sheet_with_merged_cells(tmp_path):
 
 def test_read_grid_errors(tmp_path):
     with pytest.raises(InputError, match="file not found") as info:
-        read_grid(tmp_path / "missing.xlsx", "data/raw/2022/missing.xlsx")
-    assert info.value.file == "data/raw/2022/missing.xlsx"
+        read_grid(tmp_path / "missing.xlsx", "data/raw/khanh_hoa/2022/missing.xlsx")
+    assert info.value.file == "data/raw/khanh_hoa/2022/missing.xlsx"
     (tmp_path / "a.ods").write_bytes(b"PK\x03\x04")
     with pytest.raises(InputError, match="unsupported file type") as info:
         read_grid(tmp_path / "a.ods")

@@ -187,13 +187,15 @@ def test_quality_reads_validation_json_and_links_docs_relatively(ctx, tmp_path):
 
 
 def test_simulated_flag(project):
-    assert simulated_flag(project) == "data/raw/README.md"  # the demo README says SIMULATED
+    assert (
+        simulated_flag(project) == "data/raw/khanh_hoa/README.md"
+    )  # the demo README says SIMULATED
     (project.raw / "README.md").write_text(
         "# data/raw\nReal files from the Department.\n", encoding="utf-8"
     )
     assert simulated_flag(project) is None
     (project.raw / "DEMO").write_text("simulated\n", encoding="utf-8")
-    assert simulated_flag(project) == "data/raw/DEMO"
+    assert simulated_flag(project) == "data/raw/khanh_hoa/DEMO"
 
 
 def test_rankings_sorted_and_grouped(ctx):

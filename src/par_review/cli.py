@@ -20,7 +20,7 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .paths import Paths
 
-    paths = Paths.from_root(args.root)
+    paths = Paths.from_root(args.root, args.province)
     years = args.year or paths.raw_years()
     for y in years:
         try:
@@ -36,7 +36,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .paths import Paths
     from .validation.gate import validate_year
 
-    paths = Paths.from_root(args.root)
+    paths = Paths.from_root(args.root, args.province)
     code = EXIT_OK
     for y in args.year or paths.processed_years():
         report = validate_year(y, paths, args.province, out_dir=paths.work_year(y))
@@ -50,7 +50,7 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     from .metrics.compute import compute_metrics, write_metrics
     from .paths import Paths
 
-    paths = Paths.from_root(args.root)
+    paths = Paths.from_root(args.root, args.province)
     for y in args.year or paths.processed_years():
         m = compute_metrics(y, paths, args.province, args.rounding)
         out = write_metrics(m, paths.work_year(y), paths, y)
@@ -78,14 +78,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .paths import Paths
     from .pipeline.build import build
 
-    return build(Paths.from_root(args.root), _build_opts(args))
+    return build(Paths.from_root(args.root, args.province), _build_opts(args))
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from .paths import Paths
     from .pipeline.build import status
 
-    return status(Paths.from_root(args.root), _build_opts(args))
+    return status(Paths.from_root(args.root, args.province), _build_opts(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", default=None, help="project root (default: this checkout, or $PAR_REVIEW_ROOT)"
     )
     p.add_argument(
-        "--province", default="khanh_hoa", help="config folder under config/ (default: %(default)s)"
+        "--province",
+        default=None,
+        help="config folder under config/ (default: the only province, else khanh_hoa)",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -16,10 +16,9 @@ from typing import Any
 
 import yaml
 
-from .paths import Paths
+from .paths import DEFAULT_PROVINCE, PROVINCE_NAME, Paths  # noqa: F401 (DEFAULT_PROVINCE re-exported)
 from .textnorm import loose_key, nfc
 
-DEFAULT_PROVINCE = "khanh_hoa"
 LEVELS = ("provincial", "commune")
 
 
@@ -209,9 +208,15 @@ class ProvinceConfig:
         return dict(self.data.get("rounding") or {"policy": "half_up", "decimals": 2})
 
 
-def config_path(province: str = DEFAULT_PROVINCE, paths: Paths | None = None) -> Path:
-    paths = paths or Paths.from_root()
-    return paths.config_dir / province / "province.yml"
+def config_path(province: str | None = None, paths: Paths | None = None) -> Path:
+    paths = (paths or Paths.from_root()).of(province)
+    if not PROVINCE_NAME.match(paths.province):
+        # a name, never a path: "--province ../../etc" must not read outside config/
+        raise ConfigError(
+            f"province {paths.province!r} is not a name: use letters, digits and _ only "
+            "(a folder under config/)"
+        )
+    return paths.config / "province.yml"
 
 
 @functools.lru_cache(maxsize=8)
@@ -221,9 +226,16 @@ def _load(path: Path, stamp: tuple[int, int]) -> ProvinceConfig:
     return ProvinceConfig(data, path)
 
 
-def load_config(province: str = DEFAULT_PROVINCE, paths: Paths | None = None) -> ProvinceConfig:
+def load_config(province: str | None = None, paths: Paths | None = None) -> ProvinceConfig:
     path = config_path(province, paths)
     if not path.is_file():
-        raise ConfigError(f"no configuration for province {province!r}: {path} does not exist")
+        from .paths import provinces
+
+        root = path.parents[2]
+        known = ", ".join(provinces(root)) or "none"
+        raise ConfigError(
+            f"no configuration for province {path.parent.name!r}: "
+            f"config/{path.parent.name}/province.yml does not exist (provinces here: {known})"
+        )
     st = path.stat()
     return _load(path, (st.st_mtime_ns, st.st_size))  # re-read when the file changes

@@ -1574,7 +1574,7 @@ def _surrounding(text: str, s: int, e: int, width: int = 60) -> str:
 # Facts from the project's data
 # ---------------------------------------------------------------------------------------
 def load_facts(
-    year: int, paths=None, province: str = "khanh_hoa", rounding: str | None = None
+    year: int, paths=None, province: str | None = None, rounding: str | None = None
 ) -> Facts:
     """Facts for `year` from `par_review.metrics.compute_metrics` (which reads every
     processed year up to `year`). Raises FileNotFoundError when `year` is not processed."""
@@ -1582,7 +1582,8 @@ def load_facts(
     from ..metrics.compute import compute_metrics
     from ..paths import Paths
 
-    paths = paths or Paths.from_root()
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     cfg = load_config(province, paths)
     return facts_from_metrics(compute_metrics(year, paths, province, rounding), cfg)
 
@@ -1597,7 +1598,7 @@ def audit_file(
     path: str | Path,
     year: int,
     paths=None,
-    province: str = "khanh_hoa",
+    province: str | None = None,
     rounding: str | None = None,
     facts: Facts | None = None,
 ) -> AuditResult:
@@ -1732,7 +1733,7 @@ def _ensure_processed(paths, year: int, province: str) -> None:
     for y in paths.raw_years():
         if y <= year and not (paths.processed_year(y) / "provincial.csv").is_file():
             print(
-                f"audit: data/processed/{y} is missing; cleaning data/raw/{y} first",
+                f"audit: {paths.rel(paths.processed_year(y))} is missing; cleaning {paths.rel(paths.raw_year(y))} first",
                 file=sys.stderr,
             )
             clean_year(y, paths, province)
@@ -1743,8 +1744,8 @@ def cli_main(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..paths import Paths
 
-    paths = Paths.from_root(getattr(args, "root", None))
-    province = getattr(args, "province", None) or "khanh_hoa"
+    paths = Paths.from_root(getattr(args, "root", None), getattr(args, "province", None))
+    province = paths.province
     try:
         text_ok = read_notice(args.file)  # fail early on an unreadable file
         del text_ok

@@ -75,14 +75,14 @@ def find_raw_file(paths: Paths, year: int, stem: str, required: bool = True) -> 
     found = [p for p in candidates if p.suffix.lower() in {".xlsx", ".xlsm", ".csv"}]
     if not found and candidates:
         raise InputError(
-            _rel(candidates[0], paths),
+            paths.rel(candidates[0]),
             "unsupported file type",
             found=", ".join(p.name for p in candidates),
             expected=f"{stem}.xlsx or {stem}.csv (save .xls or .ods files as .xlsx)",
         )
     if len(found) > 1:
         raise InputError(
-            _rel(folder, paths),
+            paths.rel(folder),
             f"two files for the '{stem}' table",
             found=[p.name for p in found],
             expected=f"exactly one {stem}.xlsx or {stem}.csv",
@@ -90,19 +90,12 @@ def find_raw_file(paths: Paths, year: int, stem: str, required: bool = True) -> 
     if not found:
         if required:
             raise InputError(
-                _rel(folder / f"{stem}.xlsx", paths),
+                paths.rel(folder / f"{stem}.xlsx"),
                 "file not found",
-                expected=f"{stem}.xlsx or {stem}.csv in {_rel(folder, paths)}",
+                expected=f"{stem}.xlsx or {stem}.csv in {paths.rel(folder)}",
             )
         return None
     return found[0]
-
-
-def _rel(p: Path, paths: Paths) -> str:
-    try:
-        return str(p.resolve().relative_to(paths.root))
-    except ValueError:
-        return str(p)
 
 
 def locate_header(
@@ -474,7 +467,7 @@ def read_national(paths: Paths, year: int) -> pd.DataFrame:
     missing = [c for c in NATIONAL_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
-            _rel(path, paths),
+            paths.rel(path),
             "missing column",
             column=missing[0],
             found=list(df.columns),
@@ -492,36 +485,37 @@ class CleanResult:
 
 
 def clean_year(
-    year: int, paths: Paths | None = None, province: str = "khanh_hoa", write: bool = True
+    year: int, paths: Paths | None = None, province: str | None = None, write: bool = True
 ) -> CleanResult:
     """Clean one year's raw tables. Writes data/processed/<year>/ only if all succeed."""
-    paths = paths or Paths.from_root()
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     cfg = load_config(province, paths)
     reg = load_registry(cfg.dir)
-    reg_file = _rel(cfg.dir / "units.csv", paths)
+    reg_file = paths.rel(cfg.dir / "units.csv")
     tables: dict[str, pd.DataFrame] = {}
     inputs: dict[str, str] = {}
     if not paths.raw_year(year).is_dir():
         raise InputError(
-            _rel(paths.raw_year(year), paths),
+            paths.rel(paths.raw_year(year)),
             "no raw data folder for this year",
-            expected=f"a folder data/raw/{year}/ with provincial and commune tables",
+            expected=f"a folder {paths.rel(paths.raw_year(year))}/ with provincial and commune tables",
         )
     for level in UNIT_LEVELS:
         stem = cfg.levels[level].get("input", level)
         f = find_raw_file(paths, year, stem)
-        grid = read_grid(f, _rel(f, paths))
+        grid = read_grid(f, paths.rel(f))
         tables[level] = parse_unit_table(grid, cfg, reg, level, year, reg_file)
-        inputs[level] = _rel(f, paths)
+        inputs[level] = paths.rel(f)
     f = find_raw_file(paths, year, "satisfaction", required=False)
     if f is not None:
         tables["satisfaction"] = parse_satisfaction_table(
-            read_grid(f, _rel(f, paths)), cfg, reg, year, reg_file
+            read_grid(f, paths.rel(f)), cfg, reg, year, reg_file
         )
-        inputs["satisfaction"] = _rel(f, paths)
+        inputs["satisfaction"] = paths.rel(f)
     tables["national_indices"] = read_national(paths, year)
     if paths.national_raw.exists():
-        inputs["national_indices"] = _rel(paths.national_raw, paths)
+        inputs["national_indices"] = paths.rel(paths.national_raw)
     if write:
         write_processed(paths, year, tables)
     return CleanResult(year, tables, inputs)

@@ -786,13 +786,6 @@ def _read(paths: Paths, year: int, table: str) -> pd.DataFrame | None:
     return read_processed(paths, year, table)
 
 
-def _rel(p: Path, paths: Paths) -> str:
-    try:
-        return p.resolve().relative_to(paths.root.resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
-
-
 def level_metrics(
     level: str,
     year: int,
@@ -914,7 +907,7 @@ def resolve_rounding(
 def compute_metrics(
     year: int,
     paths: Paths | None = None,
-    province: str = "khanh_hoa",
+    province: str | None = None,
     rounding: str | None = None,
     shares_rule: str | None = None,
 ) -> dict:
@@ -923,7 +916,8 @@ def compute_metrics(
     Reads data/processed/<y>/ for every y <= year (history for streaks). `rounding`
     overrides the config's policy ("half_up" or "truncate"); `shares_rule` the config's
     rule for displayed shares that do not add up to 100 ("report" or "largest_remainder")."""
-    paths = paths or Paths.from_root()
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     year = int(year)
     cfg = load_config(province, paths)
     reg = load_registry(cfg.dir)
@@ -942,15 +936,13 @@ def compute_metrics(
         if frames[year] is None:
             raise FileNotFoundError(f"{paths.processed_year(year) / (level + '.csv')} is missing")
         levels[level] = level_metrics(level, year, frames, cfg, reg, policy, decimals, rule)
-        sources[level] = _rel(paths.processed_year(year) / f"{level}.csv", paths)
+        sources[level] = paths.rel(paths.processed_year(year) / f"{level}.csv")
     sat = _read(paths, year, "satisfaction")
     nat = _read(paths, year, "national_indices")
     if sat is not None:
-        sources["satisfaction"] = _rel(paths.processed_year(year) / "satisfaction.csv", paths)
+        sources["satisfaction"] = paths.rel(paths.processed_year(year) / "satisfaction.csv")
     if nat is not None:
-        sources["national_indices"] = _rel(
-            paths.processed_year(year) / "national_indices.csv", paths
-        )
+        sources["national_indices"] = paths.rel(paths.processed_year(year) / "national_indices.csv")
     gaps = [y for y in range(years[0], year) if y not in years]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -1169,13 +1161,14 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
 
 def write_metrics(metrics: dict, out_dir: Path, paths: Paths, year: int) -> Path:
     """Write out_dir/metrics.json (byte-deterministic) and the tidy tables
-    data/processed/<year>/metrics_*.csv. Returns the path of metrics.json."""
+    data/processed/<province>/metrics/<year>/metrics_*.csv. Returns the path of metrics.json."""
     if int(metrics["year"]) != int(year):
         raise ValueError(f"metrics are for {metrics['year']}, not {year}")
     out_dir = Path(out_dir)
     target = out_dir / "metrics.json"
     write_text_atomic(target, metrics_json(metrics))
-    folder = paths.processed_year(year)
+    prov = metrics.get("province")
+    folder = paths.of(prov.get("id") if isinstance(prov, dict) else prov).metrics_tables_year(year)
     for name, df in metrics_tables(metrics).items():
         text = df.to_csv(index=False, lineterminator="\n")  # floats at full precision (repr)
         write_text_atomic(folder / f"{name}.csv", text)

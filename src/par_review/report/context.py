@@ -14,10 +14,8 @@ inputs give the same bytes.
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import json
-import subprocess
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +30,8 @@ from ..config import ProvinceConfig, load_config
 from ..fmt import Formatter
 from ..fsutil import sha256_file
 from ..i18n import Translator
-from ..paths import PACKAGE_DIR, Paths, simulated_flag  # noqa: F401 (re-exported)
+from ..paths import Paths, simulated_flag  # noqa: F401 (re-exported)
+from ..provenance import code_commit
 from ..textnorm import nfc, vi_sort_key
 
 VALIDATION_DOCS = "validation/index.html"  # relative to the report, in the published folder
@@ -82,29 +81,34 @@ class ReportContext:
 def build_context(
     year: int,
     paths: Paths | None = None,
-    province: str = "khanh_hoa",
+    province: str | None = None,
     lang: str = "vi",
     rounding: str = "",
     out_dir: str | Path = "",
     metrics: dict | None = None,
 ) -> ReportContext:
-    """Everything the report needs. metrics.json is read from out_dir (computed and written
-    there if missing); validation.json is read from out_dir if present."""
-    from ..metrics.compute import compute_metrics, write_metrics
-
-    paths = paths or Paths.from_root()
+    """Everything the report needs. metrics.json is read from out_dir (the analyse step
+    writes it there; the report never computes or writes it); validation.json is read from
+    out_dir if present."""
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     year = int(year)
     cfg = load_config(province, paths)
     out = Path(out_dir) if out_dir else paths.work_year(year)
     if metrics is None:
         mpath = out / "metrics.json"
-        if mpath.is_file():
-            metrics = json.loads(mpath.read_text(encoding="utf-8"))
-            if rounding and metrics.get("rounding", {}).get("policy") != rounding:
-                metrics = compute_metrics(year, paths, province, rounding=rounding)
-        else:
-            metrics = compute_metrics(year, paths, province, rounding=rounding or None)
-            write_metrics(metrics, out, paths, year)
+        if not mpath.is_file():
+            raise FileNotFoundError(
+                f"{paths.rel(mpath)} does not exist: run notebooks/30_analyse.ipynb for "
+                f"{province} {year} first (the report reads the figures, it never computes them)"
+            )
+        metrics = json.loads(mpath.read_text(encoding="utf-8"))
+    computed_with = (metrics.get("rounding") or {}).get("policy")
+    if rounding and computed_with != rounding:
+        raise ValueError(
+            f"metrics.json was computed with rounding={computed_with!r}, the report asks for "
+            f"{rounding!r}: run 30_analyse with rounding={rounding!r} first"
+        )
     r = metrics.get("rounding") or {}
     f = Formatter(lang, r.get("policy", "half_up"), int(r.get("decimals", 2)))
     ctx = ReportContext(
@@ -157,37 +161,6 @@ def raw_inputs(paths: Paths, year: int) -> list[Path]:
     return files
 
 
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return p.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return p.name
-
-
-@functools.lru_cache(maxsize=1)
-def git_commit() -> tuple[str | None, bool]:
-    """(commit, dirty) of the checkout that holds this package, or (None, False)."""
-    repo = PACKAGE_DIR.parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", "src"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, False
-    return (commit or None), bool(status.strip())
-
-
 def xlsx_created(path: Path) -> str | None:
     """The creation date in an Excel file's core properties (docProps/core.xml), ISO."""
     try:
@@ -210,10 +183,10 @@ def data_date(paths: Paths, year: int) -> str | None:
 def provenance(
     paths: Paths, year: int, cfg: ProvinceConfig, province: str, lang: str, metrics: dict
 ) -> dict:
-    commit, dirty = git_commit()
+    commit = code_commit()
     return {
         "inputs": [
-            {"file": _rel(p, paths.root), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            {"file": paths.rel(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
             for p in raw_inputs(paths, year)
         ],
         "parameters": {
@@ -226,8 +199,8 @@ def provenance(
         },
         "config_sha256": cfg.fingerprint(),
         "version": __version__,
-        "commit": commit,
-        "dirty": dirty,
+        "commit": commit.short,
+        "dirty": commit.modified,
         "metrics_schema": metrics.get("schema_version"),
         "data_date": data_date(paths, year),
     }

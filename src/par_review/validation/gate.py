@@ -246,14 +246,15 @@ def _suite_order(paths: Paths, name: str) -> dict[str, int]:
 def validate_year(
     year: int,
     paths: Paths | None = None,
-    province: str = "khanh_hoa",
+    province: str | None = None,
     out_dir: Path | None = None,
     *,
     docs: bool = True,
 ) -> ValidationReport:
     """Validate data/processed/<year>/; write out_dir/validation.json (a summary) and the Data
     Docs into out_dir/validation/ (index.html). out_dir defaults to paths.work_year(year)."""
-    paths = paths or Paths.from_root()
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     return validate_tables(
         int(year), read_tables(paths, int(year)), paths, province, out_dir, docs=docs
     )
@@ -263,7 +264,7 @@ def validate_tables(
     year: int,
     tables: dict[str, pd.DataFrame | None],
     paths: Paths | None = None,
-    province: str = "khanh_hoa",
+    province: str | None = None,
     out_dir: Path | None = None,
     *,
     docs: bool = True,
@@ -273,7 +274,8 @@ def validate_tables(
     """Validate the given tables as the processed tables of `year` (what validate_year does
     after reading them; tests hand in broken copies). `only`: validate just these tables
     (the others are reported as skipped); `write=False`: write nothing."""
-    paths = paths or Paths.from_root()
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     cfg = load_config(province, paths)
     reg = load_registry(cfg.dir)
     ctx = get_context(paths)  # the first call of a process imports GX (several seconds)
