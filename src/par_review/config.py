@@ -174,6 +174,17 @@ class ProvinceConfig:
         return self.tier_ids[-1]
 
     # -- levels, groups, areas --------------------------------------------------------
+    def levels_for(self, year: int) -> dict[str, dict]:
+        """The levels scored in `year`, in order (level id -> spec). Every table, suite,
+        figure and report section iterates over these, never over a fixed list."""
+        return self.levels
+
+    @property
+    def report_languages(self) -> list[str]:
+        """The languages every report of this province is published in (default: vi)."""
+        langs = self.data.get("report_languages") or [self.data.get("default_lang", "vi")]
+        return [str(x) for x in langs]
+
     def level_label(self, level: str, lang: str = "vi") -> str:
         d = self.levels[level]["label"]
         return d.get(lang) or d["vi"]
