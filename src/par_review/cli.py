@@ -1,8 +1,13 @@
 """The `par-review` command. Run `par-review --help` or `par-review <command> --help`.
 
+A project holds one or more provinces (config/<province>/) and, for each, one folder of raw
+data per year (data/raw/<province>/<year>/). With no selector, every command covers every
+province, year and report language; --province, --year and --lang narrow it.
+
 Exit codes: 0 everything built or up to date · 1 a year failed validation (or an audited
-figure is wrong) · 2 bad usage or bad input (the message names file, row, column, value)
-· 3 another run holds the lock · 4 a step failed for another reason (see the build log).
+figure is wrong) · 2 bad usage or bad input (the message names file, sheet, row, column,
+the value found and the value expected) · 3 another build holds the lock · 4 a step failed
+for another reason (the executed notebook is kept in build/logs/).
 """
 
 from __future__ import annotations
@@ -14,78 +19,173 @@ from . import __version__
 
 EXIT_OK, EXIT_VALIDATION, EXIT_INPUT, EXIT_LOCKED, EXIT_STEP = 0, 1, 2, 3, 4
 
+EXIT_CODES = """exit codes:
+  0  everything built or up to date
+  1  a year failed validation (its previous report is kept)
+  2  bad usage or bad input (the message names file, sheet, row, column and value)
+  3  another build holds the lock (use --wait)
+  4  a step failed for another reason (see build/logs/)"""
 
-def _cmd_clean(args: argparse.Namespace) -> int:
-    from .clean.tables import clean_year
-    from .errors import InputError
+
+def _paths(args: argparse.Namespace):
     from .paths import Paths
 
-    paths = Paths.from_root(args.root, args.province)
-    years = args.year or paths.raw_years()
-    for y in years:
-        try:
-            r = clean_year(y, paths, args.province)
-        except InputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INPUT
-        print(f"{y}: " + ", ".join(f"{k} {len(v)} rows" for k, v in r.tables.items()))
-    return EXIT_OK
+    return Paths.from_root(args.root, _one_province(args))
+
+
+def _one_province(args) -> str | None:
+    prov = getattr(args, "province", None)
+    return prov[0] if isinstance(prov, list) and prov else prov
+
+
+def _data_command(args: argparse.Namespace, fn) -> int:
+    """clean / validate / metrics: one step by hand for the chosen province's years."""
+    from .config import ConfigError
+    from .errors import InputError
+
+    paths = _paths(args)
+    try:
+        from .config import load_config
+
+        load_config(paths.province, paths)
+        return fn(paths)
+    except (InputError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    def run(paths):
+        from .clean.tables import clean_year
+
+        for y in args.year or paths.raw_years():
+            r = clean_year(y, paths, paths.province)
+            print(
+                f"{paths.province} {y}: "
+                + ", ".join(f"{k} {len(v)} rows" for k, v in r.tables.items())
+            )
+        return EXIT_OK
+
+    return _data_command(args, run)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .paths import Paths
-    from .validation.gate import validate_year
+    def run(paths):
+        from .validation.gate import validate_year
 
-    paths = Paths.from_root(args.root, args.province)
-    code = EXIT_OK
-    for y in args.year or paths.processed_years():
-        report = validate_year(y, paths, args.province, out_dir=paths.work_year(y))
-        print(report.summary_text())
-        if not report.success:
-            code = EXIT_VALIDATION
-    return code
+        code = EXIT_OK
+        for y in args.year or paths.processed_years():
+            report = validate_year(y, paths, paths.province, out_dir=paths.work_year(y))
+            print(report.summary_text())
+            if not report.success:
+                code = EXIT_VALIDATION
+        return code
+
+    return _data_command(args, run)
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from .metrics.compute import compute_metrics, write_metrics
-    from .paths import Paths
+    def run(paths):
+        from .metrics.compute import compute_metrics, write_metrics
 
-    paths = Paths.from_root(args.root, args.province)
-    for y in args.year or paths.processed_years():
-        m = compute_metrics(y, paths, args.province, args.rounding)
-        out = write_metrics(m, paths.work_year(y), paths, y)
-        print(f"{y}: {out}")
-    return EXIT_OK
+        for y in args.year or paths.processed_years():
+            m = compute_metrics(y, paths, paths.province, args.rounding)
+            print(
+                f"{paths.province} {y}: {paths.rel(write_metrics(m, paths.work_year(y), paths, y))}"
+            )
+        return EXIT_OK
+
+    return _data_command(args, run)
 
 
 def _build_opts(args: argparse.Namespace):
-    from .pipeline.build import BuildOptions
+    from .pipeline.runner import BuildOptions
 
+    langs = []
+    for item in getattr(args, "lang", None) or []:
+        langs += [x for x in item.split(",") if x]
+    prov = getattr(args, "province", None)
     return BuildOptions(
+        provinces=[prov] if isinstance(prov, str) else prov,
         years=getattr(args, "year", None),
+        langs=langs or None,
         force=getattr(args, "force", False),
         jobs=getattr(args, "jobs", 0) or 0,
-        lang=getattr(args, "lang", "vi"),
         rounding=getattr(args, "rounding", "") or "",
-        province=args.province,
         formats=tuple(f for f in getattr(args, "formats", "html,pdf").split(",") if f),
         wait=getattr(args, "wait", 0.0),
         quiet=getattr(args, "quiet", False),
+        timeout=getattr(args, "timeout", 600),
     )
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from .paths import Paths
-    from .pipeline.build import build
+def _guarded(fn, args) -> int:
+    from .pipeline.runner import UsageError
 
-    return build(Paths.from_root(args.root, args.province), _build_opts(args))
+    try:
+        return fn(_paths(args), _build_opts(args))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .pipeline.runner import build
+
+    return _guarded(build, args)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .pipeline.status import plan
+
+    return _guarded(plan, args)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from .paths import Paths
-    from .pipeline.build import status
+    from .pipeline.status import status
 
-    return status(Paths.from_root(args.root, args.province), _build_opts(args))
+    return _guarded(status, args)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {n}")
+    return n
+
+
+def _year(text: str) -> int:
+    if not (text.isdigit() and len(text) == 4):
+        raise argparse.ArgumentTypeError(f"expected a year such as 2022, got {text!r}")
+    return int(text)
+
+
+def _selectors(sp: argparse.ArgumentParser, lang: bool = True) -> None:
+    sp.add_argument(
+        "--province",
+        action="append",
+        metavar="P",
+        default=argparse.SUPPRESS,
+        help="only this province (a folder under config/; repeatable)",
+    )
+    sp.add_argument(
+        "--year",
+        type=_year,
+        action="append",
+        metavar="Y",
+        help="only this year (repeatable; default: every folder data/raw/<province>/<year>/)",
+    )
+    if lang:
+        sp.add_argument(
+            "--lang",
+            action="append",
+            metavar="L",
+            help="only this report language, vi or en (repeatable or vi,en; "
+            "default: the province's report_languages)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,63 +199,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--province",
         default=None,
-        help="config folder under config/ (default: the only province, else khanh_hoa)",
+        help="a folder under config/ (default: every province for build, plan and status; "
+        "the only province, else khanh_hoa, for the other commands)",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    c = sub.add_parser(
-        "clean",
-        help="clean raw data into data/processed (no validation, no report)",
-        description="Clean data/raw/<year>/ into data/processed/<year>/.",
-    )
-    c.add_argument(
-        "--year",
-        type=int,
-        action="append",
-        help="year to clean (repeatable; default: every year in data/raw)",
-    )
-    c.set_defaults(func=_cmd_clean)
 
     b = sub.add_parser(
         "build",
         help="build and publish the reports (incremental, parallel, publish-on-success)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="""Run clean -> validate -> analyse -> report for each year and publish
-into reports/<year>/ only when every step passed; then rebuild reports/index.html.
-Steps whose inputs did not change are skipped (see `par-review status`).""",
-        epilog="""exit codes:
-  0  everything built or up to date
-  1  a year failed validation (its previous report is kept)
-  2  bad usage or bad input (the message names file, sheet, row, column and value)
-  3  another build holds the lock (use --wait)
-  4  a step failed for another reason (see build/logs/)""",
+        description="""Run clean -> validate -> analyse -> report (every language) for each
+province and year, and publish reports/<province>/<year>/ only when every step passed;
+then rebuild reports/index.html. Steps whose inputs did not change are skipped (see
+`par-review plan`). --year Y builds Y and, when they are stale, the data steps of the
+earlier years Y's figures read (it says so); it publishes nothing else.""",
+        epilog=EXIT_CODES,
     )
-    b.add_argument(
-        "--year",
-        type=int,
-        action="append",
-        metavar="Y",
-        help="build this year (repeatable; default: every year folder in data/raw/)",
-    )
+    _selectors(b)
     b.add_argument(
         "--force", action="store_true", help="rebuild every step even if nothing changed"
     )
     b.add_argument(
         "--jobs",
         "-j",
-        type=int,
+        type=_positive,
         default=0,
         metavar="N",
-        help="years built in parallel, one kernel each (default: number of cores)",
-    )
-    b.add_argument(
-        "--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)"
+        help="steps run in parallel, one warm kernel each (default: number of cores)",
     )
     b.add_argument(
         "--rounding",
         choices=("half_up", "truncate"),
         default=None,
-        help="how shares are displayed (default: the province config, half_up)",
+        help="how shares are displayed (default: the province config)",
     )
     b.add_argument("--formats", default="html,pdf", help="report formats (default: %(default)s)")
     b.add_argument(
@@ -166,30 +242,67 @@ Steps whose inputs did not change are skipped (see `par-review status`).""",
         help="if another build runs, wait this long for it instead of exiting with 3",
     )
     b.add_argument(
+        "--timeout",
+        type=_positive,
+        default=600,
+        metavar="SECONDS",
+        help="stop a notebook cell that runs longer than this (default: %(default)s); "
+        "a heartbeat line is printed every minute while a step runs",
+    )
+    b.add_argument(
         "--quiet",
         "-q",
         action="store_true",
-        help="print only the summary log to build/logs/build.log",
+        help="print nothing; the log still goes to build/logs/build.log",
     )
     b.set_defaults(func=_cmd_build)
 
+    pl = sub.add_parser(
+        "plan",
+        help="dry run: what a build would run and why (the input, code or config that changed)",
+        description="Show, without running anything, which steps `par-review build` would run "
+        "with the same selectors, and why: the raw file, table, code file, config file or "
+        "parameter that changed, or the output that is missing.",
+    )
+    _selectors(pl)
+    pl.add_argument("--rounding", choices=("half_up", "truncate"), default=None)
+    pl.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    pl.set_defaults(func=_cmd_plan)
+
     s = sub.add_parser(
         "status",
-        help="what is published, what is stale, what failed last time and why",
-        description="Show, per year in data/raw/, the published report, whether its inputs "
-        "changed since, and the outcome of the last build attempt.",
+        help="per province and year: what is published, what is stale and why, the last attempt",
+        description="Show, per province and year, the published report and its languages, "
+        "whether its inputs changed since (and which), the outcome of the last build attempt, "
+        "and the build that is running, if any.",
     )
+    _selectors(s)
     s.set_defaults(func=_cmd_status)
+
+    c = sub.add_parser(
+        "clean",
+        help="clean raw data into data/processed (no validation, no report)",
+        description="Clean data/raw/<province>/<year>/ into data/processed/<province>/<year>/.",
+    )
+    c.add_argument(
+        "--year",
+        type=_year,
+        action="append",
+        metavar="Y",
+        help="year to clean (repeatable; default: every year in data/raw/<province>/)",
+    )
+    c.set_defaults(func=_cmd_clean)
 
     v = sub.add_parser(
         "validate",
         help="run the validation gate on cleaned data (no report)",
-        description="Validate data/processed/<year>/ with the Great Expectations suites; "
-        "writes build/work/<year>/validation.json and Data Docs. Exit 1 on a critical failure.",
+        description="Validate data/processed/<province>/<year>/ with the Great Expectations "
+        "suites; writes build/work/<province>/<year>/validation.json and Data Docs. "
+        "Exit 1 on a critical failure.",
     )
     v.add_argument(
         "--year",
-        type=int,
+        type=_year,
         action="append",
         metavar="Y",
         help="year (repeatable; default: every cleaned year)",
@@ -199,12 +312,12 @@ Steps whose inputs did not change are skipped (see `par-review status`).""",
     m = sub.add_parser(
         "metrics",
         help="compute metrics.json for cleaned years (no report)",
-        description="Compute every figure of the review into build/work/<year>/metrics.json "
-        "and data/processed/<year>/metrics_*.csv (schema: docs/metrics.md).",
+        description="Compute every figure of the review into build/work/<province>/<year>/"
+        "metrics.json and data/processed/<province>/metrics/<year>/ (docs/metrics.md).",
     )
     m.add_argument(
         "--year",
-        type=int,
+        type=_year,
         action="append",
         metavar="Y",
         help="year (repeatable; default: every cleaned year)",
@@ -235,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

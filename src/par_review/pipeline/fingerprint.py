@@ -1,0 +1,185 @@
+"""Fingerprints: what a step depends on, item by item, so that a change is named.
+
+A step's *input manifest* maps a label to a hash: every input file (raw files, cleaned
+tables of every year it reads, config files, suites), the notebook, each code file of the
+modules the step declares, its parameters and the key package versions. The fingerprint is
+the hash of that manifest; `plan` and `status` diff two manifests to say what changed.
+
+Outputs are recorded by a cheap signature (size and modification time of each file), so a
+notebook run by hand, a half-finished copy or a deleted file is noticed and redone.
+Hashes are cached per (path, size, mtime) within a process: a no-op build reads each file
+once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..fsutil import sha256_file
+from ..paths import PACKAGE_DIR
+from .steps import EXCLUDED_FROM_CODE, Context, Key, Output, Step
+
+KEY_PACKAGES = (
+    "pandas",
+    "numpy",
+    "great_expectations",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "matplotlib",
+    "seaborn",
+    "weasyprint",
+    "openpyxl",
+    "jinja2",
+)
+SKIP_PARTS = {"__pycache__", "uncommitted", ".ipynb_checkpoints"}
+
+_cache: dict[tuple[str, int, int], str] = {}
+
+
+def file_hash(p: Path) -> str:
+    try:
+        st = p.stat()
+    except OSError:
+        return "missing"
+    k = (str(p), st.st_size, st.st_mtime_ns)
+    h = _cache.get(k)
+    if h is None:
+        h = _cache[k] = sha256_file(p)
+    return h
+
+
+def _tree_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_PARTS)
+        out += [Path(dirpath) / f for f in sorted(files) if not f.endswith((".pyc", ".pyo"))]
+    return out
+
+
+def tree_hash(root: Path) -> str:
+    if root.is_file():
+        return file_hash(root)
+    files = _tree_files(root)
+    if not files and not root.exists():
+        return "missing"
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(root).as_posix()}:{file_hash(f)}\n".encode())
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = version(name.replace("_", "-"))
+        except PackageNotFoundError:
+            out[name] = "missing"
+    out["par-review"] = __version__
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+_versions: dict[str, str] | None = None
+
+
+def versions() -> dict[str, str]:
+    global _versions
+    if _versions is None:
+        _versions = package_versions()
+    return _versions
+
+
+def code_files(step: Step) -> dict[str, str]:
+    """label -> hash for each code file of the modules a step declares."""
+    out = {}
+    for p in step.module_paths():
+        for f in _tree_files(p):
+            rel = f.relative_to(PACKAGE_DIR).as_posix()
+            if rel in EXCLUDED_FROM_CODE:
+                continue
+            out[f"code:{rel}"] = file_hash(f)
+    return out
+
+
+def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict[str, str]:
+    inputs = step.inputs(key, ctx, report_dir) if step.name == "report" else step.inputs(key, ctx)
+    m = {label: tree_hash(path) for label, path in sorted(inputs.items())}
+    m[f"notebook:{step.notebook}"] = file_hash(ctx.paths.notebooks / step.notebook)
+    m.update(code_files(step))
+    params = step.params(key, ctx, None)
+    params.pop("root", None)
+    for k, v in sorted(params.items()):
+        m[f"param:{k}"] = json.dumps(v, ensure_ascii=False)
+    if step.name == "report":
+        m["param:formats"] = ",".join(ctx.formats)
+    for k, v in versions().items():
+        m[f"version:{k}"] = v
+    return m
+
+
+def fingerprint(manifest: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def output_signature(outputs: list[Output], root: Path, report_dir: Path) -> dict[str, str]:
+    """rel -> "size:mtime" (a folder: a hash of its files' signatures); "missing" if absent."""
+    sig = {}
+    for o in outputs:
+        p = o.path(root, report_dir)
+        if o.kind == "dir":
+            files = _tree_files(p) if p.is_dir() else []
+            if not p.is_dir():
+                sig[o.rel] = "missing"
+                continue
+            h = hashlib.sha256()
+            for f in files:
+                st = f.stat()
+                h.update(f"{f.relative_to(p).as_posix()}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+            sig[o.rel] = h.hexdigest()
+        else:
+            try:
+                st = p.stat()
+                sig[o.rel] = f"{st.st_size}:{st.st_mtime_ns}"
+            except OSError:
+                sig[o.rel] = "missing"
+    return sig
+
+
+def explain(old: dict[str, str] | None, new: dict[str, str], limit: int = 4) -> list[str]:
+    """What changed between two input manifests, in words (for plan and status)."""
+    if not old:
+        return ["never built"]
+    changed = [k for k in new if old.get(k) != new[k]]
+    gone = [k for k in old if k not in new]
+    words = []
+    for k in changed + gone:
+        kind, _, name = (
+            k.partition(":")
+            if ":" in k and k.split(":")[0] in ("code", "notebook", "param", "version")
+            else ("input", "", k)
+        )
+        if kind == "input":
+            what = f"{name} {'removed' if k in gone else 'new' if k not in old else 'changed'}"
+        elif kind == "param":
+            what = f"parameter {name}: {old.get(k)} -> {new.get(k)}"
+        elif kind == "version":
+            what = f"package {name} {old.get(k)} -> {new.get(k)}"
+        else:
+            what = f"{kind} {name} changed"
+        words.append(what)
+    if len(words) > limit:
+        words = words[:limit] + [f"and {len(words) - limit} more"]
+    return words

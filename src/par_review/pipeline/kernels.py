@@ -1,0 +1,287 @@
+"""Warm kernels: one long-lived `par-review` kernel per worker runs notebook after notebook.
+
+Imports of pandas, Great Expectations, matplotlib and WeasyPrint are paid once per worker,
+not per notebook: a reset cell empties the namespace between notebooks (modules stay
+imported), and papermill saves the executed notebook once, at the end (pmengine.py).
+Process-wide tweaks that speed the build up (see `KERNEL_SETUP`) are applied here, inside
+the build's own kernels, never on `import par_review`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+KERNEL = "par-review"
+EXIT_INPUT, EXIT_VALIDATION, EXIT_STEP = 2, 1, 4
+
+# Run first in every build kernel. jsonschema (imported by nbformat, papermill and Great
+# Expectations) loads the optional `rfc3987_syntax` package for its "iri" format checker,
+# which compiles a Lark grammar at import time: about 3.3 s per process, a third of
+# `import great_expectations`. Nothing here validates IRIs and jsonschema treats the package
+# as optional, so the build's kernels mark it absent. An analyst's own kernel is untouched.
+KERNEL_SETUP = (
+    "import sys as _s\n"
+    "if 'jsonschema' not in _s.modules: _s.modules.setdefault('rfc3987_syntax', None)\n"
+    "del _s"
+)
+
+
+def fast_imports() -> None:
+    """The same tweak for the build's own process (it imports papermill and nbformat)."""
+    import sys
+
+    if os.environ.get("PAR_REVIEW_KEEP_RFC3987") != "1" and "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, kind: str, reason: str, notebook: Path | None = None):
+        self.step, self.kind, self.reason, self.notebook = step, kind, reason, notebook
+        super().__init__(f"{step}: {reason}")
+
+    @property
+    def exit_code(self) -> int:
+        return {"input": EXIT_INPUT, "validation": EXIT_VALIDATION}.get(self.kind, EXIT_STEP)
+
+
+class Worker:
+    """One long-lived `par-review` kernel that runs notebooks one after the other."""
+
+    def __init__(self, cwd: Path, env_root: Path):
+        self.cwd, self.env_root = cwd, env_root
+        self.sockets: str | None = None
+        self.warm: set[str] = set()  # stacks imported in this kernel (PREWARM tags)
+        self.warming: str | None = None  # the tag being imported right now
+        self.km = None
+        self.used = 0
+
+    def _ensure(self):
+        if self.km is None or not _run_sync(self.km.is_alive)():
+            from jupyter_client.manager import AsyncKernelManager
+
+            # papermill/nbclient reuse this kernel when given `km` (they do not shut it down)
+            # IPC (unix sockets in a private folder) rather than TCP on loopback: nothing to
+            # encrypt, no port races between parallel workers, and no ipykernel warning
+            # (a short private folder: unix socket paths are limited to ~100 characters)
+            self.sockets = tempfile.mkdtemp(prefix="par-review-k")
+            self.km = AsyncKernelManager(
+                kernel_name=KERNEL, transport="ipc", ip=f"{self.sockets}/k"
+            )
+            env = dict(
+                os.environ,
+                PAR_REVIEW_ROOT=str(self.env_root),
+                MPLBACKEND="agg",
+                GX_ANALYTICS_ENABLED="false",
+                PYTHONHASHSEED="0",
+            )
+            _run_sync(self.km.start_kernel)(cwd=str(self.cwd), env=env)
+            self.used = 0
+            self._exec(KERNEL_SETUP, timeout=60)
+        return self.km
+
+    def run_notebook(self, step: str, src: Path, dst: Path, params: dict, timeout: int) -> None:
+        import papermill as pm
+        from papermill.exceptions import PapermillExecutionError
+
+        from .pmengine import ENGINE
+
+        km = self._ensure()
+        nb = _with_reset_cell(src) if self.used else str(src)
+        self.used += 1
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pm.execute_notebook(
+                nb,
+                str(dst),
+                parameters=params,
+                kernel_name=KERNEL,
+                km=km,
+                engine_name=ENGINE,
+                progress_bar=False,
+                log_output=False,
+                cwd=str(self.cwd),
+                execution_timeout=timeout,
+                report_mode=False,
+            )
+        except PapermillExecutionError as exc:
+            raise StepFailed(
+                step, _classify(exc.ename), f"{exc.ename}: {_first_line(exc.evalue)}", dst
+            ) from None
+        except Exception as exc:  # kernel died, timeout, ...
+            self.shutdown()
+            raise StepFailed(
+                step, "error", f"{type(exc).__name__}: {_first_line(str(exc))}", dst
+            ) from None
+
+    def _exec(self, code: str, timeout: int = 600) -> None:
+        from jupyter_client import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.km.get_connection_info())
+        kc.start_channels()
+        try:
+            errors = []
+
+            def hook(msg):
+                if msg["msg_type"] == "error":
+                    errors.append(
+                        f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}"
+                    )
+
+            kc.wait_for_ready(timeout=60)
+            kc.execute_interactive(code, timeout=timeout, output_hook=hook, store_history=False)
+            if errors:
+                raise RuntimeError(errors[0])
+        finally:
+            kc.stop_channels()
+
+    def prewarm(self, tag: str) -> None:
+        """Import a stack ahead of need, so that its cost overlaps other work."""
+        self._ensure()
+        self._exec(PREWARM[tag])
+        self.warm.add(tag)
+
+    def render(self, executed: Path, out_dir: Path, formats: tuple[str, ...], lang: str) -> None:
+        """HTML and PDF of an executed report notebook, inside this warm kernel (nbconvert
+        and WeasyPrint are imported once per worker): writes report.<lang>.<format>."""
+        self._ensure()
+        code = (
+            "import inspect as _i, os as _o\n"
+            "from par_review.report.exporters import render_report as _r\n"
+            f"_a = ({str(executed)!r}, {str(out_dir)!r})\n"
+            "if 'lang' in _i.signature(_r).parameters:\n"
+            f"    _r(*_a, formats={tuple(formats)!r}, lang={lang!r})\n"
+            "else:\n"
+            f"    for _p in _r(*_a, formats={tuple(formats)!r}).values():\n"
+            f"        _o.replace(_p, _p.with_name('report.{lang}' + _p.suffix))\n"
+            "del _i, _o, _r, _a"
+        )
+        try:
+            self._exec(code)
+        except Exception as exc:
+            raise StepFailed(
+                "render", "error", f"{type(exc).__name__}: {_first_line(str(exc))}"
+            ) from None
+
+    def shutdown(self) -> None:
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                _run_sync(self.km.shutdown_kernel)(now=True)
+            self.km = None
+        if self.sockets:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self.sockets = None
+
+
+RESET_CELL = (
+    "# injected by par-review build: this kernel ran another notebook before; start clean\n"
+    "get_ipython().run_line_magic('reset', '-f')\n"
+    "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt"
+)
+
+
+def _with_reset_cell(src: Path):
+    """The notebook with a first cell that empties the namespace left by the previous
+    notebook (modules stay imported: that is the saving). One round trip fewer than a
+    separate execute request."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    cell = nbformat.v4.new_code_cell(RESET_CELL)
+    cell.metadata["tags"] = ["injected-reset"]
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    cell["id"] = "injected-reset"
+    nb.cells.insert(0, cell)
+    return nb
+
+
+class WorkerPool:
+    """At most `size` kernels. `acquire(prefer=tag)` hands out an idle worker that already
+    imported `tag` (or will have: one warming up is waited for), else any idle one, else a
+    new one while under `size`, else waits."""
+
+    def __init__(self, factory, size: int):
+        self.factory, self.size = factory, max(1, size)
+        self.idle: list[Worker] = []
+        self.busy: list[Worker] = []
+        self.created = 0
+        self.cv = threading.Condition()
+
+    def acquire(self, prefer: str | None = None) -> Worker:
+        with self.cv:
+            while True:
+                tagged = [w for w in self.idle if prefer and prefer in w.warm]
+                warming = bool(prefer) and any(w.warming == prefer for w in self.busy)
+                if tagged:
+                    w = tagged[0]
+                    self.idle.remove(w)
+                elif warming:  # that kernel is importing what we need: worth the wait
+                    self.cv.wait()
+                    continue
+                elif self.idle:
+                    w = self.idle.pop(0)
+                elif self.created < self.size:
+                    w = self.factory()
+                    self.created += 1
+                else:
+                    self.cv.wait()
+                    continue
+                self.busy.append(w)
+                return w
+
+    def release(self, w: Worker) -> None:
+        with self.cv:
+            self.busy.remove(w)
+            self.idle.append(w)
+            self.cv.notify_all()
+
+    @contextlib.contextmanager
+    def use(self, prefer: str | None = None):
+        w = self.acquire(prefer)
+        try:
+            yield w
+        finally:
+            self.release(w)
+
+    def close(self) -> None:
+        with self.cv:
+            for w in self.idle + self.busy:
+                w.shutdown()
+
+
+# What a warm kernel has imported, by tag (see Builder.prewarm_in_background): the module
+# imports and one-off set-ups that the notebooks would otherwise pay on the critical path.
+PREWARM = {
+    # Great Expectations (about 3-4 s) and the project's file-backed context
+    "gx": "import great_expectations\nfrom par_review.validation.gate import get_context\nget_context()",
+    # matplotlib/seaborn for the charts, nbconvert and WeasyPrint for the rendering
+    "report": (
+        "import par_review.report.context, par_review.report.charts, par_review.report.exporters\n"
+        "import weasyprint\n"
+        "import matplotlib.pyplot, seaborn"
+    ),
+}
+
+
+def _run_sync(fn):
+    from jupyter_core.utils import run_sync
+
+    return run_sync(fn)
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _classify(ename: str) -> str:
+    if ename in ("InputError", "ConfigError"):
+        return "input"
+    if ename == "ValidationFailed":
+        return "validation"
+    return "error"

@@ -1,0 +1,735 @@
+"""The runner: turns the step table into tasks for the selected keys and runs them on warm
+kernels, both cores busy, publishing each (province, year) only when all its steps passed.
+
+    select keys -> tasks (clean, validate per data key; analyse per target year;
+    report per target year and language) -> run ready tasks on `jobs` warm kernels
+    -> publish each target year by an atomic swap -> reports/index.html
+
+- A task is skipped when its fingerprint (steps.py + fingerprint.py) is unchanged and its
+  declared outputs exist as recorded. A no-op build starts no kernel.
+- The gate: a year's figures are computed only from tables that passed validation as
+  they are now (the validated fingerprint of every (province, year) it reads), whichever
+  years the run selected. An earlier year that is stale is cleaned and validated first.
+- `--year Y` builds Y and, when stale, the data steps of the earlier years Y reads; it
+  says so and publishes nothing else.
+- Publish only on success, in build/staging/<p>/<y>/ seeded with the last published copy;
+  a failed year keeps its previous report; nothing stale of another language or format
+  stays published and the manifest lists exactly the files that are there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..fsutil import recover, swap_dir, write_text_atomic
+from ..paths import PROVINCE_NAME, Paths, provinces
+from ..provenance import code_commit
+from . import fingerprint as fpr
+from .kernels import EXIT_INPUT, EXIT_STEP, EXIT_VALIDATION, StepFailed, Worker, fast_imports
+from .state import State, now
+from .steps import BY_NAME, STEPS, Context, Key, Output, Step, data_keys_read, step_id
+
+EXIT_OK, EXIT_LOCKED = 0, 3
+LANGS = ("vi", "en")
+HEARTBEAT = 60.0
+
+
+class UsageError(Exception):
+    """Bad usage (exit 2): an unknown province, year or language, a bad option."""
+
+
+@dataclass
+class BuildOptions:
+    provinces: list[str] | None = None
+    years: list[int] | None = None
+    langs: list[str] | None = None
+    force: bool = False
+    jobs: int = 0
+    rounding: str = ""
+    formats: tuple[str, ...] = ("html", "pdf")
+    wait: float = 0.0
+    quiet: bool = False
+    timeout: int = 600
+    dry_run: bool = False
+
+
+@dataclass
+class Task:
+    step: Step
+    key: Key
+    deps: list[str]
+    target: bool  # part of a year that is published in this run
+    status: str = "pending"  # pending | running | done | skipped | failed
+    reason: str = ""  # why it ran (plan) or why it failed
+    error: StepFailed | None = None
+    seconds: float = 0.0
+    started: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return f"{self.step.name} {self.key}"
+
+
+@dataclass
+class YearResult:
+    key: Key
+    status: str = "up-to-date"  # up-to-date | published | failed
+    ran: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: StepFailed | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------- selection
+def select(paths: Paths, opts: BuildOptions) -> tuple[list[Key], dict[str, list[str]]]:
+    """The target (province, year) keys and each province's languages, or UsageError."""
+    known = provinces(paths.root)
+    chosen = opts.provinces or known
+    for p in chosen:
+        if not PROVINCE_NAME.match(p):
+            raise UsageError(
+                f"--province {p!r} is not a name (letters, digits and _ only): "
+                f"provinces here: {', '.join(known) or 'none'}"
+            )
+        if p not in known:
+            raise UsageError(
+                f"no province {p!r}: config/{p}/province.yml does not exist "
+                f"(provinces here: {', '.join(known) or 'none'})"
+            )
+    if not chosen:
+        raise UsageError("no province configured: add config/<province>/province.yml")
+    from ..config import ConfigError, load_config
+
+    targets: list[Key] = []
+    langs: dict[str, list[str]] = {}
+    for p in chosen:
+        try:
+            cfg = load_config(p, paths)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        have = paths.of(p).raw_years()
+        if opts.years:
+            missing = [y for y in opts.years if y not in have]
+            if missing and (opts.provinces or len(chosen) == 1):
+                raise UsageError(
+                    f"no raw data for {p} {', '.join(map(str, missing))}: "
+                    f"the data/raw/{p}/<year>/ folders are {', '.join(map(str, have)) or 'none'}"
+                )
+            years = [y for y in opts.years if y in have]
+        else:
+            years = have
+        configured = cfg.report_languages
+        want = opts.langs or configured
+        bad = [lang for lang in want if lang not in LANGS]
+        if bad:
+            raise UsageError(f"unknown language {bad}: expected one of {', '.join(LANGS)}")
+        langs[p] = [lang for lang in want if lang in configured] or want
+        targets += [Key(p, y) for y in years]
+    if opts.years and not targets:
+        raise UsageError(f"no raw data for {', '.join(map(str, opts.years))} in any province")
+    return sorted(targets), langs
+
+
+# ------------------------------------------------------------------------- the runner
+class Runner:
+    def __init__(self, paths: Paths, opts: BuildOptions, out=None):
+        self.paths, self.opts = paths, opts
+        self.out = out or sys.stdout
+        self.ctx = Context(paths, rounding=opts.rounding or "", formats=tuple(opts.formats))
+        self.state = State(paths)
+        self.jobs = opts.jobs or os.cpu_count() or 1
+        self.t0 = time.perf_counter()
+        self._print_lock = threading.Lock()
+        self.cv = threading.Condition()
+        self.tasks: dict[str, Task] = {}
+        self.targets: list[Key] = []
+        self.langs: dict[str, list[str]] = {}
+        self.results: dict[Key, YearResult] = {}
+        self._staging_lock = threading.Lock()
+        self._staged: set[Key] = set()
+        self.kernels_started = 0
+        self.log_path = paths.build / "logs" / "build.log"
+
+    # -- output ---------------------------------------------------------------------
+    def say(self, msg: str) -> None:
+        stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        line = f"{stamp} [{time.perf_counter() - self.t0:6.1f}s] {msg}"
+        with self._print_lock:
+            if not self.opts.quiet:
+                print(line, file=self.out, flush=True)
+            with contextlib.suppress(OSError):
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with self.log_path.open("a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+
+    # -- folders ------------------------------------------------------------------------
+    def staging(self, key: Key) -> Path:
+        return self.paths.build / "staging" / key.province / str(key.year)
+
+    def published(self, key: Key) -> Path:
+        return self.paths.of(key.province).report_year(key.year)
+
+    def report_dir(self, key: Key) -> Path:
+        """Where the report-side outputs of a key go in this run: its staging folder when
+        the year is published in this run, else a scratch folder (an earlier year that is
+        only validated because a later one reads it)."""
+        k = key.data
+        if k in self.results:
+            with self._staging_lock:
+                if k not in self._staged:
+                    st = self.staging(k)
+                    if st.exists():
+                        shutil.rmtree(st)
+                    st.parent.mkdir(parents=True, exist_ok=True)
+                    pub = self.published(k)
+                    if pub.is_dir():
+                        shutil.copytree(pub, st, copy_function=_link_or_copy, symlinks=True)
+                    else:
+                        st.mkdir()
+                    self._staged.add(k)
+            return self.staging(k)
+        return self.paths.build / "deps" / k.province / str(k.year)
+
+    # -- planning -------------------------------------------------------------------------
+    def make_tasks(self) -> None:
+        self.targets, self.langs = select(self.paths, self.opts)
+        self.results = {k: YearResult(k) for k in self.targets}
+        data_keys: set[Key] = set()
+        reads: dict[Key, list[Key]] = {}
+        for t in self.targets:
+            reads[t] = data_keys_read(t, self.ctx)
+            data_keys.update(reads[t])
+            data_keys.add(t)
+        for k in sorted(data_keys):
+            target = k in self.results
+            self._add(BY_NAME["clean"], k, [], target)
+            self._add(BY_NAME["validate"], k, [f"clean {k}"], target)
+        for t in self.targets:
+            deps = [f"validate {k}" for k in reads[t]] + [f"validate {t}"]
+            self._add(BY_NAME["analyse"], t, sorted(set(deps)), True)
+            for lang in self.langs[t.province]:
+                lk = Key(t.province, t.year, lang)
+                self._add(BY_NAME["report"], lk, [f"analyse {t}", f"validate {t}"], True)
+        self.reads = reads
+        extra = sorted(k for k in data_keys if k not in self.results)
+        if extra and self.opts.years:
+            self.say(
+                "also checking the data of "
+                + ", ".join(map(str, extra))
+                + " (read by the years asked for; cleaned and validated only if stale, "
+                "never published in this run)"
+            )
+
+    def _add(self, step: Step, key: Key, deps: list[str], target: bool) -> None:
+        t = Task(step, key, deps, target)
+        self.tasks[t.id] = t
+
+    # -- decisions --------------------------------------------------------------------------
+    def decide(self, task: Task, report_dir: Path) -> tuple[bool, str, dict, dict]:
+        """(needed, why, input manifest, output signature) for a task, from hashes only."""
+        step, key = task.step, task.key
+        manifest = fpr.input_manifest(step, key, self.ctx, report_dir)
+        outs = step.outputs(key, self.ctx)
+        sig = fpr.output_signature(outs, self.paths.root, report_dir)
+        rec = self.state.step(key, step_id(step, key))
+        if self.opts.force:
+            return True, "--force", manifest, sig
+        if not rec:
+            return True, "never built", manifest, sig
+        if rec.get("fp") != fpr.fingerprint(manifest):
+            return True, "; ".join(fpr.explain(rec.get("inputs"), manifest)), manifest, sig
+        if step.name == "validate" and not task.target:
+            v = self.state.key(key).get("validated") or {}
+            if v.get("fp") == rec.get("fp") and v.get("ok"):
+                return False, "", manifest, sig  # its report outputs are not needed here
+        missing = [o for o, s in sig.items() if s == "missing"]
+        if missing:
+            return True, f"output missing: {missing[0]}", manifest, sig
+        changed = [o for o in sig if rec.get("outputs", {}).get(o) != sig[o]]
+        if changed:
+            return True, f"output changed since it was written: {changed[0]}", manifest, sig
+        return False, "", manifest, sig
+
+    def gate(self, task: Task) -> None:
+        """Analysis only from tables that passed validation as they are now."""
+        for k in self.reads.get(task.key.data, []):
+            v = self.state.key(k).get("validated") or {}
+            current = fpr.fingerprint(
+                fpr.input_manifest(BY_NAME["validate"], k, self.ctx, self.report_dir(k))
+            )
+            if not v.get("ok"):
+                why = v.get("reason") or "it has not passed validation"
+                raise StepFailed(
+                    "analyse",
+                    "validation",
+                    f"the {k} tables failed validation ({why}); figures of {task.key} "
+                    f"compare with them, so {task.key} is not published (fix {k} first)",
+                )
+            if v.get("fp") != current:
+                raise StepFailed(
+                    "analyse",
+                    "validation",
+                    f"the {k} tables changed since they were validated; "
+                    f"run `par-review build --year {k.year}`",
+                )
+
+    # -- running -----------------------------------------------------------------------------
+    def run_task(self, w: Worker | None, task: Task) -> Worker | None:
+        step, key = task.step, task.key
+        failed_deps = [d for d in task.deps if self.tasks[d].status == "failed"]
+        hard = [
+            d for d in failed_deps if self.tasks[d].target or self.tasks[d].step.name != "clean"
+        ]
+        if hard:
+            dep = self.tasks[hard[0]]
+            raise StepFailed(
+                step.name,
+                dep.error.kind if dep.error else "error",
+                dep.error.reason
+                if dep.error and dep.key.data == key.data
+                else f"{dep.key} {dep.step.name} failed: {dep.error.reason if dep.error else ''}",
+            )
+        if failed_deps:
+            self.say(
+                f"warning: {self.tasks[failed_deps[0]].key} could not be cleaned; "
+                "its last validated tables are used"
+            )
+        if step.name == "analyse":
+            self.gate(task)
+        rdir = self.report_dir(key)
+        needed, why, manifest, _ = self.decide(task, rdir)
+        if not needed:
+            task.status = "skipped"
+            return w
+        task.reason = why
+        if w is None:
+            w = Worker(self.paths.notebooks, self.paths.root)
+        task.started = time.perf_counter()
+        self.say(f"{key} {step.name:<8} running ({why})")
+        self._owner(f"{step.name} {key}")
+        executed = (
+            self.paths.build
+            / "logs"
+            / key.province
+            / str(key.year)
+            / (step.notebook.replace(".ipynb", f".{key.lang}.ipynb") if key.lang else step.notebook)
+        )
+        params = step.params(key, self.ctx, None if step.name == "clean" else rdir)
+        try:
+            if not w.km:
+                self.kernels_started += 1
+            w.run_notebook(
+                step.name, self.paths.notebooks / step.notebook, executed, params, self.opts.timeout
+            )
+            if step.name == "report" and self.opts.formats:
+                w.render(executed, rdir, self.opts.formats, key.lang or "vi")
+        except StepFailed as exc:
+            if step.name == "validate":
+                self.state.key(key)["validated"] = {
+                    "fp": fpr.fingerprint(manifest),
+                    "ok": False,
+                    "at": now(),
+                    "reason": exc.reason,
+                }
+            raise
+        fpr._cache.clear()  # outputs were rewritten: hash again what later steps read
+        outs = step.outputs(key, self.ctx)
+        self.state.set_step(
+            key,
+            step_id(step, key),
+            {
+                "fp": fpr.fingerprint(manifest),
+                "inputs": manifest,
+                "outputs": fpr.output_signature(outs, self.paths.root, rdir),
+                "at": now(),
+                "scratch": key.data not in self.results,  # report-side outputs not published
+            },
+        )
+        if step.name == "validate":
+            self.state.key(key)["validated"] = {
+                "fp": fpr.fingerprint(manifest),
+                "ok": True,
+                "at": now(),
+            }
+        task.seconds = time.perf_counter() - task.started
+        self.say(f"{key} {step.name:<8} done in {task.seconds:.1f}s")
+        if key.data in self.results:
+            self.results[key.data].ran.append(step_id(step, key))
+        return w
+
+    def _ready(self, w: Worker | None) -> Task | None:
+        ready = [
+            t
+            for t in self.tasks.values()
+            if t.status == "pending"
+            and all(self.tasks[d].status in ("done", "skipped", "failed") for d in t.deps)
+        ]
+        if not ready:
+            return None
+        order = {s.name: i for i, s in enumerate(STEPS)}
+        warm = w.warm if w else set()
+        ready.sort(
+            key=lambda t: (
+                0 if t.step.warm and t.step.warm in warm else 1,
+                t.key.year,
+                order[t.step.name],
+                t.key.province,
+                t.key.lang or "",
+            )
+        )
+        return ready[0]
+
+    def _worker(self) -> None:
+        w: Worker | None = None
+        try:
+            while True:
+                with self.cv:
+                    while True:
+                        task = self._ready(w)
+                        if task is not None:
+                            task.status = "running"
+                            break
+                        if all(t.status not in ("pending", "running") for t in self.tasks.values()):
+                            return
+                        self.cv.wait(timeout=1.0)
+                try:
+                    w = self.run_task(w, task)
+                    if task.status == "running":
+                        task.status = "done"
+                except StepFailed as exc:
+                    task.status, task.error = "failed", exc
+                    if not (task.step.name == "clean" and not task.target):
+                        self.say(
+                            f"{task.key} FAILED at {task.step.name}: {exc.reason}"
+                            + (
+                                f" (executed notebook: {self.paths.rel(exc.notebook)})"
+                                if exc.notebook
+                                else ""
+                            )
+                        )
+                except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
+                    task.status = "failed"
+                    task.error = StepFailed(task.step.name, "error", f"{type(exc).__name__}: {exc}")
+                    self.say(f"{task.key} FAILED at {task.step.name}: {task.error.reason}")
+                with self.cv:
+                    self.cv.notify_all()
+                    self._maybe_publish(task.key.data)
+        finally:
+            if w is not None:
+                w.shutdown()
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        told: dict[str, int] = {}
+        while not stop.wait(5.0):
+            for t in list(self.tasks.values()):
+                if t.status == "running" and t.started:
+                    ran = time.perf_counter() - t.started
+                    n = int(ran // HEARTBEAT)
+                    if n >= 1 and told.get(t.id) != n:
+                        told[t.id] = n
+                        self.say(f"{t.key} {t.step.name} still running after {int(ran)} s")
+
+    # -- publishing --------------------------------------------------------------------------
+    def _maybe_publish(self, key: Key) -> None:
+        """Called with self.cv held, after any task of `key` ended."""
+        res = self.results.get(key)
+        if res is None or res.status != "up-to-date":
+            return
+        mine = [t for t in self.tasks.values() if t.key.data == key and t.target]
+        if any(t.status in ("pending", "running") for t in mine):
+            return
+        failed = [t for t in mine if t.status == "failed"]
+        if failed:
+            first = min(failed, key=lambda t: [s.name for s in STEPS].index(t.step.name))
+            res.status, res.error = "failed", first.error
+            shutil.rmtree(self.staging(key), ignore_errors=True)
+            return
+        try:
+            self.publish(key, res)
+        except OSError as exc:
+            res.status = "failed"
+            res.error = StepFailed(
+                "publish",
+                "error",
+                f"cannot write {self.paths.rel(self.published(key))}: {exc.strerror or exc}",
+            )
+            self.say(f"{key} FAILED at publish: {res.error.reason}")
+
+    def declared_report_outputs(self, key: Key) -> tuple[list[Output], list[str]]:
+        """What may stay in the published folder of `key`: the data steps' report-side
+        outputs and the reports of every configured language that is current. Returns the
+        outputs and notes on the languages removed as stale."""
+        outs = [
+            o
+            for s in STEPS
+            if not s.per_lang
+            for o in s.outputs(key, self.ctx)
+            if o.base == "report"
+        ]
+        notes = []
+        cfg = self.ctx.cfg(key.province)
+        rstep = BY_NAME["report"]
+        for lang in cfg.report_languages:
+            lk = Key(key.province, key.year, lang)
+            t = self.tasks.get(f"report {lk}")
+            if t is not None and t.status in ("done", "skipped"):
+                outs += rstep.outputs(lk, self.ctx)
+                continue
+            needed, why, _, _ = self.decide(Task(rstep, lk, [], True), self.staging(key))
+            if not needed:
+                outs += rstep.outputs(lk, self.ctx)
+            elif (self.staging(key) / f"report.{lang}.html").exists():
+                notes.append(
+                    f"the {lang} report was removed: it is stale ({why}) and was "
+                    f"not built in this run (build it with --lang {lang})"
+                )
+        return outs, notes
+
+    def publish(self, key: Key, res: YearResult) -> None:
+        staging, published = self.staging(key), self.published(key)
+        if not res.ran and published.is_dir() and key not in self._staged:
+            return  # nothing ran and nothing was staged: the published folder is current
+        self.report_dir(key)  # make sure a staging folder exists
+        outs, notes = self.declared_report_outputs(key)
+        allowed = {o.rel for o in outs} | {"manifest.json"}
+        removed = _prune(staging, allowed, {o.rel for o in outs if o.kind == "dir"})
+        if not res.ran and not removed and published.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        for n in notes:
+            self.say(f"{key} {n}")
+        res.notes += notes
+        self.write_manifest(key, staging, res)
+        swap_dir(staging, published)
+        res.status = "published"
+        self.say(f"{key} published  {self.paths.rel(published)}/")
+
+    def write_manifest(self, key: Key, staging: Path, res: YearResult) -> None:
+        """Provenance for machines. The build time lives here, not in the report bytes."""
+        validation = {}
+        with contextlib.suppress(OSError, ValueError):
+            v = json.loads((staging / "validation.json").read_text(encoding="utf-8"))
+            validation = {k: v.get(k) for k in ("success", "n_failures", "n_warnings") if k in v}
+        files = sorted(
+            p.relative_to(staging).as_posix()
+            for p in staging.rglob("*")
+            if p.is_file() and p.name != "manifest.json"
+        )
+        langs = sorted(
+            {f.split(".")[1] for f in files if f.startswith("report.") and f.count(".") == 2}
+        )
+        st = self.state.key(key)["steps"]
+        manifest = {
+            "province": key.province,
+            "year": key.year,
+            "languages": langs,
+            "built_at": now(),
+            "par_review_version": __version__,
+            "git_commit": code_commit().label(),
+            "parameters": {
+                "rounding": self.opts.rounding or "config default",
+                "formats": list(self.opts.formats),
+            },
+            "inputs": {
+                k: v
+                for k, v in (st.get("clean") or {}).get("inputs", {}).items()
+                if k.startswith("data/")
+            },
+            "package_versions": fpr.versions(),
+            "steps": {
+                sid: {"fingerprint": rec.get("fp"), "at": rec.get("at"), "ran": sid in res.ran}
+                for sid, rec in sorted(st.items())
+            },
+            "validation": validation,
+            "notes": res.notes,
+            "files": files,
+        }
+        write_text_atomic(
+            staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+        )
+
+    def _owner(self, doing: str) -> None:
+        with contextlib.suppress(OSError):
+            write_text_atomic(
+                self.paths.build / ".lock.owner",
+                json.dumps({"pid": os.getpid(), "since": self.started_at, "step": doing}),
+            )
+
+    # -- the whole run ------------------------------------------------------------------------
+    def run(self) -> int:
+        fast_imports()
+        self.started_at = now()
+        self.make_tasks()
+        recover(self.paths.reports_root)
+        for k in {t.province for t in self.targets}:
+            recover(self.paths.of(k).reports)
+        shutil.rmtree(self.paths.build / "staging", ignore_errors=True)
+        shutil.rmtree(self.paths.build / "deps", ignore_errors=True)
+        langs = ", ".join(f"{p}: {'/'.join(v)}" for p, v in self.langs.items())
+        self.say(
+            f"building {', '.join(map(str, self.targets))} "
+            f"({langs}) "
+            f"with {self.jobs} job(s)" + (" (forced)" if self.opts.force else "")
+        )
+        stop = threading.Event()
+        hb = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        hb.start()
+        threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.jobs)]
+        try:
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+        finally:
+            stop.set()
+            self.record()
+        return self.finish()
+
+    def record(self) -> None:
+        for key, r in self.results.items():
+            last = self.state.key(key)
+            if r.status == "failed" and r.error:
+                last["last"] = {
+                    "status": "failed",
+                    "step": r.error.step,
+                    "reason": r.error.reason,
+                    "kind": r.error.kind,
+                    "at": now(),
+                    "notebook": self.paths.rel(r.error.notebook) if r.error.notebook else "",
+                }
+            elif r.status == "published":
+                last["last"] = {"status": "published", "at": now()}
+            else:
+                last["last"] = {"status": "up-to-date", "at": now()}
+        self.state.save()
+
+    def finish(self) -> int:
+        changed = any(r.status != "up-to-date" for r in self.results.values())
+        if changed or not (self.paths.reports_root / "index.html").exists():
+            try:
+                from ..report.index import write_index
+
+                write_index(self.paths, self.state.data)
+                self.say("index    reports/index.html")
+            except OSError as exc:
+                self.say(f"FAILED to write reports/index.html: {exc.strerror or exc}")
+                return EXIT_STEP
+        lines = ["", f"{'key':<18}{'status':<13}{'ran':<44}time"]
+        for key, r in sorted(self.results.items()):
+            secs = sum(t.seconds for t in self.tasks.values() if t.key.data == key)
+            ran = ", ".join(r.ran) or "nothing (up to date)"
+            lines.append(f"{str(key):<18}{r.status:<13}{ran:<44}{secs:5.1f}s")
+            if r.error:
+                lines.append(f"  ↳ {r.error.step}: {r.error.reason}")
+        lines.append(
+            f"total {time.perf_counter() - self.t0:.1f}s, {self.kernels_started} kernel start(s)"
+        )
+        for line in lines:
+            if line:
+                self.say(line)
+        codes = {r.error.exit_code for r in self.results.values() if r.error}
+        for candidate in (EXIT_INPUT, EXIT_VALIDATION, EXIT_STEP):
+            if candidate in codes:
+                return candidate
+        return EXIT_OK
+
+
+def _prune(folder: Path, allowed: set[str], dirs: set[str]) -> list[str]:
+    """Delete every file of `folder` that no declared output covers. Returns what went."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in sorted(folder.rglob("*"), reverse=True):
+        rel = p.relative_to(folder).as_posix()
+        covered = rel in allowed or any(rel.startswith(d + "/") for d in dirs) or rel in dirs
+        if covered or (
+            p.is_dir()
+            and not p.is_symlink()
+            and any(d.startswith(rel + "/") for d in allowed | dirs)
+        ):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+        removed.append(rel)
+    return removed
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+# ------------------------------------------------------------------------- the lock
+class LockedError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def build_lock(paths: Paths, wait: float):
+    """One build at a time over every key (a cron job and an analyst)."""
+    from filelock import FileLock, Timeout
+
+    paths.build.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(paths.build / ".lock"))
+    info = paths.build / ".lock.owner"
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise LockedError(
+            f"another par-review build is running ({lock_owner(paths)}); wait "
+            "for it, or pass --wait SECONDS to queue behind it"
+        ) from None
+    try:
+        write_text_atomic(
+            info, json.dumps({"pid": os.getpid(), "since": now(), "step": "starting"})
+        )
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            info.unlink()
+        lock.release()
+
+
+def lock_owner(paths: Paths) -> str | None:
+    """'pid N since T, running <step>' of the build holding the lock, or None."""
+    info = paths.build / ".lock.owner"
+    try:
+        d = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pid = d.get("pid")
+    with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+        os.kill(int(pid), 0)
+        return f"pid {pid} since {d.get('since')}, running {d.get('step')}"
+    return None
+
+
+def build(paths: Paths, opts: BuildOptions, out=None) -> int:
+    err = sys.stderr if out is None else out
+    try:
+        with build_lock(paths, opts.wait):
+            return Runner(paths, opts, out).run()
+    except LockedError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_LOCKED
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_INPUT
+    except PermissionError as exc:
+        print(f"error: cannot write {exc.filename or ''}: {exc.strerror}", file=err)
+        return EXIT_STEP

@@ -1,0 +1,307 @@
+"""The step table: the single source of truth of the pipeline.
+
+Read it top to bottom as the recipe of a review:
+
+    clean    (province, year)        raw files            -> data/processed/<p>/<y>/*.csv
+    validate (province, year)        the cleaned tables   -> validation.json, validation/ (Data Docs)
+    analyse  (province, year)        validated tables of every year up to y (and of the
+                                     provinces it absorbed) -> metrics.json, metric tables
+    report   (province, year, lang)  metrics.json, validation.json -> report.<lang>.html|pdf, ...
+
+For each step it declares the notebook and its parameters, the inputs (files, including
+the earlier years and other provinces it reads), every output it writes, and the package
+modules it runs. The runner, `plan`, `status`, the fingerprints, the clean-up of stale
+files, the gates and the manifest all read this table; nothing else knows the graph.
+
+Outputs live in one of two places: `data` (under the project, e.g. data/processed/...) or
+`report` (relative to the year's report folder: the staging folder during a build, then
+reports/<province>/<year>/ once published).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..paths import PACKAGE_DIR, Paths
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """What a step works on: (province, year) for data steps, plus lang for reports."""
+
+    province: str
+    year: int
+    lang: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.province}/{self.year}" + (f"/{self.lang}" if self.lang else "")
+
+    @property
+    def data(self) -> Key:
+        return Key(self.province, self.year)
+
+
+@dataclass(frozen=True)
+class Output:
+    base: str  # "data" (relative to the project root) or "report" (to the year's report folder)
+    rel: str
+    kind: str = "file"  # file | dir
+
+    def path(self, root: Path, report_dir: Path) -> Path:
+        return (root if self.base == "data" else report_dir) / self.rel
+
+
+@dataclass
+class Context:
+    """What the table's functions may look at: the project, the options and the configs."""
+
+    paths: Paths
+    rounding: str = ""
+    formats: tuple[str, ...] = ("html", "pdf")
+    _configs: dict = field(default_factory=dict)
+
+    def cfg(self, province: str):
+        if province not in self._configs:
+            from ..config import load_config
+
+            self._configs[province] = load_config(province, self.paths)
+        return self._configs[province]
+
+    def p(self, province: str) -> Paths:
+        return self.paths.of(province)
+
+
+# ---------------------------------------------------------------- what each step reads
+def data_keys_read(key: Key, ctx: Context) -> list[Key]:
+    """The (province, year) tables the analysis of `key` reads: every year of this
+    province up to key.year (history: streaks, firsts, the previous year), and the years
+    before key.year of each province it absorbed (combined baselines, lineage)."""
+    p = ctx.p(key.province)
+    keys = [Key(key.province, y) for y in p.raw_years() if y <= key.year]
+    cfg = ctx.cfg(key.province)
+    absorbed = getattr(cfg, "absorbed_in", None)
+    for other in absorbed(key.year) if absorbed else []:
+        keys += [Key(other, y) for y in ctx.p(other).raw_years() if y < key.year]
+    return keys
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith((".", "~$")))
+
+
+def _config_files(ctx: Context, province: str) -> dict[str, Path]:
+    out = {}
+    provinces = [province]
+    cfg = ctx.cfg(province)
+    for entry in cfg.data.get("absorbed") or []:
+        other = entry.get("province") if isinstance(entry, dict) else entry
+        if other:
+            provinces.append(str(other))
+    for prov in provinces:
+        for f in _files(ctx.paths.config_dir / prov):
+            out[ctx.paths.rel(f)] = f
+    return out
+
+
+def clean_tables(key: Key, ctx: Context) -> list[str]:
+    """The cleaned tables of a year: one per level scored that year, plus the optional
+    satisfaction table (when a raw satisfaction file exists) and the national indices."""
+    cfg = ctx.cfg(key.province)
+    names = [f"{level}.csv" for level in cfg.levels_for(key.year)]
+    raw = ctx.p(key.province).raw_year(key.year)
+    if any(raw.glob("satisfaction.*")):
+        names.append("satisfaction.csv")
+    names.append("national_indices.csv")
+    return names
+
+
+def raw_inputs(key: Key, ctx: Context) -> dict[str, Path]:
+    p = ctx.p(key.province)
+    files = {ctx.paths.rel(f): f for f in _files(p.raw_year(key.year))}
+    if p.national_raw.is_file():
+        files[ctx.paths.rel(p.national_raw)] = p.national_raw
+    return files
+
+
+def processed_inputs(keys: list[Key], ctx: Context) -> dict[str, Path]:
+    out = {}
+    for k in keys:
+        folder = ctx.p(k.province).processed_year(k.year)
+        for name in clean_tables(k, ctx):
+            f = folder / name
+            out[ctx.paths.rel(f)] = f
+    return out
+
+
+def _clean_inputs(key: Key, ctx: Context) -> dict[str, Path]:
+    return {**raw_inputs(key, ctx), **_config_files(ctx, key.province)}
+
+
+def _validate_inputs(key: Key, ctx: Context) -> dict[str, Path]:
+    gx = ctx.paths.validation / "gx"
+    suites = {}
+    for sub in ("expectations", "validation_definitions", "checkpoints"):
+        for f in sorted((gx / sub).glob(f"{key.province}-*.json")):
+            suites[ctx.paths.rel(f)] = f
+    for f in (gx / "great_expectations.yml", ctx.paths.validation / "overrides.yml"):
+        if f.is_file():
+            suites[ctx.paths.rel(f)] = f
+    return {
+        **processed_inputs([key], ctx),
+        **suites,
+        **_config_files(ctx, key.province),
+    }
+
+
+def _analyse_inputs(key: Key, ctx: Context) -> dict[str, Path]:
+    return {**processed_inputs(data_keys_read(key, ctx), ctx), **_config_files(ctx, key.province)}
+
+
+def _report_inputs(key: Key, ctx: Context, report_dir: Path) -> dict[str, Path]:
+    folder = ctx.p(key.province).processed_year(key.year)
+    tables = {ctx.paths.rel(folder / n): folder / n for n in clean_tables(key, ctx)}
+    return {
+        "metrics.json": report_dir / "metrics.json",
+        "validation.json": report_dir / "validation.json",
+        **tables,
+        **raw_inputs(key, ctx),  # their hashes are printed in the provenance block
+        **_config_files(ctx, key.province),
+        "locales": PACKAGE_DIR / "locales",
+    }
+
+
+# ---------------------------------------------------------------- what each step writes
+def _clean_outputs(key: Key, ctx: Context) -> list[Output]:
+    folder = ctx.paths.rel(ctx.p(key.province).processed_year(key.year))
+    return [Output("data", f"{folder}/{name}") for name in clean_tables(key, ctx)]
+
+
+def _validate_outputs(key: Key, ctx: Context) -> list[Output]:
+    return [Output("report", "validation.json"), Output("report", "validation", "dir")]
+
+
+def _analyse_outputs(key: Key, ctx: Context) -> list[Output]:
+    tables = ctx.paths.rel(ctx.p(key.province).metrics_tables_year(key.year))
+    return [Output("report", "metrics.json"), Output("data", tables, "dir")]
+
+
+def report_files(lang: str, formats: tuple[str, ...]) -> list[Output]:
+    """What the report step writes for one language (see report.exporters and the
+    companions written from the 40_report notebook)."""
+    out = [Output("report", f"report.{lang}.{fmt}") for fmt in formats]
+    out += [Output("report", rel.format(lang=lang), kind) for rel, kind in COMPANIONS]
+    return out
+
+
+# Pages and downloads written beside each language's report from inside the 40_report notebook.
+COMPANIONS: tuple[tuple[str, str], ...] = ()
+
+
+def _report_outputs(key: Key, ctx: Context) -> list[Output]:
+    return report_files(key.lang or "vi", ctx.formats)
+
+
+# ---------------------------------------------------------------- parameters
+def _params(key: Key, ctx: Context, out_dir: Path | None) -> dict:
+    p = {"year": key.year, "province": key.province, "root": str(ctx.paths.root)}
+    if out_dir is not None:
+        p["out_dir"] = str(out_dir)
+    return p
+
+
+def _analyse_params(key, ctx, out_dir):
+    return {**_params(key, ctx, out_dir), "rounding": ctx.rounding}
+
+
+def _report_params(key, ctx, out_dir):
+    return {**_params(key, ctx, out_dir), "rounding": ctx.rounding, "lang": key.lang or "vi"}
+
+
+def _clean_params(key, ctx, out_dir):
+    return _params(key, ctx, None)  # writes data/processed only
+
+
+# ---------------------------------------------------------------- the table
+COMMON = ("__init__.py", "paths.py", "config.py", "errors.py", "textnorm.py", "fsutil.py")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    notebook: str
+    per_lang: bool
+    modules: tuple[str, ...]  # files or folders under par_review/ whose code the step runs
+    params: Callable[[Key, Context, Path | None], dict]
+    inputs: Callable[..., dict[str, Path]]
+    outputs: Callable[[Key, Context], list[Output]]
+    warm: str | None = None  # the stack a warm kernel should have imported (kernels.PREWARM)
+    after: tuple[str, ...] = ()  # steps of the same key that run first
+
+    def module_paths(self) -> list[Path]:
+        return [PACKAGE_DIR / m for m in self.modules]
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "clean",
+        "10_clean.ipynb",
+        False,
+        (*COMMON, "clean", "rawdata"),
+        _clean_params,
+        _clean_inputs,
+        _clean_outputs,
+    ),
+    Step(
+        "validate",
+        "20_validate.ipynb",
+        False,
+        (*COMMON, "validation", "clean", "rawdata", "assets/datadocs", "i18n.py", "locales"),
+        _params,
+        _validate_inputs,
+        _validate_outputs,
+        warm="gx",
+        after=("clean",),
+    ),
+    Step(
+        "analyse",
+        "30_analyse.ipynb",
+        False,
+        (*COMMON, "metrics", "clean", "rawdata", "fmt.py"),
+        _analyse_params,
+        _analyse_inputs,
+        _analyse_outputs,
+        after=("validate",),
+    ),
+    Step(
+        "report",
+        "40_report.ipynb",
+        True,
+        (
+            *COMMON,
+            "report",
+            "clean",
+            "rawdata",
+            "metrics",
+            "fmt.py",
+            "i18n.py",
+            "locales",
+            "provenance.py",
+        ),
+        _report_params,
+        _report_inputs,
+        _report_outputs,
+        warm="report",
+        after=("analyse",),
+    ),
+)
+BY_NAME = {s.name: s for s in STEPS}
+EXCLUDED_FROM_CODE = ("report/index.py",)  # the index page is written by the runner, not a step
+
+
+def step_id(step: Step, key: Key) -> str:
+    """How the state names a step of a key: 'clean', ..., 'report:vi'."""
+    return f"{step.name}:{key.lang}" if step.per_lang else step.name
