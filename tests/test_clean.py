@@ -1,12 +1,13 @@
-"""Cleaning: every parser rule and every input error of issue 2, on small raw files that the
-tests write themselves (openpyxl workbooks and CSV text in tmp_path).
+"""Cleaning: every parser rule and every input error of issues 2 and 14, on small raw files
+that the tests write themselves (openpyxl workbooks and CSV text in tmp_path).
 
-Errors must name the file, sheet, row, column, the value found and the value expected, and
-leave data/processed untouched (all or nothing)."""
+Errors must name the file, sheet, row, column, the value found and the value expected, in
+Vietnamese and in English, and leave data/processed untouched (all or nothing)."""
 
 from __future__ import annotations
 
 import csv
+import re
 import unicodedata
 from pathlib import Path
 
@@ -150,24 +151,47 @@ def check_error(
     found=None,
     expected=None,
 ) -> None:
-    """The error's fields and its message both name each given piece."""
+    """The error's fields and its message both name each given piece, in the Vietnamese line
+    and in the English line (Vietnamese first)."""
     msg = str(exc)
-    assert str(exc.file) == file and msg.startswith(file), msg
-    assert problem in exc.problem and exc.problem in msg, msg
+    vi, en = msg.split("\n")
+    assert unicodedata.is_normalized("NFC", msg)
+    assert str(exc.file) == file and vi.startswith(file) and en.startswith(file), msg
+    assert not Path(str(exc.file)).is_absolute()
+    assert problem in exc.problem and exc.problem in en, msg
+    assert exc.problem_vi and exc.problem_vi in vi, msg
     if sheet is not None:
-        assert exc.sheet == sheet and f"sheet '{sheet}'" in msg, msg
+        assert exc.sheet == sheet and f"sheet '{sheet}'" in en, msg
+        assert f"trang tính '{sheet}'" in vi, msg
     if row is not None:
-        assert exc.row == row and f"row {row}" in msg, msg
+        assert exc.row == row and re.search(rf"\brow {row}\b", en), msg
+        assert re.search(rf"\bdòng {row}\b", vi), msg
     if column is not None:
-        assert exc.column == column and f"column '{column}'" in msg, msg
+        assert exc.column == column and f"column '{column}'" in en, msg
+        assert f"cột '{column}'" in vi, msg
     if found is not None:
-        assert found in str(exc.found) and found in msg, msg
+        assert found in str(exc.found) and f"found {exc.found_text()}" in en, msg
+        assert f"giá trị gặp {exc.found_text()}" in vi and found in vi, msg
     if expected is not None:
-        assert expected in str(exc.expected) and "expected" in msg and expected in msg, msg
-    assert exc.to_dict()["problem"] == exc.problem
+        assert expected in str(exc.expected) and "expected" in en and expected in en, msg
+        assert "giá trị cần" in vi and exc.expected_vi in vi, msg
+    d = exc.to_dict()
+    assert d["problem"] == exc.problem and d["problem_vi"] == exc.problem_vi
+    assert d["message"] == {"vi": vi, "en": en}
 
 
 UNITS = [("Sở Tư pháp", 91.25, "Tốt"), ("Sở Nội vụ", 84.99, "Khá"), ("Công an tỉnh", 85.0, "Tốt")]
+
+
+def full_roster(cfg, reg, level="provincial", year=YEAR):
+    """UNITS first, then every other unit of the registry's roster (a complete table)."""
+    units = list(UNITS) if level == "provincial" else []
+    named = {reg.match(n, level, year).unit_id for n, _, _ in units}
+    for k, u in enumerate(reg.roster(year, level)):
+        if u.unit_id not in named:
+            score = 60.0 + (k * 7.3) % 39
+            units.append((u.name, score, cfg.tier(cfg.tier_for_score(score, year, level)).label()))
+    return units
 
 
 # --------------------------------------------------------------------------------------
@@ -245,8 +269,9 @@ def test_score_formats_in_a_file(tmp_path, cfg, reg, cell):
     ],
 )
 def test_tier_labels_are_normalised(tmp_path, cfg, reg, label, tier):
+    score = {"tot": 90.0, "kha": 80.0, "trung_binh": 60.0, "yeu": 40.0}[tier]  # in its band
     head, _, _ = header(cfg, "provincial", 1, two_row=False)
-    rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", 80.0, label)]
+    rows = [*head, data_row(cfg, "provincial", 1, "Sở Nội vụ", score, label)]
     df = parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
     assert df["tier"].tolist() == [tier]
 
@@ -337,8 +362,8 @@ def test_satisfaction_table(tmp_path, cfg, reg):
     assert set(df["target_pct"]) == {83.0}  # from config targets 2022
 
 
-def test_clean_year_writes_every_table_and_reads_back(project, cfg):
-    rows, merges = provincial_book(cfg, UNITS)
+def test_clean_year_writes_every_table_and_reads_back(project, cfg, reg):
+    rows, merges = provincial_book(cfg, full_roster(cfg, reg))
     for old in raw_dir(project).glob("provincial.*"):
         old.unlink()
     write_xlsx(raw_dir(project) / "provincial.xlsx", rows, merges)
@@ -346,8 +371,9 @@ def test_clean_year_writes_every_table_and_reads_back(project, cfg):
     assert set(result.inputs) == {"provincial", "commune", "satisfaction", "national_indices"}
     assert result.inputs["provincial"] == "data/raw/khanh_hoa/2022/provincial.xlsx"
     back = read_processed(project, YEAR, "provincial")
-    assert back["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
-    assert back["score"].tolist() == [91.25, 84.99, 85.0]
+    assert back["unit_id"].tolist()[:3] == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert back["score"].tolist()[:3] == [91.25, 84.99, 85.0]
+    assert len(back) == len(reg.roster(YEAR, "provincial")) == 43
     assert sorted(p.name for p in project.processed_year(YEAR).iterdir()) == [
         "commune.csv",
         "national_indices.csv",
@@ -409,7 +435,7 @@ def test_error_missing_year_folder(project):
 
 
 def test_error_missing_column(project, cfg):
-    rows, merges = provincial_book(cfg, UNITS, drop="Xếp loại")
+    rows, merges = provincial_book(cfg, UNITS, drop="Chỉ số CCHC (%)")
     file = put_provincial(project, rows, merges)
     exc = clean_fails(project)
     check_error(
@@ -418,9 +444,9 @@ def test_error_missing_column(project, cfg):
         problem="missing column",
         sheet="PL1",
         row=7,
-        column="Xếp loại",
-        found="Chỉ số CCHC (%)",
-        expected="'Xếp loại'",
+        column="Chỉ số CCHC (%)",
+        found="Xếp loại",
+        expected="'Chỉ số CCHC (%)'",
     )
 
 
@@ -602,15 +628,18 @@ def test_error_no_data_rows(project, cfg):
 
 def test_error_no_header_row(project):
     file = put_provincial(project, [["BÁO CÁO"], ["Một", "Hai"], [1, 2]])
+    exc = clean_fails(project)
     check_error(
-        clean_fails(project),
+        exc,
         file=file,
         problem="no header row",
         sheet="PL1",
         row=1,
-        found="BÁO CÁO | Một · Hai",
+        column="A",
+        found="BÁO CÁO",
         expected="'Tên cơ quan, đơn vị'",
     )
+    assert "Một" not in str(exc) and "Hai" not in str(exc)  # one cell value, no more
 
 
 @pytest.mark.parametrize(
@@ -618,7 +647,7 @@ def test_error_no_header_row(project):
     [
         (
             b"STT,T\xc3\xaan c\xc6\xa1 quan\n1,S\xe1\xbb\x9f N\xe1\xbb\x99i v\xe1\xbb\xa5\n",
-            "plain text starting 'STT,Tên cơ quan'",
+            "plain text (CSV-like",
         ),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel 97-2003 (.xls)"),
@@ -630,13 +659,15 @@ def test_error_file_is_not_excel(project, content, found):
     for old in raw_dir(project).glob("provincial.*"):
         old.unlink()
     (raw_dir(project) / "provincial.xlsx").write_bytes(content)
+    exc = clean_fails(project)
     check_error(
-        clean_fails(project),
+        exc,
         file=f"data/raw/khanh_hoa/{YEAR}/provincial.xlsx",
         problem="not an Excel workbook",
         found=found,
         expected="an .xlsx file",
     )
+    assert "STT" not in str(exc) and "Tên" not in str(exc)  # the content is never quoted
 
 
 def test_error_csv_that_is_really_a_workbook(project, cfg):
@@ -676,12 +707,12 @@ def test_error_two_files_for_one_table(project, cfg):
     )
 
 
-def test_failure_keeps_the_previous_processed_tables(project, cfg):
+def test_failure_keeps_the_previous_processed_tables(project, cfg, reg):
     """All or nothing: an error in the second table leaves last run's output as it was."""
     clean_year(YEAR, project)
     before = {p.name: p.read_bytes() for p in project.processed_year(YEAR).iterdir()}
     (raw_dir(project) / "commune.xlsx").write_bytes(b"not a workbook")
-    rows, merges = provincial_book(cfg, UNITS)  # a provincial table that parses fine
+    rows, merges = provincial_book(cfg, full_roster(cfg, reg))  # a table that parses fine
     put_provincial(project, rows, merges)
     with pytest.raises(InputError, match="commune.xlsx"):
         clean_year(YEAR, project)

@@ -124,13 +124,19 @@ def test_read_grid_errors(tmp_path):
         (b"<html><body>", "HTML"),
         (b"", "empty file"),
         (bytes(range(256)), "binary data"),
-        ("Tên đơn vị,Điểm\n".encode() * 30, "plain text starting 'Tên đơn vị,Điểm'"),
+        ("Tên đơn vị,Điểm\n".encode() * 30, "plain text (CSV-like"),
+        (b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1\n", "plain text"),
+        ("\ufeffSTT\tTên\n".encode("utf-16-le"), "UTF-16 text"),
     ],
 )
 def test_describe_content(tmp_path, content, what):
+    """What a file holds, never what it says (a message may be published)."""
     p = tmp_path / "f"
     p.write_bytes(content)
-    assert what in describe_content(p)
+    described = describe_content(p)
+    assert what in described
+    for word in ("Tên", "root:x", "/bin/bash", "STT"):
+        assert word not in described
 
 
 def test_percent_formatted_excel_cells_read_as_shown(tmp_path):

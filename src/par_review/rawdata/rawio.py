@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,26 +28,76 @@ class Grid:
     sheet: str | None
     rows: list[list[object]]  # cell values as read
     row_numbers: list[int] = field(default_factory=list)  # 1-based, as Excel/an editor shows
+    source: Path | None = None  # the workbook read (to look up formulas); None for a CSV file
+    _formulas: list[list[object]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.row_numbers:
             self.row_numbers = list(range(1, len(self.rows) + 1))
 
+    def formula(self, r: int, j: int) -> str | None:
+        """The formula of the cell at grid row r, column j, if it is a formula. A workbook
+        written by a program (not saved by Excel or LibreOffice) has formulas with no saved
+        value: they read as empty. Only then is the workbook read a second time."""
+        if self.source is None or self.sheet is None:
+            return None
+        if self._formulas is None:
+            self._formulas = _read_formulas(self.source, self.sheet)
+        rows = self._formulas
+        v = rows[r][j] if r < len(rows) and j < len(rows[r]) else None
+        if isinstance(v, str) and v.startswith("="):
+            return v
+        text = getattr(v, "text", None)  # openpyxl ArrayFormula
+        return str(text) if text else None
 
-def read_grid(path: Path, display: str | None = None) -> Grid:
-    """Read the first worksheet of an .xlsx, or a .csv file, as a grid."""
-    shown = display or str(path)
+
+HeaderTest = Callable[[list[list[object]]], bool]
+
+
+def read_grid(path: Path, display: str | None = None, *, find: HeaderTest | None = None) -> Grid:
+    """Read a worksheet of an .xlsx, or a .csv file, as a grid. The first worksheet, unless
+    `find` is given and the first does not pass it: then the first one that does (a data
+    sheet after a cover sheet or notes). When no sheet passes, the first one is returned
+    (and every message names it)."""
+    shown = display or path.name
     if not path.exists():
-        raise InputError(shown, "file not found", expected="an .xlsx or .csv file")
+        raise InputError(
+            shown,
+            "file not found",
+            expected="an .xlsx or .csv file",
+            expected_vi="một tệp .xlsx hoặc .csv",
+        )
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return _read_xlsx(path, shown)
+        return _read_xlsx(path, shown, find)
     if suffix in CSV_SUFFIXES:
         return _read_csv(path, shown)
-    raise InputError(shown, "unsupported file type", found=path.suffix, expected=".xlsx or .csv")
+    raise InputError(
+        shown,
+        "unsupported file type",
+        found=path.suffix,
+        expected=".xlsx or .csv",
+        expected_vi=".xlsx hoặc .csv",
+    )
 
 
-def _read_xlsx(path: Path, shown: str) -> Grid:
+def ensure_inside(path: Path, root: Path, shown: str) -> None:
+    """Refuse a raw file that is (or sits in a folder that is) a link leading outside the
+    project: it is never read, and its target is never named."""
+    try:
+        path.resolve(strict=False).relative_to(root.resolve())
+    except ValueError:
+        raise InputError(
+            shown,
+            "the file is a link that leads outside the project; it was not read",
+            found="symbolic link",
+            expected="the file itself in the project's data/raw folder (copy it, do not link it)",
+            problem_vi="tệp là một liên kết trỏ ra ngoài dự án; tệp không được đọc",
+            expected_vi="chính tệp đó trong thư mục data/raw của dự án (sao chép, không liên kết)",
+        ) from None
+
+
+def _read_xlsx(path: Path, shown: str, find: HeaderTest | None = None) -> Grid:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -58,11 +109,32 @@ def _read_xlsx(path: Path, shown: str) -> Grid:
             "not an Excel workbook (.xlsx) or the file is damaged",
             found=describe_content(path) or type(exc).__name__,
             expected="an .xlsx file saved by Excel or LibreOffice",
+            expected_vi="một tệp .xlsx được lưu bằng Excel hoặc LibreOffice",
         ) from None
     try:
-        ws = wb.worksheets[0]
-        rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
-        return Grid(Path(shown), ws.title, rows)
+        first = None
+        for ws in wb.worksheets:
+            rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
+            grid = Grid(Path(shown), ws.title, rows, source=path)
+            if find is None or find(rows):
+                return grid
+            first = first or grid
+        if first is None:
+            raise InputError(
+                shown, "the sheet is empty", expected="a table of units"
+            )  # pragma: no cover - openpyxl always gives one sheet
+        return first
+    finally:
+        wb.close()
+
+
+def _read_formulas(path: Path, sheet: str) -> list[list[object]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = wb[sheet]
+        return [[c.value for c in r] for r in ws.iter_rows()]
     finally:
         wb.close()
 
@@ -86,10 +158,27 @@ _MAGIC = [
     (b"PK\x03\x04", "a zip archive that is not a workbook"),
     (b"<", "an HTML/XML page"),
 ]
+UTF16_TEXT = 'UTF-16 text (Excel\'s "Unicode Text")'
+
+
+def _utf16(raw: bytes) -> str | None:
+    """The UTF-16 codec of these bytes, if they are UTF-16 text: a byte-order mark, or
+    (without one) a NUL in every other byte of ASCII-range text."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = raw[:400]
+    if len(head) >= 8 and len(head) % 2 == 0:
+        odd, even = head[1::2], head[0::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
 
 
 def describe_content(path: Path) -> str:
-    """What a file really holds, from its first bytes (for error messages)."""
+    """What a file really holds, from its first bytes (for error messages). Never quotes
+    the content: a message may be published, and the file may be anything."""
     try:
         head = path.read_bytes()[:200]
     except OSError:
@@ -99,6 +188,8 @@ def describe_content(path: Path) -> str:
     for magic, what in _MAGIC:
         if head.lstrip().startswith(magic):
             return what
+    if _utf16(head):
+        return UTF16_TEXT
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -107,26 +198,45 @@ def describe_content(path: Path) -> str:
         text = head[: exc.start].decode("utf-8-sig")
     if "\x00" in text:
         return "binary data"
-    first = text.splitlines()[0][:40] if text.strip() else ""
-    return f"plain text starting {first!r}"
+    if any(sep in text for sep in (",", ";", "\t")):
+        return "plain text (CSV-like: save it as .csv, or as .xlsx from Excel)"
+    return "plain text"
 
 
 def _read_csv(path: Path, shown: str) -> Grid:
     raw = path.read_bytes()
     if raw[:4] == b"PK\x03\x04":
         raise InputError(
-            shown, "this .csv file is really an Excel workbook", expected="rename it to .xlsx"
+            shown,
+            "this .csv file is really an Excel workbook",
+            expected="rename it to .xlsx",
+            expected_vi="đổi tên tệp thành .xlsx",
         )
-    for enc in ("utf-8-sig", "cp1258"):
+    utf16 = _utf16(raw)
+    encodings = (utf16,) if utf16 else ("utf-8-sig", "cp1258")
+    for enc in encodings:
         try:
             text = raw.decode(enc)
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - cp1258 decodes nearly anything
-        raise InputError(shown, "cannot decode the file", expected="UTF-8 text")
+    else:
+        raise InputError(
+            shown,
+            "cannot decode the file",
+            found=UTF16_TEXT if utf16 else None,
+            expected="UTF-8 text",
+            expected_vi="văn bản UTF-8",
+        )
+    text = text.lstrip("\ufeff")
     if "\x00" in text:
-        raise InputError(shown, "not a text (CSV) file", expected="a UTF-8 CSV file")
+        raise InputError(
+            shown,
+            "not a text (CSV) file",
+            found=describe_content(path) or None,
+            expected="a UTF-8 CSV file",
+            expected_vi="một tệp CSV mã UTF-8",
+        )
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -140,10 +250,17 @@ def _read_csv(path: Path, shown: str) -> Grid:
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}([.,\s]\d{3})+|\d+)([.,]\d+)?$")
 
 
-def parse_number(value: object) -> float | None:
+class GroupedNumber(ValueError):
+    """A number written with a thousands separator ("1.085,5") where none can occur."""
+
+
+def parse_number(value: object, *, grouping: bool = True) -> float | None:
     """Parse a score as written in Vietnamese files: 85,32 · 85.32 · '85,32%' · ' 85,32 '.
 
     Returns None for an empty cell; raises ValueError for anything else that is not a number.
+    `grouping=False` (percentages, points): a thousands separator ("1.085,5", "1 085",
+    "1,234.5") raises GroupedNumber, since such a value is never a percentage and which
+    mark is the decimal one cannot be told.
     """
     if value is None:
         return None
@@ -159,6 +276,10 @@ def parse_number(value: object) -> float | None:
         return None
     if not _NUMBER.match(s):
         raise ValueError(value)
+    if not grouping and (
+        " " in s or ("," in s and "." in s) or s.count(",") > 1 or s.count(".") > 1
+    ):
+        raise GroupedNumber(value)
     s = s.replace(" ", "")
     if "," in s and "." in s:
         # the last separator is the decimal mark: 1.234,56 or 1,234.56
