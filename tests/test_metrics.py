@@ -27,7 +27,6 @@ from par_review.metrics.compute import (
     national_metrics,
     resolve_rounding,
     roster_check,
-    round_decimal,
     satisfaction_metrics,
     score_summary,
     shares_check,
@@ -72,7 +71,7 @@ def test_display_share(value, policy, expected):
 def test_display_share_decimals_and_bad_policy():
     assert display_share(Fraction(200, 3), "half_up", 1) == 66.7
     assert display_share(Fraction(200, 3), "truncate", 0) == 66.0
-    assert round_decimal(Fraction(1, 3) * 100, "half_up", 3) == Decimal("33.333")
+    assert display_share(Fraction(1, 3) * 100, "half_up", 3) == 33.333
     with pytest.raises(ValueError, match="rounding policy"):
         display_share(1.0, "banker")
     with pytest.raises(ValueError):
@@ -727,8 +726,20 @@ def test_split_and_surviving_predecessor_are_not_renames():
 def test_fractions_round_exactly_whatever_the_denominator():
     # 1/3 - 1e-30 is below 1/3: 28-digit Decimal division would round it up to 0.3333...
     tiny = Fraction(1, 3) - Fraction(1, 10**30)
-    assert round_decimal(tiny * 3, "truncate", 2) == Decimal("0.99")
-    assert round_decimal(Fraction(-1, 8), "half_up", 2) == Decimal("-0.13")
-    assert round_decimal(Fraction(-1, 8), "truncate", 2) == Decimal("-0.12")
-    assert round_decimal(Fraction(5, 1000), "half_up", 2) == Decimal("0.01")
-    assert str(round_decimal(Fraction(0), "half_up", 2)) == "0.00"
+    assert display_share(tiny * 3, "truncate", 2) == 0.99
+    assert display_share(Fraction(-1, 8), "half_up", 2) == -0.13
+    assert display_share(Fraction(-1, 8), "truncate", 2) == -0.12
+    assert display_share(Fraction(5, 1000), "half_up", 2) == 0.01
+    assert display_share(Fraction(0), "half_up", 2) == 0.0
+
+
+def test_one_rounding_for_everything_but_exact_fractions():
+    """metrics has no rounding of its own for decimals: it is par_review.fmt's."""
+    import par_review.metrics.compute as compute
+    from par_review.fmt import round_decimal
+
+    assert compute.round_decimal is round_decimal
+    assert not hasattr(compute, "ROUND_HALF_UP")
+    for v in (0.145, -0.225, 2.675, 69.76744186046511, Decimal("82.765")):
+        for policy in ("half_up", "truncate"):
+            assert display_share(v, policy) == float(round_decimal(v, 2, policy))

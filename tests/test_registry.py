@@ -51,7 +51,7 @@ def test_roster_composition(reg):
         assert len({u.district for u in communes}) == 8
 
 
-def test_registry_file_is_well_formed(cfg):
+def test_registry_file_is_well_formed(cfg, reg):
     with (cfg.dir / "units.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == COLUMNS
@@ -61,10 +61,11 @@ def test_registry_file_is_well_formed(cfg):
         for col in ("name", "aliases", "district"):
             assert unicodedata.is_normalized("NFC", r[col]), (r["unit_id"], col)
         assert r["name"] == r["name"].strip() and "  " not in r["name"]
-        assert r["level"] in cfg.levels
-        assert r["group"] in cfg.groups
+        years = range(int(r["valid_from"]), int(r["valid_to"] or r["valid_from"]) + 1)
+        assert any(r["level"] in cfg.levels_for(y) for y in years), r["unit_id"]
+        assert any(r["group"] in cfg.groups_for(y) for y in years), r["unit_id"]
         for pred in filter(None, r["successor_of"].split("|")):
-            assert pred in ids
+            assert reg.resolve(pred) is not None, (r["unit_id"], pred)  # own or absorbed
         assert r["name_basis"] in {"known", "inferred", "assumed", "official"}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,11 @@ from typing import Any
 import pandas as pd
 
 from ..clean.tables import read_processed
-from ..config import LEVELS, ProvinceConfig, load_config
+from ..config import ConfigError, ProvinceConfig, load_config
+from ..fmt import round_decimal
 from ..fsutil import write_text_atomic
 from ..paths import Paths
-from ..rawdata.registry import Registry, load_registry
+from ..rawdata.registry import Registry, load_registry, split_ref
 from ..textnorm import nfc, vi_sort_key
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,27 @@ MERGER_RULE = (
 )
 
 
+MATCHED_RULE = (
+    "Across a change of structure (basis matched_units) units are matched to the previous "
+    "year through the registry's lineage, never by position or name: a unit with the same "
+    "id is compared with itself; a unit with one predecessor (a rename, or one part of a "
+    "split) with that predecessor, and counts as moving up, down or staying; a unit with "
+    "several predecessors (a merger) is compared by score with the unweighted mean of its "
+    "predecessors' scores (all of them must have been scored) and is listed under merged, "
+    "not counted as moving; a unit with no predecessor is new. Predecessors may be units "
+    "of an absorbed province (<province>:<unit_id>). Counts and shares are not compared."
+)
+BASIS_METHOD = {
+    "same_set": "The same set of units as the previous year (registry-matched): every "
+    "change figure is given.",
+    "matched_units": MATCHED_RULE,
+    "combined_baseline": "The previous year of this province and of every province merged "
+    "into it this year, pooled at the same level: shares and the mean score are compared "
+    "with the pooled previous year; counts (and the total) are never compared.",
+    "not_comparable": "No comparison with the previous year: every change figure is null.",
+}
+
+
 # --------------------------------------------------------------------------- rounding
 def _to_decimal(value: float | int | Decimal | Fraction) -> Decimal:
     if isinstance(value, Decimal):
@@ -78,28 +100,26 @@ def _to_decimal(value: float | int | Decimal | Fraction) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def round_decimal(
-    value: float | int | Decimal | Fraction, policy: str = "half_up", decimals: int = 2
-) -> Decimal:
+def _round(value: float | int | Decimal | Fraction, policy: str, decimals: int) -> Decimal:
     """Round under a policy, exactly: `half_up` (ties away from zero) or `truncate`
-    (towards zero, what the province's notices do)."""
+    (towards zero, what the province's notices do). A Fraction (an exact share) is rounded
+    with integer arithmetic, whatever its denominator; anything else by
+    par_review.fmt.round_decimal (the one decimal rounding of the project)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown rounding policy {policy!r}; expected one of {POLICIES}")
-    q = Decimal(1).scaleb(-decimals)
-    if isinstance(value, Fraction):  # exact integer arithmetic, whatever the denominator
+    if isinstance(value, Fraction):
         scaled = abs(value) * 10**decimals
         n = math.floor(scaled + Fraction(1, 2)) if policy == "half_up" else math.floor(scaled)
+        q = Decimal(1).scaleb(-decimals)
         return (Decimal(-n if value < 0 else n)).scaleb(-decimals).quantize(q)
-    return _to_decimal(value).quantize(
-        q, rounding=ROUND_HALF_UP if policy == "half_up" else ROUND_DOWN
-    )
+    return round_decimal(_to_decimal(value), decimals, policy)
 
 
 def display_share(
     value: float | int | Decimal | Fraction, policy: str = "half_up", decimals: int = 2
 ) -> float:
     """A share (or any number) as displayed: 69.767.. -> 69.77 (half_up) or 69.76 (truncate)."""
-    return float(round_decimal(value, policy, decimals))
+    return float(_round(value, policy, decimals))
 
 
 def exact_share(count: int, total: int) -> Fraction | None:
@@ -211,8 +231,10 @@ def tier_table(
     decimals: int,
     shares_rule: str,
     flows: Mapping[str, Mapping[str, int]] | None = None,
+    count_changes: bool = True,
 ) -> dict[str, dict]:
-    """levels.<level>.tiers: count, exact and displayed shares, changes vs the previous year."""
+    """levels.<level>.tiers: count, exact and displayed shares, changes vs the previous year.
+    `count_changes=False` (a pooled baseline): shares are compared, counts never."""
     tier_ids = cfg.tier_ids
     total = sum(counts.values())
     prev_total = sum(prev_counts.values()) if prev_counts is not None else None
@@ -228,7 +250,9 @@ def tier_table(
             shown = lr[i]
         else:
             shown = display_share(share, policy, decimals)
-        change_count = counts[t] - prev_counts[t] if prev_counts is not None else None
+        change_count = (
+            counts[t] - prev_counts[t] if prev_counts is not None and count_changes else None
+        )
         entry = {
             "label": cfg.tier(t).label("vi"),
             "label_en": cfg.tier(t).label("en"),
@@ -335,15 +359,33 @@ def streak_without(
 
 
 def streaks_for(
-    history: Mapping[int, Mapping[str, int] | None], year: int, tier_ids: Sequence[str]
+    history: Mapping[int, Mapping[str, int] | None],
+    year: int,
+    tier_ids: Sequence[str],
+    since_structure: int | None = None,
 ) -> dict[str, dict]:
     """streaks[t]: no unit ranked t *or worse*, for every tier but the best one.
-    streaks["yeu"] = "no Yếu"; streaks["trung_binh"] = "no Trung bình or Yếu"."""
-    return {
-        t: streak_without(history, year, list(tier_ids[i:]))
-        for i, t in enumerate(tier_ids)
-        if i > 0
-    }
+    streaks["yeu"] = "no Yếu"; streaks["trung_binh"] = "no Trung bình or Yếu".
+
+    `since_structure`: the first year of the current structure (a structural break). The
+    years before it score other units: a run or a "first year" claim never reaches across
+    it. A run that reaches it has `bounded_by: "structure"` and `exact: false`."""
+    if since_structure is not None:
+        history = {y: c for y, c in history.items() if y >= since_structure}
+    out = {}
+    for i, t in enumerate(tier_ids):
+        if i == 0:
+            continue
+        st = streak_without(history, year, list(tier_ids[i:]))
+        if (
+            since_structure is not None
+            and st["bounded_by"] == "start_of_data"
+            and st["history_first_year"] == since_structure
+        ):
+            st["bounded_by"] = "structure"
+        st["since_structure"] = since_structure
+        out[t] = st
+    return out
 
 
 # --------------------------------------------------------------------------- units
@@ -398,9 +440,12 @@ def unit_records(
             "compared_with": None,
             "predecessors": [],
             "areas": {a: _float(getattr(r, f"area_{a}", None)) for a in area_ids},
+            "comparison_method": None,
+            "predecessor_names": [],
         }
         if unit is not None and unit.successor_of:
             rec["predecessors"] = list(unit.successor_of)
+            rec["predecessor_names"] = reg.lineage_names(r.unit_id)
         if prev is not None:
             cmp_id = None
             if r.unit_id in prev:
@@ -428,9 +473,162 @@ def unit_records(
                     ),
                     tier_steps=steps,
                     movement="up" if steps > 0 else "down" if steps < 0 else "same",
+                    comparison_method="same_unit" if cmp_id == r.unit_id else "renamed",
                 )
         out.append(rec)
     return out
+
+
+def matched_unit_records(
+    df: pd.DataFrame,
+    pool: pd.DataFrame,
+    reg: Registry,
+    tier_ids: Sequence[str],
+    area_ids: Sequence[str] = (),
+) -> list[dict]:
+    """Unit records across a change of structure (basis matched_units, see MATCHED_RULE).
+    `pool`: every previous-year unit of this province and of the provinces merged into it
+    this year (ids of absorbed units written `<province>:<unit_id>`)."""
+    base = unit_records(df, None, reg, tier_ids, area_ids)
+    rank = {t: i for i, t in enumerate(tier_ids)}
+    prev = {r.unit_id: r for r in pool.itertuples(index=False)}
+    current = {u["unit_id"] for u in base}
+    claims: dict[str, int] = {}
+    for uid in current:
+        u = reg.by_id.get(uid)
+        for p in u.successor_of if u is not None and uid not in prev else ():
+            claims[p] = claims.get(p, 0) + 1
+    for rec in base:
+        uid = rec["unit_id"]
+        preds = rec["predecessors"]
+        rec["compared_with_units"] = []
+        cmp_id = None
+        if uid in prev:
+            cmp_id, method = uid, "same_unit"
+        elif len(preds) >= 2:
+            rec["movement"] = "merged"
+            scored = [p for p in preds if p in prev]
+            rec["compared_with_units"] = scored
+            if len(scored) == len(preds):
+                mean = sum((Decimal(repr(float(prev[p].score))) for p in preds), Decimal(0))
+                mean = mean / Decimal(len(preds))
+                rec.update(
+                    prev_score=float(mean),
+                    score_change=_float(Decimal(repr(float(rec["score"]))) - mean),
+                    comparison_method="mean_of_predecessors",
+                )
+            else:
+                rec["comparison_method"] = "predecessors_not_scored"
+        elif len(preds) == 1 and preds[0] in prev:
+            cmp_id = preds[0]
+            method = "split_from" if claims.get(cmp_id, 0) > 1 else "renamed"
+        elif len(preds) == 1:
+            rec["movement"], rec["comparison_method"] = "unmatched", "predecessors_not_scored"
+        else:
+            rec["movement"] = "new"
+        if cmp_id is not None:
+            p = prev[cmp_id]
+            steps = rank[p.tier] - rank[rec["tier"]] if p.tier in rank else None
+            rec.update(
+                prev_tier=p.tier,
+                prev_score=_float(p.score),
+                compared_with=cmp_id,
+                compared_with_units=[cmp_id],
+                score_change=_float(
+                    Decimal(repr(float(rec["score"]))) - Decimal(repr(float(p.score)))
+                ),
+                tier_steps=steps,
+                movement="compared"
+                if steps is None
+                else "up"
+                if steps > 0
+                else "down"
+                if steps < 0
+                else "same",
+                comparison_method=method,
+            )
+    return base
+
+
+def matched_movements(units: list[dict], pool: pd.DataFrame, reg: Registry) -> dict[str, Any]:
+    """levels.<level>.movements across a change of structure (basis matched_units)."""
+    prev = {r.unit_id: r for r in pool.itertuples(index=False)}
+
+    def brief_prev(ref: str) -> dict:
+        province, _ = split_ref(ref)
+        r = prev.get(ref)
+        return {
+            "unit_id": ref,
+            "province": province,
+            "unit_name": nfc(r.unit_name) if r is not None else (reg.ref_name(ref)),
+            "prev_tier": r.tier if r is not None else None,
+            "prev_score": _float(r.score) if r is not None else None,
+        }
+
+    def with_steps(u: dict) -> dict:
+        return _brief(u) | {"tier_steps": u["tier_steps"], "compared_with": u["compared_with"]}
+
+    up = [with_steps(u) for u in units if u["movement"] == "up"]
+    down = [with_steps(u) for u in units if u["movement"] == "down"]
+    merged = [
+        _brief(u)
+        | {
+            "predecessors": [brief_prev(p) for p in u["predecessors"]],
+            "comparison_method": u["comparison_method"],
+        }
+        for u in units
+        if u["movement"] == "merged"
+    ]
+    split = [
+        with_steps(u) | {"predecessors": list(u["predecessors"])}
+        for u in units
+        if u["comparison_method"] == "split_from"
+    ]
+    new = [_brief(u) for u in units if u["movement"] == "new"]
+    unmatched = [
+        _brief(u) | {"predecessors": list(u["predecessors"])}
+        for u in units
+        if u["movement"] == "unmatched"
+    ]
+    compared = {u["compared_with"] for u in units if u["compared_with"]}
+    merged_into = {
+        p: u["unit_id"] for u in units if u["movement"] == "merged" for p in u["predecessors"]
+    }
+    current = {u["unit_id"] for u in units}
+    left = []
+    for r in _sorted_units(pool).itertuples(index=False):
+        if r.unit_id in compared:
+            continue
+        succ = [
+            u.unit_id for u in reg.units if r.unit_id in u.successor_of and u.unit_id in current
+        ]
+        left.append(
+            {
+                "unit_id": r.unit_id,
+                "province": split_ref(r.unit_id)[0],
+                "unit_name": nfc(r.unit_name),
+                "group": r.group,
+                "prev_tier": r.tier,
+                "prev_score": _float(r.score),
+                "merged_into": merged_into.get(r.unit_id),
+                "successors": succ,
+            }
+        )
+    return {
+        "available": True,
+        "rule": MATCHED_RULE,
+        "up_count": len(up),
+        "down_count": len(down),
+        "same_count": sum(1 for u in units if u["movement"] == "same"),
+        "up": up,
+        "down": down,
+        "merged": merged,
+        "split": split,
+        "new": new,
+        "unmatched": unmatched,
+        "left": left,
+        "ended_count": sum(1 for x in left if not x["successors"]),
+    }
 
 
 def _brief(u: Mapping[str, Any]) -> dict:
@@ -541,7 +739,9 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return float(Decimal(repr(a)) - Decimal(repr(b)))
 
 
-def _group_key(level_cfg: Mapping[str, Any]) -> str:
+def _group_key(level_cfg: Mapping[str, Any]) -> str | None:
+    if "group_by" in level_cfg and level_cfg["group_by"] is None:
+        return None  # the level is not grouped (e.g. communes after districts were abolished)
     return "district" if level_cfg.get("group_by") == "district" else "group"
 
 
@@ -551,19 +751,24 @@ def group_summaries(
     cfg: ProvinceConfig,
     level: str,
     n: int = GROUP_TOP_N,
+    year: int | None = None,
 ) -> dict[str, dict]:
-    """Per group (provincial: registry group; communes: district, keyed by district code)."""
-    by = _group_key(cfg.levels[level])
+    """Per group (provincial: registry group; communes: district, keyed by district code);
+    empty when the level is not grouped in `year` (`group_by: null`)."""
+    spec = cfg.levels_for(year).get(level, {}) if year is not None else cfg.levels[level]
+    by = _group_key(spec)
+    if by is None:
+        return {}
     groups: dict[str, list[dict]] = {}
     labels: dict[str, str] = {}
     for u in units:
         key = (u["district_code"] or u["district"]) if by == "district" else u["group"]
         groups.setdefault(key, []).append(u)
-        labels[key] = u["district"] if by == "district" else cfg.group_label(u["group"], "vi")
+        labels[key] = u["district"] if by == "district" else cfg.group_label(u["group"], "vi", year)
     if by == "district":
         order = sorted(groups, key=lambda k: vi_sort_key(labels[k]))
     else:
-        cfg_order = list(cfg.groups)
+        cfg_order = list(cfg.groups_for(year) if year is not None else cfg.groups)
         order = sorted(
             groups, key=lambda k: (cfg_order.index(k) if k in cfg_order else len(cfg_order), k)
         )
@@ -579,7 +784,7 @@ def group_summaries(
         out[key] = {
             "key": key,
             "label": labels[key],
-            "label_en": labels[key] if by == "district" else cfg.group_label(key, "en"),
+            "label_en": labels[key] if by == "district" else cfg.group_label(key, "en", year),
             "by": by,
             "total": len(members),
             "counts": {t: sum(1 for u in members if u["tier"] == t) for t in cfg.tier_ids},
@@ -599,12 +804,16 @@ def group_summaries(
 
 
 def area_summaries(
-    df: pd.DataFrame, prev_df: pd.DataFrame | None, cfg: ProvinceConfig, level: str
+    df: pd.DataFrame,
+    prev_df: pd.DataFrame | None,
+    cfg: ProvinceConfig,
+    level: str,
+    year: int | None = None,
 ) -> dict[str, dict]:
     """Mean points per area (component), as points and as % of the area's maximum, and
     the change against the previous year's mean (all units of each year)."""
     out = {}
-    for a in cfg.areas(level):
+    for a in cfg.areas(level, year):
         mean = _mean(df[a.column]) if a.column in df else None
         prev = _mean(prev_df[a.column]) if prev_df is not None and a.column in prev_df else None
         pct = (
@@ -730,8 +939,8 @@ def satisfaction_metrics(
         res.update(
             met=bool(value >= t),
             gap_pp=float(gap),
-            gap_pp_display=float(round_decimal(gap, "half_up", decimals)),
-            shortfall_pp_display=float(round_decimal(-gap, "half_up", decimals))
+            gap_pp_display=float(round_decimal(gap, decimals, "half_up")),
+            shortfall_pp_display=float(round_decimal(-gap, decimals, "half_up"))
             if gap < 0
             else 0.0,
             units_meeting_target=int(sum(1 for v in vals if v >= t)),
@@ -756,6 +965,14 @@ def national_metrics(nat: pd.DataFrame | None, cfg: ProvinceConfig, year: int) -
         cur, prev = row(year), row(year - 1)
         value, rank = (_float(cur["value"]), _int(cur["rank"])) if cur else (None, None)
         pvalue, prank = (_float(prev["value"]), _int(prev["rank"])) if prev else (None, None)
+        rank_of = _int(cur["rank_of"]) if cur else None
+        prev_rank_of = _int(prev["rank_of"]) if prev else None
+        # a rank moves only within one ranking: 10/34 and 30/63 are not compared
+        comparable = (
+            None
+            if rank is None or prank is None
+            else (rank_of is not None and rank_of == prev_rank_of)
+        )
         out[idx] = {
             "label": cfg.national_index_label(idx, "vi"),
             "label_en": cfg.national_index_label(idx, "en"),
@@ -764,14 +981,16 @@ def national_metrics(nat: pd.DataFrame | None, cfg: ProvinceConfig, year: int) -
             "value": value,
             "unit": (cur.get("unit") if cur else None) or None,
             "rank": rank,
-            "rank_of": _int(cur["rank_of"]) if cur else None,
+            "rank_of": rank_of,
             "basis": (cur.get("basis") if cur else None) or None,
             "source_url": (cur.get("source_url") if cur else None) or None,
             "previous_year": year - 1,
             "prev_value": pvalue,
             "prev_rank": prank,
             "value_change": _diff(value, pvalue),
-            "rank_change": prank - rank if rank is not None and prank is not None else None,
+            "rank_change": prank - rank if comparable else None,
+            "prev_rank_of": prev_rank_of,
+            "rank_comparable": comparable,
         }
         for k in ("unit", "basis", "source_url"):
             if isinstance(out[idx][k], float):  # NaN read from an empty cell
@@ -786,6 +1005,118 @@ def _read(paths: Paths, year: int, table: str) -> pd.DataFrame | None:
     return read_processed(paths, year, table)
 
 
+def _qualified(df: pd.DataFrame, province: str | None) -> pd.DataFrame:
+    """A previous-year table with its unit ids as lineage writes them (`<province>:<id>`
+    for an absorbed province) and a `province` column."""
+    out = df.copy()
+    if province is not None:
+        out["unit_id"] = province + ":" + out["unit_id"].astype(str)
+    out["province"] = province or ""
+    return out
+
+
+def prepare_comparison(
+    level: str,
+    year: int,
+    cfg: ProvinceConfig,
+    paths: Paths,
+    prev_df: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """What `level` in `year` is compared with: the configured basis
+    (cfg.comparability), the previous-year tables it needs (this province's and, across a
+    merger, those of the provinces merged in this year), and the basis actually used (a
+    pooled or lineage baseline whose tables are missing falls back to not_comparable,
+    with the missing files named)."""
+    conf = cfg.comparability(year, level)
+    basis, reason = conf["basis"], conf["reason"]
+    out: dict[str, Any] = {
+        "basis": basis,
+        "requested_basis": basis,
+        "reason": reason,
+        "frames": {cfg.id: prev_df},  # same level, year - 1, by province
+        "pool": None,  # the same-level frames pooled (ids qualified)
+        "lookup": None,  # every level of year - 1 pooled (lineage matching)
+        "sources": [],
+        "missing": [],
+    }
+    if basis == "same_set":
+        return out
+    others = cfg.baseline_provinces(year)
+    lookup = []
+    for province in [cfg.id, *others]:
+        pp = paths.of(province)
+        try:
+            pcfg = cfg if province == cfg.id else load_config(province, paths)
+            prev_levels = list(pcfg.levels_for(year - 1))
+        except ConfigError:
+            prev_levels = [level]
+        if province != cfg.id:
+            out["frames"][province] = _read(pp, year - 1, level)
+        f = pp.processed_year(year - 1) / f"{level}.csv"
+        if out["frames"][province] is None:
+            out["missing"].append(paths.rel(f))
+        else:
+            out["sources"].append(paths.rel(f))
+        for lv in prev_levels:
+            other = out["frames"][province] if lv == level else _read(pp, year - 1, lv)
+            if other is not None:
+                lookup.append(_qualified(other, None if province == cfg.id else province))
+    present = [
+        _qualified(f, None if p == cfg.id else p) for p, f in out["frames"].items() if f is not None
+    ]
+    out["pool"] = pd.concat(present, ignore_index=True) if present else None
+    out["lookup"] = pd.concat(lookup, ignore_index=True) if lookup else None
+    problem = None
+    if basis in ("matched_units", "combined_baseline") and out["missing"]:
+        problem = (
+            f"Thiếu kết quả năm {year - 1} ({', '.join(out['missing'])}).",
+            f"The {year - 1} results needed for the comparison are not in the project "
+            f"({', '.join(out['missing'])}).",
+        )
+    elif basis == "combined_baseline" and out["pool"] is not None:
+        unknown = sorted(set(out["pool"]["tier"]) - set(cfg.tier_ids))
+        if unknown:
+            problem = (
+                f"Kết quả năm {year - 1} dùng các mức xếp loại khác ({', '.join(unknown)}).",
+                f"The {year - 1} results use other tiers ({', '.join(unknown)}).",
+            )
+    if problem is not None:
+        out["basis"] = "not_comparable"
+        vi, en = problem
+        base = reason or {}
+        out["reason"] = {
+            "vi": " ".join(x for x in (base.get("vi"), vi) if x),
+            "en": " ".join(x for x in (base.get("en") or base.get("vi"), en) if x),
+        }
+    return out
+
+
+def lineage_summary(
+    df: pd.DataFrame, reg: Registry, cfg: ProvinceConfig, year: int, level: str
+) -> dict[str, Any]:
+    """How this year's units of a level came to be (registry lineage), and how many of the
+    previous year's units of the level (this province's and those merged in this year)
+    ended with no successor: the counts of the report's structure section."""
+    rel = {k: 0 for k in ("continued", "renamed", "merged", "split", "new")}
+    for uid in df["unit_id"]:
+        if uid in reg.by_id:
+            rel[reg.relation(uid, year)] += 1
+    now = {u.unit_id for u in reg.roster(year, level)} | set(df["unit_id"])
+    ended, previous = [], {}
+    sources = [(None, reg)] + [
+        (p, reg.absorbed[p]) for p in cfg.baseline_provinces(year) if p in reg.absorbed
+    ]
+    for province, r in sources:
+        roster = r.roster(year - 1, level)
+        previous[province or cfg.id] = len(roster)
+        for u in roster:
+            if u.valid_to is not None and u.valid_to < year:
+                ref = f"{province}:{u.unit_id}" if province else u.unit_id
+                if not any(s in now for s in reg.successors(ref)):
+                    ended.append(ref)
+    return {**rel, "ended": len(ended), "ended_units": sorted(ended), "previous_roster": previous}
+
+
 def level_metrics(
     level: str,
     year: int,
@@ -795,49 +1126,164 @@ def level_metrics(
     policy: str,
     decimals: int,
     shares_rule: str,
+    comparison: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """levels.<level> of metrics.json, from the level's table for every available year."""
+    """levels.<level> of metrics.json, from the level's table for every available year.
+    `comparison` (prepare_comparison): what the year is compared with; None = the same set
+    of units as the previous year."""
     df = frames[year]
     prev_df = frames.get(year - 1)
+    comp = dict(comparison or {"basis": "same_set", "reason": None, "frames": {}})
+    basis = comp["basis"]
     tier_ids = cfg.tier_ids
+    area_ids = [a.id for a in cfg.areas(level, year)]
     history = {y: tier_counts(f, tier_ids) for y, f in sorted(frames.items()) if f is not None}
-    counts, prev_counts = history[year], history.get(year - 1)
-    units = unit_records(df, prev_df, reg, tier_ids, [a.id for a in cfg.areas(level)])
-    flows = tier_flows(units, prev_df, tier_ids)
-    tiers = tier_table(counts, prev_counts, cfg, policy, decimals, shares_rule, flows)
+    counts = history[year]
     total = sum(counts.values())
-    streaks = streaks_for(history, year, tier_ids)
+    pool = comp.get("pool")
+    pool_counts = (
+        tier_counts(pool, tier_ids) if basis == "combined_baseline" and pool is not None else None
+    )
+    if basis == "same_set":
+        prev_counts = history.get(year - 1)
+        units = unit_records(df, prev_df, reg, tier_ids, area_ids)
+        flows = tier_flows(units, prev_df, tier_ids)
+        tiers = tier_table(counts, prev_counts, cfg, policy, decimals, shares_rule, flows)
+        score = score_summary(df, prev_df)
+        moves = movements(units, prev_df, reg)
+        group_prev, area_prev = prev_df, prev_df
+        previous_year = year - 1 if prev_df is not None else None
+        prev_total = sum(prev_counts.values()) if prev_counts is not None else None
+        change_total = total - prev_total if prev_total is not None else None
+        note = (
+            None
+            if prev_df is not None
+            else f"no processed data for {year - 1}: no year-over-year changes"
+        )
+        baseline_frames = {cfg.id: prev_df} if prev_df is not None else {}
+    else:
+        baseline_frames = {p: f for p, f in comp["frames"].items() if f is not None}
+        previous_year = year - 1 if baseline_frames else None
+        prev_total = sum(len(f) for f in baseline_frames.values()) if baseline_frames else None
+        change_total = None
+        reason_en = (comp.get("reason") or {}).get("en") or ""
+        group_prev = area_prev = None
+        if basis == "matched_units":
+            units = matched_unit_records(df, comp["lookup"], reg, tier_ids, area_ids)
+            tiers = tier_table(counts, None, cfg, policy, decimals, shares_rule)
+            score = score_summary(df, None) | {"matched": matched_score(units)}
+            moves = matched_movements(units, pool, reg)
+            group_prev = comp["lookup"]
+            note = f"compared through lineage with {year - 1}; counts and shares are not compared. {reason_en}"
+        elif basis == "combined_baseline":
+            units = unit_records(df, None, reg, tier_ids, area_ids)
+            tiers = tier_table(
+                counts, pool_counts, cfg, policy, decimals, shares_rule, count_changes=False
+            )
+            score = score_summary(df, pool)
+            moves = movements(units, None, reg)
+            same_areas = [(a.id, a.max) for a in cfg.areas(level, year)] == [
+                (a.id, a.max) for a in cfg.areas(level, year - 1)
+            ]
+            area_prev = pool if same_areas else None
+            note = f"shares and the mean compared with the pooled {year - 1}; counts are not compared. {reason_en}"
+        else:
+            units = unit_records(df, None, reg, tier_ids, area_ids)
+            tiers = tier_table(counts, None, cfg, policy, decimals, shares_rule)
+            score = score_summary(df, None)
+            moves = movements(units, None, reg)
+            note = f"not comparable with {year - 1}: {reason_en}".strip()
+        note = note.strip()
+    since = cfg.structure_start(year, level)
+    streaks = streaks_for(history, year, tier_ids, since)
     first_years = sorted(history)
+    breaks = [y for y in first_years if cfg.structure_start(y, level) == y]
+    base_counts = None
+    if baseline_frames:
+        pooled = pd.concat(list(baseline_frames.values()), ignore_index=True)
+        try:
+            base_counts = tier_counts(pooled, tier_ids)
+        except ValueError:
+            base_counts = None
+        by_group_prev = {
+            str(k): int(v) for k, v in pooled["group"].value_counts().sort_index().items()
+        }
+    else:
+        by_group_prev = {}
+    comparison_out = {
+        "basis": basis,
+        "requested_basis": comp.get("requested_basis", basis),
+        "previous_year": previous_year,
+        "reason": comp.get("reason"),
+        "method": BASIS_METHOD[basis],
+        "baseline": {
+            "units": prev_total,
+            "provinces": list(baseline_frames),
+            "by_province": {p: len(f) for p, f in baseline_frames.items()},
+            "counts": base_counts,
+            "by_group": by_group_prev,
+            "sources": list(comp.get("sources") or []),
+            "missing": list(comp.get("missing") or []),
+        },
+        "since_structure": since,
+        "structure_break": cfg.structure_start(year, level) == year,
+        "lineage": lineage_summary(df, reg, cfg, year, level),
+    }
     return {
-        "label": cfg.level_label(level, "vi"),
-        "label_en": cfg.level_label(level, "en"),
+        "label": cfg.level_label(level, "vi", year),
+        "label_en": cfg.level_label(level, "en", year),
         "total": total,
-        "previous_year": year - 1 if prev_df is not None else None,
-        "previous_note": None
-        if prev_df is not None
-        else f"no processed data for {year - 1}: no year-over-year changes",
-        "prev_total": sum(prev_counts.values()) if prev_counts is not None else None,
-        "change_total": total - sum(prev_counts.values()) if prev_counts is not None else None,
+        "previous_year": previous_year,
+        "previous_note": note,
+        "prev_total": prev_total,
+        "change_total": change_total,
         "tiers": tiers,
         "shares_sum_pct": _float(sum((exact_share(c, total) for c in counts.values()), Fraction(0)))
         if total
         else None,
         **shares_check((t["share_display"] for t in tiers.values()), decimals),
         "shares_rule": shares_rule,
-        "score": score_summary(df, prev_df),
+        "score": score,
         "streaks": streaks,
         "first_year_without": {t: s["first_time"] for t, s in streaks.items()},
-        "history": [{"year": y, "total": sum(c.values()), "counts": c} for y, c in history.items()],
+        "history": [
+            {
+                "year": y,
+                "total": sum(c.values()),
+                "counts": c,
+                "since_structure": cfg.structure_start(y, level),
+            }
+            for y, c in history.items()
+        ],
         "history_years": first_years,
         "history_gaps": [y for y in range(first_years[0], year) if y not in history],
-        "movements": movements(units, prev_df, reg),
+        "history_breaks": breaks,
+        "movements": moves,
         "top": [_brief(u) for u in units[:TOP_N]],
         "bottom": [_brief(u) for u in units[::-1][:TOP_N]],
-        "group_by": _group_key(cfg.levels[level]),
-        "by_group": group_summaries(units, prev_df, cfg, level),
-        "areas": area_summaries(df, prev_df, cfg, level),
+        "group_by": _group_key(cfg.levels_for(year)[level]),
+        "by_group": group_summaries(units, group_prev, cfg, level, year=year),
+        "areas": area_summaries(df, area_prev, cfg, level, year),
         "checks": roster_check(df, reg, year, level, counts),
         "units": units,
+        "scored_by": cfg.scored_by(level, year, "vi"),
+        "scored_by_en": cfg.scored_by(level, year, "en"),
+        "comparison": comparison_out,
+    }
+
+
+def matched_score(units: list[dict]) -> dict[str, Any]:
+    """The mean score change of the units compared through lineage (a merged unit against
+    the mean of its predecessors, a split part or a renamed unit against its predecessor)."""
+    both = [u for u in units if u["prev_score"] is not None and u["score"] is not None]
+    mean = _mean(pd.Series([u["score"] for u in both], dtype=float)) if both else None
+    prev = _mean(pd.Series([u["prev_score"] for u in both], dtype=float)) if both else None
+    return {
+        "units": len(both),
+        "of": len(units),
+        "mean": mean,
+        "prev_mean": prev,
+        "change_mean": _diff(mean, prev),
     }
 
 
@@ -873,6 +1319,8 @@ def compare_with_previous(
         plv = (previous.get("levels") or {}).get(level)
         if plv is None or lv.get("previous_year") is None:
             continue
+        if (lv.get("comparison") or {}).get("basis", "same_set") != "same_set":
+            continue  # a pooled or lineage baseline is not the previous year's own figures
         if lv["prev_total"] != plv["total"]:
             diffs.append(
                 {"level": level, "key": "total", "here": lv["prev_total"], "previous": plv["total"]}
@@ -904,6 +1352,25 @@ def resolve_rounding(
     return policy, int(conf.get("decimals", 2)), rule
 
 
+def structure_metrics(cfg: ProvinceConfig, year: int) -> dict[str, Any]:
+    """The structure in force (for the report's structure section): its first year, its
+    label, whether `year` is that first year, the provinces absorbed."""
+    entry = cfg.structure_for(year)
+    label = (entry or {}).get("label") or {}
+    return {
+        "since": entry["from"] if entry else None,
+        "break_this_year": cfg.structure_break(year) is not None,
+        "label": label.get("vi"),
+        "label_en": label.get("en") or label.get("vi"),
+        "absorbed": cfg.absorbed_in(year),
+        "merged_this_year": cfg.baseline_provinces(year),
+        "levels": list(cfg.levels_for(year)),
+        "previous_levels": list(cfg.levels_for(year - 1)),
+        "ended_levels": [lv for lv in cfg.levels_for(year - 1) if lv not in cfg.levels_for(year)],
+        "new_levels": [lv for lv in cfg.levels_for(year) if lv not in cfg.levels_for(year - 1)],
+    }
+
+
 def compute_metrics(
     year: int,
     paths: Paths | None = None,
@@ -929,14 +1396,30 @@ def compute_metrics(
         )
     sources: dict[str, str] = {}
     levels: dict[str, Any] = {}
-    for level in LEVELS:
-        if level not in cfg.levels:
-            continue
+    baseline_sources: list[str] = []
+    warnings: list[dict[str, Any]] = []
+    for level in cfg.levels_for(year):
         frames = {y: _read(paths, y, level) for y in years}
         if frames[year] is None:
             raise FileNotFoundError(f"{paths.processed_year(year) / (level + '.csv')} is missing")
-        levels[level] = level_metrics(level, year, frames, cfg, reg, policy, decimals, rule)
+        comp = prepare_comparison(level, year, cfg, paths, frames.get(year - 1))
+        if comp["basis"] != comp["requested_basis"]:
+            warnings.append(
+                {
+                    "code": "baseline_missing",
+                    "level": level,
+                    "key": f"structure (from: {year}).comparability.{level}",
+                    "file": None,
+                    "message": f"{level}: the {comp['requested_basis']} comparison with "
+                    f"{year - 1} needs {', '.join(comp['missing']) or 'tables with the same tiers'}; "
+                    "no change figure is given",
+                }
+            )
+        levels[level] = level_metrics(
+            level, year, frames, cfg, reg, policy, decimals, rule, comparison=comp
+        )
         sources[level] = paths.rel(paths.processed_year(year) / f"{level}.csv")
+        baseline_sources += [p for p in comp["sources"] if p not in baseline_sources]
     sat = _read(paths, year, "satisfaction")
     nat = _read(paths, year, "national_indices")
     if sat is not None:
@@ -944,6 +1427,19 @@ def compute_metrics(
     if nat is not None:
         sources["national_indices"] = paths.rel(paths.processed_year(year) / "national_indices.csv")
     gaps = [y for y in range(years[0], year) if y not in years]
+    satisfaction = satisfaction_metrics(sat, cfg, year, policy, decimals)
+    if sat is not None and satisfaction["target"] is None:
+        warnings.append(
+            {
+                "code": "no_target",
+                "level": None,
+                "key": f"targets.{year}.satisfaction",
+                "file": cfg.rel_source,
+                "message": f"no satisfaction target for {year}: add "
+                f"`targets: {{{year}: {{satisfaction: {{value: <percent>, group: <group id>}}}}}}` "
+                f"to {cfg.rel_source}; the report says that no target was set",
+            }
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "year": year,
@@ -963,8 +1459,11 @@ def compute_metrics(
         "history": {"years": years, "first_year": years[0], "gap_years": gaps},
         "sources": sources,
         "levels": levels,
-        "satisfaction": satisfaction_metrics(sat, cfg, year, policy, decimals),
+        "satisfaction": satisfaction,
         "national_indices": national_metrics(nat, cfg, year),
+        "structure": structure_metrics(cfg, year),
+        "baseline_sources": baseline_sources,
+        "warnings": warnings,
     }
 
 
@@ -1037,8 +1536,14 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 {
                     "year": year,
                     "level": level,
-                    **{k: v for k, v in u.items() if k not in ("predecessors", "areas")},
+                    **{
+                        k: v
+                        for k, v in u.items()
+                        if k
+                        not in ("predecessors", "areas", "predecessor_names", "compared_with_units")
+                    },
                     "predecessors": "|".join(u["predecessors"]),
+                    "predecessor_names": "|".join(u.get("predecessor_names") or []),
                     **{f"area_{a}": v for a, v in u["areas"].items()},
                 }
             )
@@ -1078,8 +1583,8 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 hist.append(
                     {"level": level, "year": h["year"], "tier": t, "count": c, "total": h["total"]}
                 )
-        for kind in ("up", "down", "merged", "split", "new"):
-            for u in lv["movements"][kind]:
+        for kind in ("up", "down", "merged", "split", "new", "unmatched"):
+            for u in lv["movements"].get(kind, []):
                 moves.append(
                     {
                         "year": year,
