@@ -823,3 +823,483 @@ def test_column_numbering_row_below_the_header_is_skipped(tmp_path, cfg, reg, nu
     df = parse_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), cfg, reg)
     assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
     assert df["source_row"].tolist() == [11, 12, 13]
+
+
+# --------------------------------------------------------------------------------------
+# issue 14: bad input is caught where it is, with its cell; nothing is written, the
+# previous tables stay as they were
+def processed_bytes(paths) -> dict[str, bytes]:
+    if not paths.processed.exists():
+        return {}
+    return {
+        str(p.relative_to(paths.processed)): p.read_bytes()
+        for p in sorted(paths.processed.rglob("*"))
+        if p.is_file()
+    }
+
+
+def rejected(paths, year=YEAR) -> InputError:
+    """Clean fails, and data/processed holds exactly what it held before."""
+    before = processed_bytes(paths)
+    with pytest.raises(InputError) as info:
+        clean_year(year, paths)
+    assert processed_bytes(paths) == before, "data/processed changed on a rejected input"
+    return info.value
+
+
+def edit_demo(paths, stem: str, unit: str, column: str, value, year=YEAR) -> tuple[str, int]:
+    """Change one cell of a demo workbook: the row of `unit`, the column headed `column`.
+    Returns the file (as messages name it) and the Excel row."""
+    path = raw_dir(paths, year) / f"{stem}.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    col = row = None
+    for r in ws.iter_rows():
+        for c in r:
+            if isinstance(c.value, str) and c.value.strip() == column and col is None:
+                col = c.column
+            if isinstance(c.value, str) and " ".join(c.value.split()) == unit and row is None:
+                row = c.row
+    assert col and row, (column, unit)
+    ws.cell(row=row, column=col).value = value
+    wb.save(path)
+    return f"data/raw/khanh_hoa/{year}/{stem}.xlsx", row
+
+
+@pytest.fixture
+def cleaned(project):
+    """The demo project with 2022 cleaned once (the tables a rejection must not touch)."""
+    clean_year(YEAR, project)
+    assert processed_bytes(project)
+    return project
+
+
+@pytest.mark.parametrize(
+    "value,problem,vi",
+    [(105.0, "score above 100", "chỉ số lớn hơn 100"), (-1.0, "score below 0", "nhỏ hơn 0")],
+)
+def test_error_score_out_of_range(cleaned, value, problem, vi):
+    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Chỉ số CCHC (%)", value)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem=problem,
+        sheet="PL1",
+        row=row,
+        column="Chỉ số CCHC (%)",
+        found=f"{value:g}",
+        expected="0 to 100",
+    )
+    assert vi in str(exc).splitlines()[0]
+
+
+def test_error_area_above_its_maximum(cleaned):
+    file, row = edit_demo(cleaned, "commune", "Xã Sơn Bình", "Cải cách tổ chức bộ máy", 10.5)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="points above 10",
+        sheet="PL2",
+        row=row,
+        column="Cải cách tổ chức bộ máy",
+        found="10.5",
+        expected="points for this area (0 to 10)",
+    )
+    assert "điểm của lĩnh vực này (từ 0 đến 10)" in str(exc)
+
+
+def test_error_satisfaction_above_100(cleaned):
+    file, row = edit_demo(cleaned, "satisfaction", "Sở Y tế", "Chỉ số hài lòng (%)", "100,5%")
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="satisfaction index above 100",
+        sheet="SIPAS",
+        row=row,
+        column="Chỉ số hài lòng (%)",
+        found="100,5%",
+        expected="0 to 100",
+    )
+    assert "chỉ số hài lòng lớn hơn 100" in str(exc)
+
+
+@pytest.mark.parametrize("cell", ["1.085,5", "1,085.5", "1 085,5"])
+def test_error_thousands_separator_in_a_percentage(cleaned, cell):
+    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Chỉ số CCHC (%)", cell)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="thousands separator",
+        sheet="PL1",
+        row=row,
+        column="Chỉ số CCHC (%)",
+        found=cell,
+        expected="a score in %",
+    )
+    assert "dấu phân cách hàng nghìn" in str(exc)
+
+
+def test_error_tier_contradicts_the_band(cleaned):
+    """A score of 95 labelled Khá (the 2022 bands: Tốt from 85)."""
+    file, row = edit_demo(cleaned, "commune", "Xã Sơn Bình", "Chỉ số CCHC (%)", 95)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="the tier contradicts the score band",
+        sheet="PL2",
+        row=row,
+        column="Xếp loại",
+        found="Khá",
+        expected="Tốt (score ≥ 85",
+    )
+    assert "a score of 95 is Tốt in 2022" in exc.problem
+    assert "chỉ số 95 là Tốt năm 2022" in str(exc)
+
+
+def test_error_district_contradicts_the_registry(cleaned):
+    """Xã Sơn Bình is in Huyện Khánh Sơn; the file lists it under Huyện Cam Lâm."""
+    file, row = edit_demo(
+        cleaned, "commune", "Xã Sơn Bình", "Huyện, thị xã, thành phố", "Huyện Cam Lâm"
+    )
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="the district contradicts the unit registry",
+        sheet="PL2",
+        row=row,
+        column="Huyện, thị xã, thành phố",
+        found="Huyện Cam Lâm",
+        expected="Huyện Khánh Sơn",
+    )
+    assert "huyện không khớp với danh mục" in str(exc)
+
+
+def test_district_written_without_its_kind_is_the_same_district(project, cfg, reg):
+    head, merges, _ = header(cfg, "commune", 1, district=True)
+    rows = [*head, data_row(cfg, "commune", 1, "Xã Sơn Bình", 84.36, "Khá", "KHÁNH SƠN")]
+    df = parse_file(write_xlsx(project.root / "c.xlsx", rows, merges, "PL2"), cfg, reg, "commune")
+    assert df["district"].tolist() == ["Huyện Khánh Sơn"]
+
+
+def test_error_one_unit_where_the_registry_expects_43(cleaned, cfg):
+    rows, merges = provincial_book(cfg, [("Sở Tư pháp", 91.25, "Tốt")])
+    file = put_provincial(cleaned, rows, merges)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="the table has 1 unit; the registry lists 43 provincial units for 2022",
+        sheet="PL1",
+        row=8,
+        found="1 unit",
+        expected="43 units",
+    )
+    assert "bảng có 1 đơn vị; danh mục có 43 đơn vị" in str(exc)
+    assert "Thanh tra tỉnh" in exc.problem  # names missing units (from the registry)
+
+
+def test_formula_without_a_saved_value_says_it_is_a_formula(cleaned, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    n_areas = len(cfg.areas("provincial"))
+    L = openpyxl.utils.get_column_letter
+    rows[9][-2] = f"=SUM({L(3)}10:{L(2 + n_areas)}10)"  # Sở Tư pháp's index, never calculated
+    file = put_provincial(cleaned, rows, merges)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="a formula with no saved value",
+        sheet="PL1",
+        row=10,
+        column="Chỉ số CCHC (%)",
+        found="=SUM(C10:J10)",
+        expected="save it",
+    )
+    assert "công thức" in str(exc)
+
+
+def test_data_sheet_after_a_cover_sheet_is_found_by_its_header(tmp_path, cfg, reg):
+    rows, merges = provincial_book(cfg, UNITS)
+    wb = openpyxl.Workbook()
+    wb.active.title = "Ghi chú"
+    wb.active.append(["Bảng này gửi kèm công văn số 12/SNV"])
+    ws = wb.create_sheet("PL1")
+    for r in rows:
+        ws.append(list(r))
+    for m in merges:
+        ws.merge_cells(m)
+    wb.save(tmp_path / "p.xlsx")
+    grid = read_grid(
+        tmp_path / "p.xlsx", find=lambda rs: any(c == "Tên cơ quan, đơn vị" for r in rs for c in r)
+    )
+    assert grid.sheet == "PL1"
+    from par_review.clean.tables import header_test
+
+    grid = read_grid(tmp_path / "p.xlsx", find=header_test(cfg))
+    df = parse_unit_table(grid, cfg, reg, "provincial", YEAR)
+    assert df["unit_id"].tolist() == ["p-so-tu-phap", "p-so-noi-vu", "p-cong-an"]
+    assert read_grid(tmp_path / "p.xlsx").sheet == "Ghi chú"  # without `find`: the first
+
+
+def test_no_data_sheet_names_the_sheet_that_was_read(project):
+    path = raw_dir(project) / "provincial.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Bìa"
+    wb.active.append(["BÁO CÁO"])
+    wb.create_sheet("Khác").append(["Một", "Hai"])
+    wb.save(path)
+    exc = clean_fails(project)
+    check_error(
+        exc,
+        file=f"data/raw/khanh_hoa/{YEAR}/provincial.xlsx",
+        problem="no header row",
+        sheet="Bìa",
+        row=1,
+    )
+
+
+@pytest.mark.parametrize("sep", ["\t", ","])
+def test_utf16_csv_from_excel_unicode_text_is_read(project, sep):
+    """Excel's "Unicode Text" is UTF-16 with a byte-order mark, tab-separated."""
+    clean_year(2018, project)
+    expected = read_processed(project, 2018, "provincial")
+    src = raw_dir(project, 2018) / "provincial.csv"
+    rows = list(csv.reader(src.read_text(encoding="utf-8-sig").splitlines()))
+    buf = "\r\n".join(sep.join(f'"{c}"' if sep in c else c for c in r) for r in rows) + "\r\n"
+    src.write_bytes(buf.encode("utf-16"))  # BOM + UTF-16-LE
+    assert src.read_bytes()[:2] == b"\xff\xfe"
+    clean_year(2018, project)
+    got = read_processed(project, 2018, "provincial")
+    pd_cols = ["unit_id", "score", "tier", "source_row"]
+    assert got[pd_cols].equals(expected[pd_cols])
+
+
+def test_utf16_without_a_bom_is_read(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes("STT\tTên đơn vị\tChỉ số\n1\tSở Tư pháp\t85,32\n".encode("utf-16-le"))
+    assert read_grid(p).rows[1] == ["1", "Sở Tư pháp", "85,32"]
+
+
+# -- security: links out of the project, absolute paths, file contents -------------------
+SECRET = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+@pytest.mark.parametrize("name", ["provincial.csv", "provincial.xlsx"])
+def test_raw_file_linking_outside_the_project_is_refused(cleaned, tmp_path, name):
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text(SECRET, encoding="utf-8")
+    for old in raw_dir(cleaned).glob("provincial.*"):
+        old.unlink()
+    (raw_dir(cleaned) / name).symlink_to(secret)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=f"data/raw/khanh_hoa/{YEAR}/{name}",
+        problem="a link that leads outside the project",
+        expected="copy it",
+    )
+    text = str(exc) + repr(exc.to_dict())
+    assert "root" not in text and "passwd" not in text and str(tmp_path) not in text
+
+
+def test_year_folder_linking_outside_the_project_is_refused(project, tmp_path):
+    outside = tmp_path / "elsewhere" / str(YEAR)
+    outside.parent.mkdir()
+    raw_dir(project).rename(outside)
+    raw_dir(project).symlink_to(outside, target_is_directory=True)
+    exc = rejected(project)
+    assert "outside the project" in exc.problem and str(tmp_path) not in str(exc)
+    assert str(exc.file).startswith(f"data/raw/khanh_hoa/{YEAR}/")
+
+
+def test_national_table_linking_outside_the_project_is_refused(project, tmp_path):
+    secret = tmp_path / "passwd.csv"
+    secret.write_text(SECRET, encoding="utf-8")
+    project.national_raw.unlink()
+    project.national_raw.symlink_to(secret)
+    exc = rejected(project)
+    assert exc.file == "data/raw/khanh_hoa/national/national_indices.csv"
+    assert "root" not in str(exc) and str(tmp_path) not in str(exc)
+
+
+def test_a_link_inside_the_project_is_read(project):
+    inbox = project.root / "inbox"
+    inbox.mkdir()
+    src = raw_dir(project) / "provincial.xlsx"
+    src.rename(inbox / "provincial.xlsx")
+    src.symlink_to(inbox / "provincial.xlsx")
+    result = clean_year(YEAR, project)
+    assert len(result.tables["provincial"]) == 43
+    assert result.inputs["provincial"] == f"data/raw/khanh_hoa/{YEAR}/provincial.xlsx"
+
+
+def test_messages_never_hold_an_absolute_path(tmp_path):
+    with pytest.raises(InputError) as info:
+        read_grid(tmp_path / "missing.xlsx")
+    assert str(info.value.file) == "missing.xlsx" and str(tmp_path) not in str(info.value)
+    exc = InputError(tmp_path / "x" / "a.csv", "not a number", row=3)
+    assert str(tmp_path) not in str(exc) and exc.file == "a.csv"
+    (tmp_path / "nul.csv").write_bytes(SECRET.encode() + b"\x00")
+    with pytest.raises(InputError, match="not a text") as info:
+        read_grid(tmp_path / "nul.csv")
+    assert "root" not in str(info.value) and str(tmp_path) not in str(info.value)
+
+
+def test_a_long_cell_is_cut_in_the_message(tmp_path, cfg, reg):
+    head, _, _ = header(cfg, "provincial", 1, two_row=False)
+    rows = [*head, data_row(cfg, "provincial", 1, "Sở Tư pháp", 90.0, "Tốt", score_cell="x" * 5000)]
+    with pytest.raises(InputError, match="not a number") as info:
+        parse_file(write_csv(tmp_path / "p.csv", rows), cfg, reg)
+    assert len(str(info.value)) < 1000 and "…" in str(info.value)
+
+
+# -- issue 12: levels are data; the tier column is optional when bands are configured ----
+THREE_TIERS = [
+    {"id": "tot", "label": {"vi": "Tốt", "en": "Good"}},
+    {"id": "kha", "label": {"vi": "Khá", "en": "Fair"}},
+    {"id": "kem", "label": {"vi": "Kém", "en": "Poor"}},
+]
+
+
+def one_level_province():
+    return {
+        "id": "tinh_mot_cap",
+        "name": {"vi": "Tỉnh Một Cấp", "en": "One-Level Province"},
+        "tiers": THREE_TIERS,
+        "bands": {"default": {"tot": 80, "kha": 60, "kem": 0}},
+        "levels": {"xa": {"label": {"vi": "cấp xã", "en": "communes"}, "input": "ket_qua_xa"}},
+        "groups": {"xa": {"vi": "Xã", "en": "Communes"}},
+        "areas": {
+            "xa": [
+                {
+                    "id": "dich_vu",
+                    "label": {"vi": "Dịch vụ công", "en": "Public services"},
+                    "max": 60,
+                },
+                {
+                    "id": "so_hoa",
+                    "label": {"vi": "Chuyển đổi số", "en": "Digitalisation"},
+                    "max": 40,
+                },
+            ]
+        },
+        "columns": {"stt": ["STT"], "unit_name": ["Đơn vị"], "score": ["Tổng điểm (%)"]},
+        "total_row_labels": ["Cộng"],
+    }
+
+
+ONE_LEVEL_UNITS = [
+    ["x-1", "xa", "xa", "", "", "Xã Bắc Sơn", "", "2020", "", "", "assumed", ""],
+    ["x-2", "xa", "xa", "", "", "Xã Nam Hà", "", "2020", "", "", "assumed", ""],
+    ["x-3", "xa", "xa", "", "", "Phường Đông Hải", "", "2020", "", "", "assumed", ""],
+]
+
+
+def write_province(root, data, units):
+    d = root / "config" / data["id"]
+    d.mkdir(parents=True, exist_ok=True)
+    import yaml
+
+    (d / "province.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    from par_review.rawdata.registry import COLUMNS
+
+    with (d / "units.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        w.writerows(units)
+    from par_review.paths import Paths
+
+    return Paths.from_root(root, data["id"])
+
+
+def one_level_raw(paths, year, rows):
+    d = paths.raw_year(year)
+    d.mkdir(parents=True, exist_ok=True)
+    head = ["STT", "Đơn vị", "Dịch vụ công", "Chuyển đổi số", "Tổng điểm (%)"]
+    write_csv(d / "ket_qua_xa.csv", [[f"KẾT QUẢ NĂM {year}"], head, *rows])
+
+
+def test_one_level_three_tiers_no_tier_column_two_areas(tmp_path):
+    paths = write_province(tmp_path, one_level_province(), ONE_LEVEL_UNITS)
+    one_level_raw(
+        paths,
+        2024,
+        [
+            ["1", "Xã Bắc Sơn", "55,0", "35,5", "90,5"],
+            ["2", "Xã Nam Hà", "40,0", "25,0", "65,0"],
+            ["3", "PHƯỜNG ĐÔNG HẢI", "30,0", "12,0", "42,0"],
+            ["", "Cộng", "", "", "65,83"],
+        ],
+    )
+    result = clean_year(2024, paths)
+    assert set(result.tables) == {"xa", "national_indices"}
+    assert sorted(p.name for p in paths.processed_year(2024).iterdir()) == [
+        "national_indices.csv",
+        "xa.csv",
+    ]
+    df = read_processed(paths, 2024, "xa")
+    assert list(df.columns) == [
+        *["year", "level", "unit_id", "unit_name", "group", "district", "score"],
+        *["area_dich_vu", "area_so_hoa", "tier", "raw_name", "source_file", "source_row"],
+    ]
+    assert df["unit_id"].tolist() == ["x-1", "x-2", "x-3"]
+    assert df["tier"].tolist() == ["tot", "kha", "kem"]  # derived from the score's band
+    assert df["area_so_hoa"].tolist() == [35.5, 25.0, 12.0]
+    assert set(df["level"]) == {"xa"} and df["source_row"].tolist() == [3, 4, 5]
+
+
+def test_one_level_province_checks_the_area_maximum_and_the_roster(tmp_path):
+    paths = write_province(tmp_path, one_level_province(), ONE_LEVEL_UNITS)
+    one_level_raw(paths, 2024, [["1", "Xã Bắc Sơn", "55,0", "45,0", "100"]])
+    exc = rejected(paths, 2024)
+    check_error(
+        exc,
+        file="data/raw/tinh_mot_cap/2024/ket_qua_xa.csv",
+        problem="points above 40",
+        row=3,
+        column="Chuyển đổi số",
+        found="45,0",
+        expected="(0 to 40)",
+    )
+    one_level_raw(paths, 2024, [["1", "Xã Bắc Sơn", "55,0", "35,0", "90"]])
+    exc = rejected(paths, 2024)
+    assert "the registry lists 3 xa units for 2024" in exc.problem
+
+
+def test_one_level_tier_column_where_present_is_checked(tmp_path):
+    data = one_level_province()
+    data["columns"]["tier"] = ["Xếp loại"]
+    paths = write_province(tmp_path, data, ONE_LEVEL_UNITS[:1])
+    d = paths.raw_year(2024)
+    d.mkdir(parents=True)
+    head = ["STT", "Đơn vị", "Dịch vụ công", "Chuyển đổi số", "Tổng điểm (%)", "Xếp loại"]
+    write_csv(d / "ket_qua_xa.csv", [head, ["1", "Xã Bắc Sơn", "55", "35", "90", "Kém"]])
+    check_error(
+        rejected(paths, 2024),
+        file="data/raw/tinh_mot_cap/2024/ket_qua_xa.csv",
+        problem="the tier contradicts the score band",
+        row=2,
+        column="Xếp loại",
+        found="Kém",
+        expected="Tốt (score ≥ 80",
+    )
+    write_csv(d / "ket_qua_xa.csv", [head, ["1", "Xã Bắc Sơn", "55", "35", "90", "tốt"]])
+    assert read_processed_after(paths, 2024)["tier"].tolist() == ["tot"]
+
+
+def read_processed_after(paths, year):
+    clean_year(year, paths)
+    return read_processed(paths, year, next(iter(paths_levels(paths, year))))
+
+
+def paths_levels(paths, year):
+    from par_review.config import load_config
+
+    return load_config(paths.province, paths).levels_for(year)

@@ -135,7 +135,11 @@ class InputError(Exception):
             "row": self.row,
             "column": self.column,
             "problem": self.problem,
-            "found": None if self.found is None else self.found_text(),
+            "found": None
+            if self.found is None
+            else self.found_text()
+            if isinstance(self.found, (list, tuple))
+            else _cut(str(self.found)),
             "expected": None if self.expected is None else str(self.expected),
             "problem_vi": self.problem_vi,
             "expected_vi": self.expected_vi,

@@ -571,11 +571,11 @@ def _check_roster(
     names = ", ".join(u.name for u in missing[:5]) + (" …" if len(missing) > 5 else "")
     raise InputError(
         grid.file,
-        f"the table has {len(records)} units; the registry lists {len(roster)} {level} units "
-        f"for {year} (missing: {names})",
+        f"the table has {len(records)} unit{'s' if len(records) != 1 else ''}; the registry "
+        f"lists {len(roster)} {level} units for {year} (missing: {names})",
         sheet=grid.sheet,
         row=grid.row_numbers[header.row_index],
-        found=f"{len(records)} units",
+        found=f"{len(records)} unit{'s' if len(records) != 1 else ''}",
         expected=f"{len(roster)} units, one row each ({registry_file}, valid in {year})",
         problem_vi=f"bảng có {len(records)} đơn vị; danh mục có {len(roster)} đơn vị cấp "
         f"'{level}' năm {year} (thiếu: {names})",

@@ -163,15 +163,16 @@ UTF16_TEXT = 'UTF-16 text (Excel\'s "Unicode Text")'
 
 def _utf16(raw: bytes) -> str | None:
     """The UTF-16 codec of these bytes, if they are UTF-16 text: a byte-order mark, or
-    (without one) a NUL in every other byte of ASCII-range text."""
+    (without one) NULs in every other byte, as ASCII characters (digits, separators, most
+    letters) give in UTF-16 and never in UTF-8 or cp1258."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
     head = raw[:400]
     if len(head) >= 8 and len(head) % 2 == 0:
         odd, even = head[1::2], head[0::2]
-        if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        if odd.count(0) >= 0.4 * len(odd) and even.count(0) <= 0.05 * len(even):
             return "utf-16-le"
-        if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        if even.count(0) >= 0.4 * len(even) and odd.count(0) <= 0.05 * len(odd):
             return "utf-16-be"
     return None
 
