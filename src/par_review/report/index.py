@@ -1,110 +1,148 @@
-"""reports/index.html: every year with its headline figures, status (published, or failed
-with the reason) and links to the HTML, PDF, Data Docs and metrics.json. Self-contained:
-inline CSS, no script, no external resource."""
+"""reports/index.html (Vietnamese) and reports/index.en.html (English): every province, year
+and language, with every tier's count and share per level, the status of the last build
+(published, or failed with its reason in the reader's words and the date of the publication
+still shown), and links to each language's report, PDF, downloads and validation pages.
+
+Self-contained: inline CSS, no script, no external resource. Markup in a Jinja2 template
+with autoescape (templates/site/index.html.j2); words in locales/*.yml under `index.`;
+numbers through fmt. Never quotes file contents or absolute paths: a failure is shown by
+its kind and step, the technical reason stays in `par-review status` and the build log.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import html
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import load_config
-from ..fmt import fmt_fraction, fmt_pct
+from ..fmt import fmt_date, fmt_fraction, fmt_pct
 from ..fsutil import write_text_atomic
 from ..i18n import Translator
-from ..paths import Paths, simulated_flag
+from ..paths import Paths, provinces, simulated_flag
 
-CSS = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2rem auto;max-width:60rem;color:#1b1b1b;padding:0 1rem}
-h1{font-size:1.5rem;border-bottom:3px solid #a51c30;padding-bottom:.4rem}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.45rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f0ea}.ok{color:#1a7f37;font-weight:bold}.fail{color:#b42318;font-weight:bold}
-.note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem .8rem;margin:1rem 0}
-.reason{font-size:.9em;color:#555}a{color:#0b5cad}
-@media print{a{color:inherit;text-decoration:none}}
-"""
+LANGS = ("vi", "en")
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 
 
-def _headline(metrics: dict, lvl: str, lang: str, level_label: str) -> str:
-    try:
-        level = metrics["levels"][lvl]
-        tiers = level["tiers"]
-        first = next(iter(tiers))
-        t = tiers[first]
-        policy = (metrics.get("rounding") or {}).get("policy", "half_up")
-        return (
-            f"{html.escape(level_label)}: {fmt_fraction(t['count'], level['total'], lang)} "
-            f"{html.escape(t.get('label' if lang == 'vi' else 'label_en', t.get('label', first)))} "
-            f"({fmt_pct(t['share_pct'], lang, policy)})"
+def index_name(lang: str) -> str:
+    return "index.html" if lang == "vi" else f"index.{lang}.html"
+
+
+@dataclass
+class Row:
+    year: int
+    levels: list[tuple[str, list[str]]] = field(default_factory=list)  # (level label, tier texts)
+    status: str = ""  # published | failed | never
+    failed_step: str = ""
+    failed_kind: str = ""
+    shown_date: str = ""  # the date of the publication whose figures are shown
+    links: list[tuple[str, str, str | None]] = field(default_factory=list)  # (href, text, hreflang)
+
+
+@dataclass
+class Section:
+    province: str
+    name: str
+    simulated: bool
+    rows: list[Row]
+
+
+def _read_json(p: Path) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(p.read_text(encoding="utf-8"))
+    return {}
+
+
+def _tiers(metrics: dict, lvl: str, lang: str) -> list[str]:
+    level = (metrics.get("levels") or {}).get(lvl) or {}
+    policy = (metrics.get("rounding") or {}).get("policy", "half_up")
+    out = []
+    for tid, t in (level.get("tiers") or {}).items():
+        label = t.get("label_en" if lang == "en" else "label") or t.get("label") or tid
+        out.append(
+            f"{label} {fmt_fraction(t.get('count'), level.get('total'), lang)} "
+            f"({fmt_pct(t.get('share_pct'), lang, policy)})"
         )
-    except (KeyError, TypeError, StopIteration):
-        return ""
+    return out
 
 
-def _capitalised(text: str) -> str:
+def _level_label(cfg, lvl: str, year: int, lang: str) -> str:
+    levels = cfg.levels_for(year) if hasattr(cfg, "levels_for") else cfg.levels
+    spec = levels.get(lvl) or cfg.levels.get(lvl) or {}
+    text = (spec.get("label") or {}).get(lang) or (spec.get("label") or {}).get("vi") or lvl
     return text[:1].upper() + text[1:]
 
 
-def write_index(paths: Paths, state: dict, province: str = "khanh_hoa", lang: str = "vi") -> Path:
-    cfg = load_config(province, paths)
-    t = Translator(lang)
+def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator) -> Section:
+    from ..config import load_config
 
-    def w(key: str) -> str:
-        return t(f"index.{key}")
-
-    years = sorted(
-        set(paths.raw_years())
-        | {int(y) for y in state.get("years", {})}
-        | set(int(p.name) for p in paths.reports.glob("[0-9][0-9][0-9][0-9]") if p.is_dir()),
-        reverse=True,
-    )
+    p = paths.of(province)
+    cfg = load_config(province, p)
+    keys = state.get("keys", {})
+    years = set(p.raw_years())
+    years |= {int(k.split("/")[1]) for k in keys if k.startswith(f"{province}/")}
+    if p.reports.is_dir():
+        years |= {int(d.name) for d in p.reports.iterdir() if d.is_dir() and d.name.isdigit()}
     rows = []
-    for y in years:
-        d = paths.report_year(y)
-        last = (state.get("years", {}).get(str(y)) or {}).get("last") or {}
-        metrics = {}
-        with contextlib.suppress(OSError, ValueError):
-            metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
-        heads = [
-            _headline(metrics, lvl, lang, _capitalised(cfg.level_label(lvl, lang)))
-            for lvl in cfg.levels
-        ]
-        links = []
-        for name, label in (
-            ("report.html", w("report")),
-            ("report.pdf", w("pdf")),
-            ("validation/index.html", w("docs")),
-            ("metrics.json", w("metrics")),
-        ):
-            if (d / name).exists():
-                links.append(f'<a href="{y}/{name}">{html.escape(label)}</a>')
+    for y in sorted(years, reverse=True):
+        d = p.report_year(y)
+        row = Row(y)
+        metrics = _read_json(d / "metrics.json")
+        manifest = _read_json(d / "manifest.json")
+        for lvl in (metrics.get("levels") or {}):
+            row.levels.append((_level_label(cfg, lvl, y, lang), _tiers(metrics, lvl, lang)))
+        for L in manifest.get("languages") or []:
+            hreflang = None if L == lang else L
+            name = t(f"index.lang_{L}") if t.has(f"index.lang_{L}") else L
+            for fname, text in ((f"report.{L}.html", "report"), (f"report.{L}.pdf", "pdf")):
+                if (d / fname).exists():
+                    row.links.append((f"{province}/{y}/{fname}", f"{t('index.' + text)} ({name})",
+                                      hreflang))
+            if (d / "downloads" / L).is_dir():
+                row.links.append((f"{province}/{y}/downloads/{L}/tables.xlsx",
+                                  f"{t('index.downloads')} ({name})", hreflang))
+        if (d / f"validation.{lang}.html").exists():
+            row.links.append((f"{province}/{y}/validation.{lang}.html", t("index.docs"), None))
+        elif (d / "validation" / "index.html").exists():
+            row.links.append((f"{province}/{y}/validation/index.html", t("index.docs"), "en"))
+        last = (keys.get(f"{province}/{y}") or {}).get("last") or {}
         if last.get("status") == "failed":
-            status = (
-                f'<span class="fail">{w("failed")} {html.escape(str(last.get("step")))}</span>'
-                f'<div class="reason">{html.escape(str(last.get("reason", "")))}'
-                f"{'; ' + w('kept') if links else ''}</div>"
-            )
-        elif links:
-            status = f'<span class="ok">{w("published")}</span>'
+            row.status = "failed"
+            row.failed_step = last.get("step", "")
+            row.failed_kind = last.get("kind", "error")
+            if manifest.get("built_at"):
+                row.shown_date = fmt_date(manifest["built_at"][:10], lang)
+        elif manifest:
+            row.status = "published"
+            row.shown_date = fmt_date(str(manifest.get("built_at", ""))[:10], lang)
         else:
-            status = w("never")
-        rows.append(
-            f"<tr><td><b>{y}</b></td><td>{'<br>'.join(h for h in heads if h)}</td>"
-            f"<td>{status}</td><td>{' · '.join(links)}</td></tr>"
-        )
-    demo = simulated_flag(paths) is not None
-    body = (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(w('title'))} — {html.escape(cfg.name(lang))}</title><style>{CSS}</style></head>\n<body>\n"
-        f"<h1>{html.escape(w('title'))} — {html.escape(cfg.name(lang))}</h1>\n"
-        + (f'<p class="note">{html.escape(w("simulated"))}</p>\n' if demo else "")
-        + f"<table><thead><tr><th>{w('year')}</th><th>{w('good')}</th><th>{w('status')}</th>"
-        f"<th>{w('links')}</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody></table>\n</body></html>\n"
+            row.status = "never"
+        rows.append(row)
+    return Section(province, cfg.name(lang), simulated_flag(p) is not None, rows)
+
+
+def render_index(paths: Paths, state: dict, lang: str) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    out = paths.reports / "index.html"
-    write_text_atomic(out, body)
+    t = Translator(lang)
+    sections = [_section(paths, state, prov, lang, t) for prov in provinces(paths.root)]
+    others = [(index_name(L), t(f"index.lang_{L}"), L) for L in LANGS if L != lang]
+    return env.get_template("index.html.j2").render(
+        lang=lang, t=t, sections=sections, others=others
+    )
+
+
+def write_index(paths: Paths, state: dict, *_, **__) -> Path:
+    """Write reports/index.html and reports/index.en.html. Returns the Vietnamese page."""
+    out = paths.reports_root / index_name("vi")
+    for lang in LANGS:
+        write_text_atomic(paths.reports_root / index_name(lang), render_index(paths, state, lang))
     return out
