@@ -1,8 +1,12 @@
 """Expectation suites built from the province configuration (not hard-coded), and the files
 of the file-backed Great Expectations project in `validation/gx/`.
 
-One suite per processed table and province (`<province>-provincial`, `-commune`,
-`-satisfaction`, `-national_indices`), one validation definition and one checkpoint per suite.
+One suite per processed table and province: one per level of any year (levels are data:
+`cfg.all_levels()`, e.g. `<province>-provincial`, `-commune`; a province may have one level or
+three), then `-satisfaction` and `-national_indices`; one validation definition and one
+checkpoint per suite. When a reorganisation changes a level's areas (its columns), the level
+gets one suite per set of areas: `<province>-<level>` for the first, `<province>-<level>-from<Y>`
+from year Y on (`suite_key(cfg, table, year)` says which one a year uses).
 What the config fixes (columns, area maxima, tiers, groups, national indices, which tier
 each band belongs to) is written into the suite. What changes with the year is a GX suite
 parameter (`{"$PARAMETER": "roster_size"}`) whose value `expectation_parameters()` computes at
@@ -42,8 +46,9 @@ from ..config import ProvinceConfig, load_config
 from ..paths import Paths
 from ..rawdata.registry import Registry
 
-UNIT_TABLES = ("provincial", "commune")
-TABLES = ("provincial", "commune", "satisfaction", "national_indices")
+UNIT_TABLES = ("provincial", "commune")  # Khánh Hòa's levels; use unit_tables(cfg)
+TABLES = ("provincial", "commune", "satisfaction", "national_indices")  # use tables_for(cfg)
+OTHER_TABLES = ("satisfaction", "national_indices")
 AREA_GAP = "area_sum_minus_score"
 AREA_TOLERANCE = 0.01
 INDEX_COLUMNS = {
@@ -92,25 +97,70 @@ def suite_name(province: str, table: str) -> str:
     return f"{province}-{table}"
 
 
+def unit_tables(cfg: ProvinceConfig, year: int | None = None) -> list[str]:
+    """The unit tables (one per level): of `year`, or of every year (None)."""
+    return list(cfg.levels_for(year)) if year is not None else cfg.all_levels()
+
+
+def tables_for(cfg: ProvinceConfig, year: int | None = None) -> list[str]:
+    """Every processed table validated for a province (in `year`, or in any year)."""
+    return [*unit_tables(cfg, year), *OTHER_TABLES]
+
+
+def index_columns(table: str) -> list[str]:
+    return INDEX_COLUMNS.get(table, ["unit_id", "unit_name"])
+
+
+def _area_periods(cfg: ProvinceConfig, level: str) -> list[int | None]:
+    """The first year of each distinct set of areas of a level (None: the defaults)."""
+    periods: list[int | None] = []
+    last = object()
+    for start in [None, *(e["from"] for e in cfg.structures)]:
+        if start is not None and level not in cfg.levels_for(start):
+            continue
+        if start is None and level not in cfg.levels:
+            continue
+        sig = [(a.id, a.max, a.labels.get("vi")) for a in cfg.areas(level, start)]
+        if sig != last:
+            periods.append(start)
+            last = sig
+    return periods or [None]
+
+
+def suite_key(cfg: ProvinceConfig, table: str, year: int) -> str:
+    """The key of build_suites() (and suite name after `<province>-`) that validates
+    `table` in `year`."""
+    if table in OTHER_TABLES:
+        return table
+    start = None
+    for p in _area_periods(cfg, table):
+        if p is None or p <= int(year):
+            start = p
+    periods = _area_periods(cfg, table)
+    return table if start is None or start == periods[0] else f"{table}-from{start}"
+
+
 def stable_id(kind: str, name: str) -> str:
     """Deterministic ids, so that regenerating the project gives the same files."""
     return str(uuid.uuid5(_NS, f"{kind}/{name}"))
 
 
-def _labels(cfg: ProvinceConfig, table: str) -> dict[str, tuple[str, str]]:
+def _labels(cfg: ProvinceConfig, table: str, year: int | None = None) -> dict[str, tuple[str, str]]:
     out = dict(COLUMN_LABELS)
-    if table in UNIT_TABLES:
-        for a in cfg.areas(table):
+    if table in cfg.all_levels():
+        for a in cfg.areas(table, year):
             out[a.column] = (f"điểm lĩnh vực “{a.label('vi')}”", f"area score “{a.label('en')}”")
     out[AREA_GAP] = ("tổng điểm các lĩnh vực trừ chỉ số", "sum of area scores minus the score")
     return out
 
 
 class _SuiteBuilder:
-    def __init__(self, cfg: ProvinceConfig, table: str):
+    def __init__(
+        self, cfg: ProvinceConfig, table: str, key: str | None = None, year: int | None = None
+    ):
         self.cfg, self.table = cfg, table
-        self.name = suite_name(cfg.id, table)
-        self.labels = _labels(cfg, table)
+        self.name = suite_name(cfg.id, key or table)
+        self.labels = _labels(cfg, table, year)
         self.expectations: list[dict[str, Any]] = []
 
     def lab(self, column: str) -> tuple[str, str]:
@@ -236,14 +286,17 @@ class _SuiteBuilder:
         )
 
     def group_is_configured(self, cfg) -> None:
-        groups = sorted(cfg.groups)
+        # the groups of the year (a reorganisation may end some and add others)
         self.in_set(
             "group.known",
             "group",
-            groups,
+            {"$PARAMETER": "configured_groups"},
             "critical",
-            ("Nhóm là một nhóm đã cấu hình", "The group is a configured group"),
-            (", ".join(groups), ", ".join(groups)),
+            (
+                "Nhóm là một nhóm đã cấu hình cho năm",
+                "The group is a group configured for the year",
+            ),
+            ("{configured_groups}", "{configured_groups}"),
         )
 
     def in_set(
@@ -284,7 +337,7 @@ class _SuiteBuilder:
                 "generated_by": "python -m par_review.validation.suites --write (from config/"
                 f"{self.cfg.id}/province.yml; edit the config, then regenerate)",
                 "table": self.table,
-                "index_columns": INDEX_COLUMNS[self.table],
+                "index_columns": index_columns(self.table),
                 "parameters": sorted(parameter_names(self.expectations)),
             },
             "notes": None,
@@ -309,10 +362,13 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
-    b = _SuiteBuilder(cfg, level)
-    areas = cfg.areas(level)
-    columns = unit_columns(cfg, level)
+def unit_suite(cfg: ProvinceConfig, level: str, year: int | None = None) -> dict[str, Any]:
+    """The suite of a level's table; `year`: the first year of the level's areas when a
+    reorganisation changed them (None: the top-level areas)."""
+    key = level if year is None or year == _area_periods(cfg, level)[0] else f"{level}-from{year}"
+    b = _SuiteBuilder(cfg, level, key, year)
+    areas = cfg.areas(level, year)
+    columns = unit_columns(cfg, level, year)
     level_vi, level_en = cfg.level_label(level, "vi"), cfg.level_label(level, "en")
     b.columns(columns, [AREA_GAP])
     b.add(
@@ -333,7 +389,10 @@ def unit_suite(cfg: ProvinceConfig, level: str) -> dict[str, Any]:
     for a in areas:
         types[a.column] = NUM
     b.types(types)
-    required = [c for c in columns if not (c == "district" and level == "provincial")]
+    # district must be filled only where the level is grouped by district in every year
+    years = [None, *(e["from"] for e in cfg.structures)]
+    grouped = {cfg.group_by(level, y) for y in years if y is None or level in cfg.levels_for(y)}
+    required = [c for c in columns if not (c == "district" and grouped != {"district"})]
     b.not_null(required)
     b.unique("unit_id")
     b.in_set(
@@ -495,12 +554,16 @@ def satisfaction_suite(cfg: ProvinceConfig) -> dict[str, Any]:
         "target_pct.present",
         "expect_column_values_to_not_be_null",
         {"column": "target_pct"},
-        "critical",
+        # a new year without a target is not a failure: the report says no target was set
+        "warning",
         (
             "Có mục tiêu chỉ số hài lòng của năm (config: targets)",
             "The satisfaction target of the year is present (config: targets)",
         ),
-        ("mục tiêu {satisfaction_targets}", "the target {satisfaction_targets}"),
+        (
+            "mục tiêu của năm: thêm {satisfaction_target_key}",
+            "the year's target: add {satisfaction_target_key}",
+        ),
     )
     b.unique("unit_id")
     b.in_set(
@@ -648,12 +711,14 @@ def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
 def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str, dict[str, Any]]:
     """table -> suite (a dict in GX's JSON form), with the reviewer's overrides applied
     (validation/overrides.yml: `severity: {check: critical|warning}`, `disabled: [check]`)."""
-    suites = {
-        "provincial": unit_suite(cfg, "provincial"),
-        "commune": unit_suite(cfg, "commune"),
-        "satisfaction": satisfaction_suite(cfg),
-        "national_indices": national_suite(cfg),
-    }
+    suites: dict[str, dict[str, Any]] = {}
+    for level in cfg.all_levels():  # levels are data: one suite per level (and set of areas)
+        periods = _area_periods(cfg, level)
+        for start in periods:
+            key = level if start == periods[0] else f"{level}-from{start}"
+            suites[key] = unit_suite(cfg, level, start)
+    suites["satisfaction"] = satisfaction_suite(cfg)
+    suites["national_indices"] = national_suite(cfg)
     overrides = overrides or {}
     severity = dict(overrides.get("severity") or {})
     disabled = set(overrides.get("disabled") or [])
@@ -698,13 +763,18 @@ def expectation_parameters(
 ) -> dict[str, Any]:
     """The values of the suite's `$PARAMETER`s for one year."""
     params: dict[str, Any] = {"year": int(year)}
-    if table in UNIT_TABLES or table == "satisfaction":
-        level = table if table in UNIT_TABLES else "provincial"
+    table = table.split("-from")[0]  # a suite key of a later set of areas: the level
+    levels = list(cfg.levels_for(year))
+    is_level = table in cfg.all_levels()
+    if is_level or table == "satisfaction":
+        # satisfaction: the provincial-level units (or the first level of a one-level province)
+        level = table if is_level else ("provincial" if "provincial" in levels else levels[0])
         roster = reg.roster(year, level)
         params["roster_unit_ids"] = sorted(u.unit_id for u in roster)
         params["roster_names"] = sorted({u.name for u in roster})
         params["roster_size"] = len(roster)
-    if table in UNIT_TABLES:
+        params["configured_groups"] = sorted(cfg.groups_for(year))
+    if is_level:
         for band in cfg.bands(year, table):
             params[f"band_{band.tier}_min"] = band.min_score
             if band.max_score != float("inf"):
@@ -712,6 +782,9 @@ def expectation_parameters(
     if table == "satisfaction":
         target = (cfg.targets(year).get("satisfaction") or {}).get("value")
         params["satisfaction_targets"] = [float(target)] if target is not None else []
+        params["satisfaction_target_key"] = (
+            f"targets.{int(year)}.satisfaction.value ({cfg.rel_source})"
+        )
     return params
 
 
@@ -720,8 +793,10 @@ def validation_view(table: str, df: pd.DataFrame, cfg: ProvinceConfig) -> pd.Dat
     missing are added empty, so that the other checks still run and the schema check says
     what is wrong."""
     view = df.copy()
-    if table in UNIT_TABLES:
-        areas = [a.column for a in cfg.areas(table)]
+    level = table.split("-from")[0]
+    if level in cfg.all_levels():
+        year = _year_of(view)
+        areas = [a.column for a in cfg.areas(level, year)]
         num = {
             c: pd.to_numeric(view[c], errors="coerce") if c in view.columns else None
             for c in [*areas, "score"]
@@ -731,10 +806,15 @@ def validation_view(table: str, df: pd.DataFrame, cfg: ProvinceConfig) -> pd.Dat
             view[AREA_GAP] = (total - num["score"]).round(6)
         else:
             view[AREA_GAP] = float("nan")
-    for col in INDEX_COLUMNS[table]:
+    for col in index_columns(level):
         if col not in view.columns:
             view[col] = None
     return view.reset_index(drop=True)
+
+
+def _year_of(df: pd.DataFrame) -> int | None:
+    years = pd.to_numeric(df["year"], errors="coerce").dropna() if "year" in df else []
+    return int(years.iloc[0]) if len(years) else None
 
 
 # -- the GX project files --------------------------------------------------------------------
@@ -806,13 +886,13 @@ fluent_datasources:
 """
 
 
-def _gx_yml() -> str:
+def _gx_yml(tables: list[str] | None = None) -> str:
     text = GX_YML_HEAD.format(
         context_id=stable_id("context", "par-review"),
         datasource=DATASOURCE,
         datasource_id=stable_id("datasource", DATASOURCE),
     )
-    for table in TABLES:
+    for table in tables or TABLES:
         text += (
             f"      {table}:\n"
             f"        type: dataframe\n"
@@ -838,11 +918,14 @@ def province_ids(paths: Paths) -> list[str]:
 
 def project_files(paths: Paths) -> dict[str, str]:
     """Relative path under validation/gx/ -> file text, for every configured province."""
-    files = {"great_expectations.yml": _gx_yml()}
+    files: dict[str, str] = {}
+    levels: list[str] = []  # the unit tables of every province, in first-seen order
     for province in province_ids(paths):
         cfg = load_config(province, paths)
-        for table, suite in build_suites(cfg, load_overrides(paths)).items():
+        levels += [lv for lv in cfg.all_levels() if lv not in levels]
+        for suite in build_suites(cfg, load_overrides(paths)).values():
             name = suite["name"]
+            table = suite["meta"]["table"]
             files[f"expectations/{name}.json"] = _json(suite)
             files[f"validation_definitions/{name}.json"] = _json(
                 {
@@ -869,7 +952,7 @@ def project_files(paths: Paths) -> dict[str, str]:
                     "name": name,
                     "result_format": {
                         "result_format": "COMPLETE",
-                        "unexpected_index_column_names": INDEX_COLUMNS[table],
+                        "unexpected_index_column_names": index_columns(table),
                         "partial_unexpected_count": 20,
                     },
                     "validation_definitions": [
@@ -877,7 +960,8 @@ def project_files(paths: Paths) -> dict[str, str]:
                     ],
                 }
             )
-    return files
+    files["great_expectations.yml"] = _gx_yml([*levels, *OTHER_TABLES] if levels else None)
+    return dict(sorted(files.items(), key=lambda kv: kv[0] != "great_expectations.yml"))
 
 
 GENERATED_DIRS = ("expectations", "validation_definitions", "checkpoints")
