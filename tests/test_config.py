@@ -246,3 +246,168 @@ def test_bands_given_for_every_year_without_default(tmp_path):
 def test_missing_province_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no configuration for province 'nowhere'"):
         load_config("nowhere", Paths.from_root(tmp_path))
+
+
+# --------------------------------------------------------------------------- structure over time
+def merged_province():
+    """A province that absorbs another in 2025, abolishes its districts and changes
+    its levels, groups, areas, bands and wording from that year: config only."""
+    d = other_province()
+    d["wording"] = {"vi": {"results.intro.commune": "Cấp xã do UBND huyện chấm"}}
+    d["levels"]["commune"]["scored_by"] = {"vi": "UBND cấp huyện", "en": "the districts"}
+    d["levels"]["commune"]["group_by"] = "district"
+    d["absorbed"] = [{"province": "tinh_cu", "from": 2025}]
+    d["structure"] = [
+        {
+            "from": 2025,
+            "label": {"vi": "Hợp nhất", "en": "Merger"},
+            "levels": {
+                "provincial": d["levels"]["provincial"],
+                "commune": {
+                    "label": {"vi": "cấp xã mới"},
+                    "input": "cap_xa",
+                    "group_by": None,
+                    "scored_by": {"vi": "UBND tỉnh", "en": "the province"},
+                },
+                "dac_khu": {"label": {"vi": "đặc khu"}, "input": "dac_khu", "group_by": None},
+            },
+            "groups": {"so": {"vi": "Sở"}, "xa": {"vi": "Xã"}, "phuong": {"vi": "Phường"}},
+            "areas": {
+                "commune": [
+                    {"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 60},
+                    {"id": "c", "label": {"vi": "Lĩnh vực C"}, "max": 40},
+                ]
+            },
+            "bands": {
+                "default": {"xuat_sac": 92, "tot": 82, "kha": 66, "trung_binh": 50, "kem": 0}
+            },
+            "wording": {"vi": {"results.intro.commune": "Cấp xã do UBND tỉnh chấm"}},
+            "comparability": {
+                "provincial": {"basis": "matched_units", "reason": {"vi": "Qua nguồn gốc"}},
+                "commune": {"basis": "combined_baseline", "reason": {"vi": "Gộp hai tỉnh"}},
+            },
+        },
+        {"from": 2027, "wording": {"en": {"results.intro.commune": "Communes"}}},
+    ]
+    return d
+
+
+def test_structure_over_time_is_configuration(tmp_path):
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", merged_province()))
+    assert list(cfg.levels_for(2024)) == ["provincial", "commune"]
+    assert list(cfg.levels_for(2025)) == ["provincial", "commune", "dac_khu"]
+    assert list(cfg.levels_for(2030)) == ["provincial", "commune", "dac_khu"]  # later: same
+    assert cfg.all_levels() == ["provincial", "commune", "dac_khu"]
+    assert set(cfg.groups_for(2024)) == {"so", "xa"} and "phuong" in cfg.groups_for(2026)
+    assert cfg.group_label("phuong") == "Phường"  # a later structure's group still has its label
+    assert [a.id for a in cfg.areas("commune", 2024)] == ["a"]
+    assert [(a.id, a.max) for a in cfg.areas("commune", 2025)] == [("a", 60.0), ("c", 40.0)]
+    assert [a.id for a in cfg.areas("commune")] == ["a"]  # no year: the top-level default
+    assert cfg.tier_for_score(91, 2024, "commune") == "xuat_sac"
+    assert cfg.tier_for_score(91, 2025, "commune") == "tot"  # the 2025 structure's bands
+    assert cfg.group_by("commune", 2024) == "district" and cfg.group_by("commune", 2025) is None
+    assert cfg.scored_by("commune", 2024, "en") == "the districts"
+    assert cfg.scored_by("commune", 2025, "vi") == "UBND tỉnh"
+    assert cfg.level_label("commune", "vi", 2025) == "cấp xã mới"
+    assert cfg.level_label("commune", "vi", 2024) == "cấp xã"
+    assert cfg.structure_for(2024) is None and cfg.structure_break(2026) is None
+    assert cfg.structure_for(2026)["from"] == 2025 and cfg.structure_break(2025)["from"] == 2025
+    assert cfg.structure_label(2025, "en") == "Merger"
+    assert cfg.wording(2024, "vi") == {"results.intro.commune": "Cấp xã do UBND huyện chấm"}
+    assert cfg.wording(2025, "vi") == {"results.intro.commune": "Cấp xã do UBND tỉnh chấm"}
+    assert cfg.wording(2027, "en") == {"results.intro.commune": "Communes"}
+    assert cfg.absorbed_in(2024) == [] and cfg.absorbed_in(2026) == ["tinh_cu"]
+    assert cfg.baseline_provinces(2025) == ["tinh_cu"] and cfg.baseline_provinces(2026) == []
+
+
+def test_comparability_per_level_and_year(tmp_path):
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", merged_province()))
+    assert cfg.comparability(2024, "commune") == {"basis": "same_set", "reason": None}
+    assert cfg.comparability(2025, "provincial")["basis"] == "matched_units"
+    c = cfg.comparability(2025, "commune")
+    assert c == {"basis": "combined_baseline", "reason": {"vi": "Gộp hai tỉnh"}}
+    new = cfg.comparability(2025, "dac_khu")  # did not exist in 2024
+    assert new["basis"] == "not_comparable" and "2024" in new["reason"]["en"]
+    assert cfg.comparability(2026, "dac_khu")["basis"] == "same_set"
+    # the structure the streaks stop at
+    assert cfg.structure_start(2024, "commune") is None
+    assert cfg.structure_start(2026, "commune") == 2025
+    assert cfg.structure_start(2027, "dac_khu") == 2025
+
+
+def test_a_structure_change_without_a_basis_is_not_compared(tmp_path):
+    data = merged_province()
+    del data["structure"][0]["comparability"]["commune"]
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", data))
+    c = cfg.comparability(2025, "commune")
+    assert c["basis"] == "not_comparable"
+    assert "structure[0].comparability.commune" in c["reason"]["en"]
+    # a wording-only entry changes nothing that is compared
+    data = other_province()
+    data["structure"] = [{"from": 2024, "wording": {"vi": {"x": "y"}}}]
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", data))
+    assert cfg.comparability(2024, "commune")["basis"] == "same_set"
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda d: d["structure"][0].update({"from": "năm sau"}), "structure[0].from"),
+        (lambda d: d["structure"][1].update({"from": 2025}), "structure[1].from"),
+        (
+            lambda d: d["structure"][0]["comparability"]["commune"].update(basis="roughly"),
+            "structure[0].comparability.commune.basis",
+        ),
+        (
+            lambda d: d["structure"][0]["comparability"].update(
+                dac_khu={"basis": "matched_units", "reason": {"vi": "x"}}
+            ),
+            "structure[0].comparability.dac_khu.basis",
+        ),
+        (
+            lambda d: d["structure"][0]["comparability"]["provincial"].pop("reason"),
+            "structure[0].comparability.provincial.reason",
+        ),
+        (
+            lambda d: d["structure"][0]["levels"]["commune"].update(group_by="tinh"),
+            "structure[0].levels.commune.group_by",
+        ),
+        (lambda d: d["structure"][0].update(levls={}), "structure[0]: unknown keys"),
+        (lambda d: d["absorbed"].append({"province": "../x", "from": 2025}), "absorbed[1]"),
+        (lambda d: d["absorbed"][0].pop("from"), "absorbed[0]"),
+        (lambda d: d["structure"][0]["bands"]["default"].pop("kem"), "lack tiers"),
+    ],
+)
+def test_structure_errors_name_the_file_and_the_key(tmp_path, change, key):
+    data = merged_province()
+    change(data)
+    paths = write_config(tmp_path, "tinh_mau", data)
+    with pytest.raises(ConfigError) as info:
+        load_config("tinh_mau", paths)
+    assert key in str(info.value)
+    assert "province.yml" in str(info.value)
+
+
+def test_a_one_level_three_tier_province(tmp_path):
+    data = {
+        "id": "tinh_nho",
+        "name": {"vi": "Tỉnh Nhỏ"},
+        "tiers": [
+            {"id": "tot", "label": {"vi": "Tốt"}},
+            {"id": "kha", "label": {"vi": "Khá"}},
+            {"id": "kem", "label": {"vi": "Kém"}},
+        ],
+        "bands": {"default": {"tot": 80, "kha": 60, "kem": 0}},
+        "levels": {"commune": {"label": {"vi": "cấp xã"}, "group_by": None}},
+    }
+    cfg = load_config("tinh_nho", write_config(tmp_path, "tinh_nho", data))
+    assert list(cfg.levels_for(2024)) == ["commune"] and cfg.all_levels() == ["commune"]
+    assert cfg.areas("commune", 2024) == [] and cfg.tier_for_score(59.9, 2024, "commune") == "kem"
+    assert cfg.comparability(2024, "commune")["basis"] == "same_set"
+    assert cfg.wording(2024, "vi") == {} and cfg.absorbed_in(2024) == []
+
+
+def test_the_module_has_no_fixed_level_list():
+    import par_review.config as config
+
+    assert not hasattr(config, "LEVELS")

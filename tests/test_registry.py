@@ -187,3 +187,141 @@ def test_match_ignores_spacing_around_punctuation(reg):
         reg.match("Sở Lao động-Thương binh và Xã hội", "provincial", 2022).unit_id == "p-so-ldtbxh"
     )
     assert reg.match("Sở LĐ - TB & XH", "provincial", 2022).unit_id == "p-so-ldtbxh"
+
+
+# --------------------------------------------------------------------------- lineage
+LINEAGE_HEADER = COLUMNS
+
+
+def _write_units(d, rows):
+    d.mkdir(parents=True, exist_ok=True)
+    with (d / "units.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for r in rows:
+            uid, level, name, vf, vt, succ = r
+            w.writerow([uid, level, "g", "", "", name, "", vf, vt, succ, "assumed", ""])
+
+
+def _lineage_project(tmp_path, own_rows, other_rows=None):
+    """config/tinh_a (absorbing tinh_b from 2025 when other_rows is given)."""
+    import yaml
+
+    cfg = tmp_path / "config"
+    data = {
+        "id": "tinh_a",
+        "name": {"vi": "Tỉnh A"},
+        "tiers": [{"id": "tot", "label": {"vi": "Tốt"}}, {"id": "kem", "label": {"vi": "Kém"}}],
+        "bands": {"default": {"tot": 80, "kem": 0}},
+        "levels": {"commune": {"label": {"vi": "cấp xã"}}},
+    }
+    if other_rows is not None:
+        data["absorbed"] = [{"province": "tinh_b", "from": 2025}]
+        _write_units(cfg / "tinh_b", other_rows)
+        (cfg / "tinh_b" / "province.yml").write_text(
+            yaml.safe_dump(
+                {**data, "id": "tinh_b", "name": {"vi": "Tỉnh B"}, "absorbed": []},
+                allow_unicode=True,
+            ),
+            encoding="utf-8",
+        )
+    _write_units(cfg / "tinh_a", own_rows)
+    (cfg / "tinh_a" / "province.yml").write_text(
+        yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"
+    )
+    return cfg / "tinh_a"
+
+
+OLD = [
+    ("x1", "commune", "Xã Một", 2020, 2024, ""),
+    ("x2", "commune", "Xã Hai", 2020, 2024, ""),
+    ("x3", "commune", "Xã Ba", 2020, 2024, ""),
+    ("x4", "commune", "Xã Bốn", 2020, 2024, ""),
+    ("x5", "commune", "Xã Năm", 2020, "", ""),
+]
+
+
+def test_merger_split_rename_end_and_absorbed_predecessors(tmp_path):
+    d = _lineage_project(
+        tmp_path,
+        [
+            *OLD,
+            ("m", "commune", "Xã Mới Hợp", 2025, "", "x1|x2|tinh_b:b1"),  # many into one
+            ("s1", "commune", "Phường Tách Một", 2025, "", "x3"),  # one split into two
+            ("s2", "commune", "Phường Tách Hai", 2025, "", "x3"),
+            ("r", "commune", "Xã Đổi Tên", 2025, "", "tinh_b:b2"),  # a rename across provinces
+            ("n", "commune", "Đặc khu Mới", 2025, "", ""),
+        ],
+        [
+            ("b1", "commune", "Xã Bê Một", 2020, 2024, ""),
+            ("b2", "commune", "Xã Bê Hai", 2020, 2024, ""),
+        ],
+    )
+    reg = load_registry(d)
+    assert sorted(reg.absorbed) == ["tinh_b"]
+    assert reg.predecessors("m") == ("x1", "x2", "tinh_b:b1")
+    assert reg.successors("x3") == ("s1", "s2")
+    assert reg.successors("tinh_b:b1") == ("m",)
+    assert reg.successors("x4") == ()  # ended: no successor
+    assert {u: reg.relation(u, 2025) for u in ("m", "s1", "s2", "r", "n", "x5")} == {
+        "m": "merged",
+        "s1": "split",
+        "s2": "split",
+        "r": "renamed",
+        "n": "new",
+        "x5": "continued",
+    }
+    assert reg.relation("m", 2026) == "continued"  # the year after, it is the same unit
+    assert reg.lineage_names("m") == ["Xã Một", "Xã Hai", "Xã Bê Một (Tỉnh B)"]
+    assert reg.lineage_names("r") == ["Xã Bê Hai (Tỉnh B)"]
+    assert [p["province"] for p in reg.lineage("m")] == [None, None, "tinh_b"]
+
+
+@pytest.mark.parametrize(
+    ("row", "found", "problem"),
+    [
+        (("m", "commune", "Xã Mới", 2025, "", "x1|x9"), "x9", "unknown predecessor"),
+        (("m", "commune", "Xã Mới", 2025, "", "tinh_b:zz"), "tinh_b:zz", "not in config/tinh_b"),
+        (("m", "commune", "Xã Mới", 2025, "", "tinh_c:b1"), "tinh_c:b1", "not an absorbed"),
+        (("m", "commune", "Xã Mới", 2025, "", "x5"), "x5", "still valid"),  # x5 never ended
+        (("m", "commune", "Xã Mới", 2024, "", "x1"), "x1", "still valid"),  # x1 ends 2024
+    ],
+)
+def test_a_bad_predecessor_is_an_input_error_naming_file_row_and_id(tmp_path, row, found, problem):
+    from par_review.errors import InputError
+
+    d = _lineage_project(tmp_path, [*OLD, row], [("b1", "commune", "Xã Bê", 2020, 2024, "")])
+    with pytest.raises(InputError) as info:
+        load_registry(d)
+    e = info.value
+    assert str(e.file) == "config/tinh_a/units.csv"
+    assert e.row == len(OLD) + 2  # the CSV line: header is line 1
+    assert (e.column, e.found) == ("successor_of", found)
+    assert problem in e.problem
+    assert "config/tinh_a/units.csv or tinh_b:<id> valid before" in e.expected
+
+
+def test_a_lineage_cycle_is_rejected(tmp_path):
+    from par_review.errors import InputError
+
+    d = _lineage_project(
+        tmp_path,
+        [
+            ("a", "commune", "Xã A", 2020, 2021, "c"),
+            ("b", "commune", "Xã B", 2022, 2023, "a"),
+            ("c", "commune", "Xã C", 2024, "", "b"),
+        ],
+    )
+    with pytest.raises(InputError, match="cycle") as info:
+        load_registry(d)
+    assert info.value.column == "successor_of" and info.value.row in (2, 3, 4)
+
+
+def test_a_missing_absorbed_registry_is_named(tmp_path):
+    from par_review.errors import InputError
+
+    d = _lineage_project(tmp_path, OLD, [])
+    (tmp_path / "config" / "tinh_b" / "units.csv").unlink()
+    with pytest.raises(InputError, match="absorbed by tinh_a") as info:
+        load_registry(d)
+    assert str(info.value.file) == "config/tinh_b/units.csv"

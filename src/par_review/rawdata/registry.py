@@ -244,6 +244,7 @@ class Registry:
         before its successor started, and no unit descends from itself. Raises InputError
         (file, CSV line, column successor_of, the id found, what was expected)."""
         rel = self._rel()
+        self._check_cycles(rel)
         absorbed = sorted(self.absorbed)
         for u in self.units:
             for ref in u.successor_of:
@@ -280,7 +281,6 @@ class Registry:
                     found=ref,
                     expected=f"{where} valid before {u.valid_from}",
                 )
-        self._check_cycles(rel)
 
     def _check_cycles(self, rel: str) -> None:
         state: dict[str, int] = {}  # 1 = on the path, 2 = done
