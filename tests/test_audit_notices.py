@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from par_review import cli
-from par_review.audit.checker import (
+from par_review.audit import (
     NOT_CHECKED,
     OK,
     OK_TRUNCATED,

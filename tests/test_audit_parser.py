@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from par_review.audit.checker import (
+from par_review.audit import (
     NOT_CHECKED,
     OK,
     OK_ROUNDED,

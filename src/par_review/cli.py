@@ -330,7 +330,7 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
     )
     m.set_defaults(func=_cmd_metrics)
 
-    from .audit import checker as audit
+    from .audit import cli as audit
 
     a = sub.add_parser(
         "audit",
