@@ -88,7 +88,7 @@ def test_render_report_refuses_a_notebook_with_an_error(tmp_path):
     nbformat.write(nb, str(p))
     with pytest.raises(RuntimeError, match="ValueError"):
         render_report(p, tmp_path / "out", formats=("html",))
-    assert not (tmp_path / "out" / "report.html").exists()
+    assert not (tmp_path / "out" / "report.vi.html").exists()
 
 
 # --------------------------------------------------------------------------- the demo report

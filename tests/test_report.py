@@ -14,17 +14,29 @@ from par_review.metrics.compute import compute_metrics
 from par_review.report.context import (
     SECTIONS,
     build_context,
-    key_figures,
-    quality_section,
-    rankings_section,
+    render_part,
     render_section,
-    results_paragraph,
-    satisfaction_paragraph,
     simulated_flag,
-    streak_clauses,
-    title_block,
 )
 from par_review.report.exporters import standalone_page
+from par_review.report.prose import results_paragraph, satisfaction_paragraph, streak_clauses
+
+
+def title_block(c):
+    return render_part(c, "header")
+
+
+def key_figures(c):
+    return render_part(c, "key_figures")
+
+
+def quality_section(c):
+    return render_part(c, "quality")
+
+
+def rankings_section(c):
+    return render_part(c, "rankings")
+
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -76,7 +88,7 @@ def test_truncate_policy_reproduces_the_notice_and_flags_the_sum(demo_processed,
     assert "(chiếm tỷ lệ 69,76%)" in results_paragraph(c, "provincial")
     assert "(chiếm tỷ lệ 53,67%)" in results_paragraph(c, "commune")
     html = title_block(c) + key_figures(c)
-    assert "cắt bỏ sau 2 chữ số thập phân" in html
+    assert "bỏ các chữ số sau chữ số thập phân thứ 2, không làm tròn" in html
     # 69,76 + 30,23 = 99,99: the report says so instead of hiding it
     assert "99,99%" in html and "không đúng 100%" in html
 
@@ -143,8 +155,8 @@ def test_names_from_data_are_escaped(ctx, metrics_2022):
 def test_quality_not_validated_when_absent(ctx):
     c = ctx()
     assert c.validation is None
-    assert "Chưa kiểm định" in quality_section(c)
-    assert "Chưa kiểm định" in title_block(c)
+    assert "Chưa kiểm tra" in quality_section(c)
+    assert "Chưa được kiểm tra tự động" in title_block(c)
 
 
 def test_quality_reads_validation_json_and_links_docs_relatively(ctx, tmp_path):
@@ -183,7 +195,7 @@ def test_quality_reads_validation_json_and_links_docs_relatively(ctx, tmp_path):
     assert "KHÔNG ĐẠT (12 phép kiểm tra, 1 lỗi, 0 cảnh báo)" in html
     assert "Điểm trong khoảng 0–100" in html and "&lt;img" in html and EVIL not in html
     assert 'href="validation/index.html"' in html
-    assert "CHƯA đạt kiểm định" in title_block(c)
+    assert "CHƯA đạt kiểm tra tự động" in title_block(c)
 
 
 def test_simulated_flag(project):
@@ -204,14 +216,16 @@ def test_rankings_sorted_and_grouped(ctx):
     # communes grouped by district: the districts' captions in Vietnamese alphabetical order
     captions = re.findall(r"<caption>([^<:]+): \d+ đơn vị", html)
     districts = [x for x in captions if x.startswith(("Huyện", "Thành phố", "Thị xã"))]
-    from par_review.textnorm import vi_sort_key
+    from par_review.textnorm import vi_name_sort_key
 
-    assert districts and districts == sorted(districts, key=vi_sort_key)
+    assert districts and districts == sorted(districts, key=vi_name_sort_key)
     # the full provincial ranking is by score, best first
     units = c.metrics["levels"]["provincial"]["units"]
     scores = [u["score"] for u in units]
     assert scores == sorted(scores, reverse=True)
     assert squash(html).count("<tr>") > len(units)
+    # ranks within the bloc restart at 1 in every bloc
+    assert "Hạng trong khối" in html and "Hạng trong huyện" in html
 
 
 def _wording(lang: str) -> set[str]:

@@ -92,3 +92,36 @@ def vi_sort_key(text: object) -> tuple:
         primary.append(idx)
         tones.append(tone)
     return (tuple(primary), tuple(tones), s)
+
+
+# the type words before a place name, longest first ("Thành phố Nha Trang" sorts under N)
+_NAME_PREFIXES = (
+    "thành phố",
+    "thị xã",
+    "thị trấn",
+    "đặc khu",
+    "phường",
+    "huyện",
+    "quận",
+    "tỉnh",
+    "xã",
+)
+_DIGITS = re.compile(r"\d+")
+
+
+def vi_name_sort_key(text: object) -> tuple:
+    """Sort key for place and unit names: Vietnamese collation of the name without its
+    type word ("Huyện", "Thị xã", "Thành phố", "Xã", "Phường", …), numbers in numeric
+    order ("Phường 2" before "Phường 10"); the full name breaks ties.
+
+    sorted(["Thành phố Nha Trang", "Huyện Cam Lâm", "Thị xã Ninh Hòa"], key=vi_name_sort_key)
+    -> Huyện Cam Lâm, Thành phố Nha Trang, Thị xã Ninh Hòa
+    """
+    s = nfc(text)
+    low = s.lower()
+    for p in _NAME_PREFIXES:
+        if low.startswith(p + " ") and len(low) > len(p) + 1:
+            s = s[len(p) + 1 :]
+            break
+    padded = _DIGITS.sub(lambda m: m.group(0).rjust(8, "0"), s)
+    return (vi_sort_key(padded), vi_sort_key(text))

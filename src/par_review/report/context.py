@@ -1,21 +1,22 @@
-"""The annual review report's content: HTML fragments built from metrics.json (figures),
-the processed tables (charts), validation.json (data quality) and the raw files (provenance).
+"""The annual review report's content, as data: what each section shows, built from
+metrics.json (figures), the processed tables (charts), validation.json (data quality),
+the province's config and the raw files (provenance).
 
-    ctx = build_context(2022, paths, lang="vi")     # reads or computes metrics.json
-    for html in render_sections(ctx): ...           # the notebook displays each one
+    ctx = build_context(2022, paths, lang="vi")     # reads metrics.json, never computes it
+    html = render_section(ctx, "results")           # the notebook displays each section
+    write_companions(ctx, out_dir)                  # data notes, validation page, downloads
 
-Rules: every number goes through `fmt` (the reader's locale and the rounding policy),
-every sentence comes from `locales/<lang>.yml`, and every string that comes from data
-(unit names, districts, validation messages, file names) is escaped here, so a unit named
+Three layers: this module gathers the data of every section (tables as `Table` objects,
+sentences from `prose`), `prose.py` words the sentences, and the Jinja2 templates in
+`templates/par/sections/` hold the markup, with autoescape on: a unit named
 `<img src=x onerror=alert(1)>` is shown as text. Nothing here reads the clock: the same
 inputs give the same bytes.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,14 +33,93 @@ from ..fsutil import sha256_file
 from ..i18n import Translator
 from ..paths import Paths, simulated_flag  # noqa: F401 (re-exported)
 from ..provenance import code_commit
-from ..textnorm import nfc, vi_sort_key
+from ..textnorm import nfc, vi_name_sort_key
+from . import prose
+from .prose import Part, Rich, cap
 
 VALIDATION_DOCS = "validation/index.html"  # relative to the report, in the published folder
+LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
-def h(value: object) -> str:
-    """Escape text for HTML (data-derived names, messages, wording)."""
-    return html.escape(nfc(value) if isinstance(value, str) else str(value), quote=True)
+# =========================================================================== wording
+class Wording:
+    """The locale, with the province's overrides for the year (`cfg.wording(year, lang)`)
+    on top: "Đối với UBND cấp xã do UBND cấp huyện đánh giá…" can change from 2025 on in
+    config alone."""
+
+    def __init__(self, translator: Translator, overrides: dict[str, str] | None = None):
+        self.tr = translator
+        self.lang = translator.lang
+        self.overrides = dict(overrides or {})
+
+    def has(self, key: str) -> bool:
+        return key in self.overrides or self.tr.has(key)
+
+    def raw(self, key: str) -> Any:
+        return self.overrides[key] if key in self.overrides else self.tr.raw(key)
+
+    def __call__(self, key: str, **values: object) -> str:
+        template = str(self.raw(key))
+        if not values:
+            return template
+        import string
+
+        return string.Formatter().vformat(template, (), values)
+
+    def rich(self, key: str, **values: object) -> Rich:
+        return prose.fill(str(self.raw(key)), **values)
+
+    def join(self, items: list[str]) -> str:
+        items = [i for i in items if i]
+        if len(items) <= 1:
+            return "".join(items)
+        return f"{', '.join(items[:-1])} {self('words.and')} {items[-1]}"
+
+
+# =========================================================================== tables
+@dataclass
+class Cell:
+    """One table cell: its text (or rich parts), a CSS class, the value a download gets
+    (a number for numeric cells), and whether it is the row's header."""
+
+    text: str | Rich = ""
+    cls: str = ""
+    value: Any = None
+    row_header: bool = False
+
+    @property
+    def plain(self) -> str:
+        return prose.plain(self.text)
+
+    @property
+    def rich(self) -> Rich:
+        return self.text if isinstance(self.text, list) else [Part(self.text)]
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str | Rich | None
+    columns: list[Cell]
+    rows: list[list[Cell]]
+    footer: list[Cell] | None = None
+    download: bool = True  # offered as CSV and in tables.xlsx
+
+    @property
+    def small(self) -> bool:
+        return len(self.rows) < 12  # printed on one page (never split)
+
+    @property
+    def label(self) -> str:
+        return prose.plain(self.caption) if self.caption else ""
+
+
+def num(text: str, value: Any = None, cls: str = "") -> Cell:
+    return Cell(text, f"num {cls}".strip(), value)
+
+
+def head(text: str, numeric: bool = False) -> Cell:
+    return Cell(text, "num" if numeric else "")
 
 
 # =========================================================================== context
@@ -50,7 +130,7 @@ class ReportContext:
     paths: Paths
     cfg: ProvinceConfig
     metrics: dict
-    t: Translator
+    t: Wording
     f: Formatter
     out_dir: Path
     validation: dict | None = None
@@ -63,6 +143,15 @@ class ReportContext:
     def prev(self) -> int:
         return self.year - 1
 
+    @property
+    def languages(self) -> list[str]:
+        langs = list(getattr(self.cfg, "report_languages", None) or [self.lang])
+        return langs if self.lang in langs else [self.lang, *langs]
+
+    def name(self, text: Any) -> Part:
+        """A Vietnamese proper name (unit, district): marked lang="vi" on other pages."""
+        return Part(nfc(text) if text is not None else "", None if self.lang == "vi" else "vi")
+
     def tier_label(self, tier_id: str | None) -> str:
         if not tier_id:
             return "–"
@@ -71,11 +160,129 @@ class ReportContext:
         except KeyError:
             return tier_id
 
+    def _call(self, method: str, *args: Any, **kw: Any) -> Any:
+        fn = getattr(self.cfg, method)
+        try:
+            return fn(*args, year=self.year, **kw)
+        except TypeError:  # an older config without per-year answers
+            return fn(*args, **kw)
+
     def level_label(self, level: str) -> str:
-        return self.cfg.level_label(level, self.lang)
+        return self._call("level_label", level, self.lang)
 
     def group_label(self, group: str) -> str:
-        return self.cfg.group_label(group, self.lang)
+        return self._call("group_label", group, self.lang)
+
+    def level_spec(self, level: str) -> dict:
+        levels = getattr(self.cfg, "levels_for", None)
+        spec = levels(self.year).get(level) if levels else None
+        return spec or self.cfg.levels.get(level) or {}
+
+    def scored_by(self, level: str) -> str:
+        fn = getattr(self.cfg, "scored_by", None)
+        if fn is not None:
+            try:
+                s = fn(level, self.year, self.lang)
+            except KeyError:
+                s = None
+            if s:
+                return s
+        key = f"method.scored_by.{level}"
+        return self.t(key) if self.t.has(key) else ""
+
+    def unit_column(self, level: str) -> str:
+        """The header of the units' column: "Xã, phường, thị trấn" for communes (the
+        level's `unit_column` in config, or the wording for the level), not "Cơ quan"."""
+        d = self.level_spec(level).get("unit_column") or {}
+        if d.get(self.lang) or d.get("vi"):
+            return d.get(self.lang) or d["vi"]
+        key = f"rankings.col_unit_level.{level}"
+        return self.t(key) if self.t.has(key) else self.t("rankings.col_unit")
+
+    def province_name(self, province: str) -> str:
+        if province == self.cfg.id:
+            return self.cfg.name(self.lang)
+        try:
+            return load_config(province, self.paths).name(self.lang)
+        except Exception:  # noqa: BLE001 - a missing config still gets a readable name
+            return province
+
+    def province_in_sentence(self) -> str:
+        """ "tỉnh Khánh Hòa" mid-sentence (not "Tỉnh Khánh Hòa")."""
+        n = self.cfg.name(self.lang)
+        return n[:1].lower() + n[1:] if self.lang == "vi" else n
+
+    def years_text(self, years: Sequence[int]) -> str:
+        ys = sorted(set(int(y) for y in years))
+        if not ys:
+            return ""
+        runs: list[tuple[int, int]] = []
+        for y in ys:
+            if runs and y == runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], y)
+            else:
+                runs.append((y, y))
+        return self.t.join([str(a) if a == b else f"{a}–{b}" for a, b in runs])
+
+    # -- what the province says about its data ------------------------------------------
+    def data_notes(self) -> list[dict]:
+        """`data_notes:` in province.yml: [{status: real|derived|simulated|assumed,
+        what: {vi, en}, level?, kind?, years?: [..], source?: {vi, en}}]."""
+        out = []
+        for n in self.cfg.data.get("data_notes") or []:
+            if isinstance(n, dict) and n.get("status") and n.get("what"):
+                out.append(n)
+        return out
+
+    def simulated_count_years(self, level: str) -> list[int]:
+        """Years whose tier counts of `level` are simulated (data_notes kind tier_counts)."""
+        years: list[int] = []
+        for n in self.data_notes():
+            if (
+                n.get("status") == "simulated"
+                and n.get("kind") == "tier_counts"
+                and n.get("level") in (None, level)
+            ):
+                years += [int(y) for y in n.get("years") or []]
+        return sorted(set(years))
+
+    def published(self) -> dict:
+        """`published: {<year>: {document: {vi, en}, date, shares: {level: {tier: pct}}}}`:
+        the province's own notice of the year, when the config names it."""
+        p = self.cfg.data.get("published") or {}
+        return p.get(self.year) or p.get(str(self.year)) or {}
+
+    def published_errors(self) -> list[dict]:
+        """Shares the notice printed that neither rounding rule gives (31,24% for 13/43)."""
+        pub = self.published()
+        doc = _localized(pub.get("document"), self.lang) or self.t("method.the_notice")
+        out = []
+        for level, shares in (pub.get("shares") or {}).items():
+            lv = self.metrics["levels"].get(level)
+            if not lv:
+                continue
+            for tier_id, printed in (shares or {}).items():
+                e = lv["tiers"].get(tier_id)
+                if not e or printed is None:
+                    continue
+                if float(printed) in (e.get("share_half_up"), e.get("share_truncated")):
+                    continue
+                out.append(
+                    {
+                        "document": doc,
+                        "printed": self.f.pct(float(printed)),
+                        "correct": self.f.pct(e["share_display"]),
+                        "count": self.f.int(e["count"]),
+                        "total": self.f.int(lv["total"]),
+                        "tier": self.tier_label(tier_id),
+                        "level": self.level_label(level),
+                    }
+                )
+        return out
+
+    def bands_assumed(self) -> bool:
+        b = self.cfg.data.get("bands") or {}
+        return bool(b.get("assumed", bool(b.get("note"))))
 
 
 def build_context(
@@ -111,13 +318,15 @@ def build_context(
         )
     r = metrics.get("rounding") or {}
     f = Formatter(lang, r.get("policy", "half_up"), int(r.get("decimals", 2)))
+    wording = getattr(cfg, "wording", None)
+    overrides = wording(year, lang) if wording else {}
     ctx = ReportContext(
         year=year,
         lang=lang,
         paths=paths,
         cfg=cfg,
         metrics=metrics,
-        t=Translator(lang),
+        t=Wording(Translator(lang), overrides),
         f=f,
         out_dir=out,
     )
@@ -175,7 +384,8 @@ def xlsx_created(path: Path) -> str | None:
 
 
 def data_date(paths: Paths, year: int) -> str | None:
-    """The latest creation date recorded in the year's Excel files (CSV files carry none)."""
+    """The latest creation date recorded in the year's Excel files (CSV files carry none).
+    Kept for analysts; the report shows the date of the province's notice instead."""
     dates = [d for p in sorted(paths.raw_year(year).glob("*.xls*")) if (d := xlsx_created(p))]
     return max(dates) if dates else None
 
@@ -202,95 +412,128 @@ def provenance(
         "commit": commit.short,
         "dirty": commit.modified,
         "metrics_schema": metrics.get("schema_version"),
-        "data_date": data_date(paths, year),
     }
 
 
-# =========================================================================== HTML helpers
-Cell = str | tuple[str, str]  # text, or (text, css class)
+# =========================================================================== helpers
+def _localized(value: Any, lang: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("vi") or value.get("en") or "")
+    return "" if value is None else str(value)
 
 
-def table_html(
-    columns: Sequence[Cell],
-    rows: Iterable[Sequence[Cell]],
-    caption: str | None = None,
-    footer: Sequence[Cell] | None = None,
-    cls: str = "par-table",
-) -> str:
-    """A table; every cell's text is escaped. A cell is text or (text, class)."""
-
-    def cell(tag: str, c: Cell) -> str:
-        text, klass = c if isinstance(c, tuple) else (c, "")
-        attr = f' class="{h(klass)}"' if klass else ""
-        return f"<{tag}{attr}>{h(text)}</{tag}>"
-
-    out = [f'<table class="{h(cls)}">']
-    if caption:
-        out.append(f"<caption>{h(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(cell("th", c) for c in columns) + "</tr></thead>")
-    out.append("<tbody>")
-    for r in rows:
-        out.append("<tr>" + "".join(cell("td", c) for c in r) + "</tr>")
-    out.append("</tbody>")
-    if footer:
-        out.append("<tfoot><tr>" + "".join(cell("td", c) for c in footer) + "</tr></tfoot>")
-    out.append("</table>")
-    return "\n".join(out)
+def levels(ctx: ReportContext) -> list[str]:
+    return list(ctx.metrics.get("levels") or {})
 
 
-def para(text: str, cls: str = "") -> str:
-    return f'<p class="{h(cls)}">{h(text)}</p>' if cls else f"<p>{h(text)}</p>"
+def good_direction(ctx: ReportContext, tier_id: str) -> int:
+    """+1 when more units in this tier is good news (the best tier), -1 when it is bad
+    news (the lower half of the tiers), 0 when it says nothing by itself."""
+    ids = ctx.cfg.tier_ids
+    i = ids.index(tier_id) if tier_id in ids else -1
+    if i == 0:
+        return 1
+    if i >= len(ids) / 2:
+        return -1
+    return 0
 
 
-def heading(level: int, text: str, anchor: str | None = None) -> str:
-    a = f' id="{h(anchor)}"' if anchor else ""
-    return f"<h{level}{a}>{h(text)}</h{level}>"
+def change_cls(x: float | int | None, direction: int = 1) -> str:
+    """The colour of a change: good or bad news, not up or down (neutral when 0)."""
+    if x is None or not x or not direction:
+        return ""
+    return "good" if (x > 0) == (direction > 0) else "bad"
 
 
-def section(cls: str, *parts: str) -> str:
-    return f'<section class="{h(cls)}">\n' + "\n".join(p for p in parts if p) + "\n</section>"
+def competition_rank(units: list[dict], key: str = "score") -> dict[int, int]:
+    """Rank by score, best first, ties share a rank ("1, 2, 2, 4")."""
+    order = sorted(range(len(units)), key=lambda i: -(units[i].get(key) or 0))
+    ranks: dict[int, int] = {}
+    last, last_rank = None, 0
+    for pos, i in enumerate(order, start=1):
+        s = units[i].get(key)
+        if s != last:
+            last, last_rank = s, pos
+        ranks[i] = last_rank
+    return ranks
 
 
-def _num(text: str) -> tuple[str, str]:
-    return (text, "num")
+def group_key(lv: dict) -> str | None:
+    gb = lv.get("group_by")
+    return "district" if gb == "district" else "group" if gb == "group" else None
 
 
-def _change_cls(x: float | int | None) -> str:
-    if x is None:
-        return "num"
-    return "num up" if x > 0 else "num down" if x < 0 else "num"
+def group_name(ctx: ReportContext, lv: dict, u: dict) -> str | Rich:
+    if lv.get("group_by") == "district":
+        return [ctx.name(u.get("district") or "")]
+    return ctx.group_label(u.get("group") or "")
+
+
+def ranks_in_group(lv: dict) -> dict[str, int]:
+    """unit_id -> rank within its bloc (provincial groups) or district (communes)."""
+    key = group_key(lv)
+    if not key:
+        return {}
+    groups: dict[str, list[dict]] = {}
+    for u in lv.get("units") or []:
+        groups.setdefault(str(u.get(key) or ""), []).append(u)
+    out: dict[str, int] = {}
+    for members in groups.values():
+        for i, r in competition_rank(members).items():
+            out[members[i]["unit_id"]] = r
+    return out
+
+
+def by_name(items: Iterable[dict]) -> list[dict]:
+    return sorted(items, key=lambda u: vi_name_sort_key(u.get("unit_name", "")))
 
 
 # =========================================================================== sections
-def title_block(ctx: ReportContext) -> str:
+def header_data(ctx: ReportContext) -> dict:
     t, f = ctx.t, ctx.f
     status_key, status_cls = validation_status(ctx.validation)
-    dd = ctx.provenance.get("data_date")
-    date_text = (
-        f"{f.date(dd)} ({t('title.data_date_note')})" if dd else t("title.data_date_unknown")
-    )
-    r = ctx.metrics.get("rounding") or {}
-    rounding = t(f"title.rounding_{r.get('policy', 'half_up')}", decimals=str(r.get("decimals", 2)))
-    authority = ctx.cfg.data.get("authority") or {}
-    auth = authority.get(ctx.lang) or authority.get("vi") or ""
-    rows = [
-        (t("title.province"), ctx.cfg.name(ctx.lang)),
-        (t("title.year"), str(ctx.year)),
-        (t("title.data_date"), date_text),
+    authority = _localized(ctx.cfg.data.get("authority"), ctx.lang)
+    pub = ctx.published()
+    rows: list[tuple[str, str]] = [(t("title.year"), str(ctx.year))]
+    doc = _localized(pub.get("document"), ctx.lang)
+    if pub.get("date"):
+        text = f.date(pub["date"])
+        rows.append(
+            (t("title.data_date"), t("title.data_date_doc", doc=doc, date=text) if doc else text)
+        )
+    rows.append((t("title.rounding"), prose.rounding_rule(ctx)))
+    others = [
+        {"lang": lang, "href": f"report.{lang}.html", "name": LANG_NAMES.get(lang, lang)}
+        for lang in ctx.languages
+        if lang != ctx.lang
     ]
-    dl = "".join(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>" for k, v in rows)
-    dl += (
-        f'<dt>{h(t("title.status"))}</dt><dd><span class="par-status {status_cls}">'
-        f"{h(t(status_key))}</span></dd>"
-    )
-    dl += f"<dt>{h(t('title.rounding'))}</dt><dd>{h(rounding)}</dd>"
-    return (
-        f'<header class="par-title" data-par-lang="{h(ctx.lang)}">\n'
-        f'<p class="authority">{h(auth)}</p>\n'
-        f"<h1>{h(t('title.heading', year=str(ctx.year)))}</h1>\n"
-        f'<p class="muted">{h(t("title.subtitle", province=ctx.cfg.name(ctx.lang)))}</p>\n'
-        f"<dl>{dl}</dl>\n</header>"
-    )
+    return {
+        "lang": ctx.lang,
+        "authority": authority,
+        "heading": t("title.heading", year=str(ctx.year)),
+        "subtitle": t("title.subtitle", province=ctx.province_in_sentence()),
+        "rows": rows,
+        "status_label": t("title.status"),
+        "status": t(status_key),
+        "status_cls": status_cls,
+        "other_languages": others,
+        "other_languages_label": t("title.other_languages"),
+        "pdf": {"href": f"report.{ctx.lang}.pdf", "text": t("title.pdf")},
+        "simulated": simulated_data(ctx),
+        "contents": contents(ctx),
+        "contents_label": t("sections.contents"),
+    }
+
+
+def simulated_data(ctx: ReportContext) -> dict | None:
+    if not ctx.simulated:
+        return None
+    return {
+        "heading": ctx.t("simulated.heading"),
+        "detail": ctx.t("simulated.detail"),
+        "link": {"href": f"data-notes.{ctx.lang}.html", "text": ctx.t("simulated.link")},
+        "running": ctx.t("simulated.running"),
+    }
 
 
 def validation_status(v: dict | None) -> tuple[str, str]:
@@ -308,326 +551,386 @@ def _validation_success(v: dict) -> bool:
     return bool(s.get("success"))
 
 
-def simulated_notice(ctx: ReportContext) -> str:
-    if not ctx.simulated:
-        return ""
-    t = ctx.t
-    return (
-        f'<div class="par-simulated" role="note"><p>⚠ {h(t("simulated.heading"))}</p>'
-        f'<p class="detail">{h(t("simulated.detail", source=ctx.simulated))}</p></div>'
-    )
+# --------------------------------------------------------------------------- structure
+def structure_changed(ctx: ReportContext) -> bool:
+    return any(
+        prose.comparison(lv)["basis"] != prose.SAME_SET and lv.get("previous_year") is not None
+        for lv in ctx.metrics["levels"].values()
+    ) or bool(_structure_break(ctx))
 
 
-def key_figures_table(ctx: ReportContext, level: str) -> str:
+def _structure_break(ctx: ReportContext) -> dict | None:
+    fn = getattr(ctx.cfg, "structure_break", None)
+    return fn(ctx.year) if fn else None
+
+
+def structure_data(ctx: ReportContext) -> dict | None:
+    """What ended, what merged and what started, with counts, when the structure of the
+    units changed this year."""
+    if not structure_changed(ctx):
+        return None
+    t, f = ctx.t, ctx.f
+    e = _structure_break(ctx) or {}
+    label = _localized(e.get("label"), ctx.lang)
+    items: list[str | Rich] = []
+    absorbed = [p for p in (getattr(ctx.cfg, "baseline_provinces", lambda y: [])(ctx.year))]
+    if absorbed:
+        items.append(
+            t(
+                "structure.absorbed",
+                provinces=t.join([ctx.province_name(p) for p in absorbed]),
+                province=ctx.cfg.name(ctx.lang),
+            )
+        )
+    for level in levels(ctx):
+        lv = ctx.metrics["levels"][level]
+        c = prose.comparison(lv)
+        prev = c["previous_year"]
+        baseline_units = c["baseline"].get("units")
+        prev_total = baseline_units if baseline_units is not None else lv.get("prev_total")
+        mv = lv.get("movements") or {}
+        n_left, n_merged, n_new = (len(mv.get(k) or []) for k in ("left", "merged", "new"))
+        if prev is not None and prev_total is not None:
+            items.append(
+                t(
+                    "structure.level_counts",
+                    level=cap(ctx.level_label(level)),
+                    prev=str(prev),
+                    prev_total=f.int(prev_total),
+                    year=str(ctx.year),
+                    total=f.int(lv["total"]),
+                )
+            )
+        else:
+            items.append(
+                t(
+                    "structure.level_new",
+                    level=cap(ctx.level_label(level)),
+                    year=str(ctx.year),
+                    total=f.int(lv["total"]),
+                )
+            )
+        ended = _ended_groups(ctx, lv, mv)
+        for g, n in ended:
+            items.append(t("structure.group_ended", group=g, n=f.int(n), year=str(prev)))
+        if n_merged:
+            preds = sum(len(u.get("predecessors") or []) for u in mv.get("merged") or [])
+            items.append(t("structure.merged", n=f.int(n_merged), preds=f.int(preds)))
+        if n_left:
+            items.append(t("structure.left", n=f.int(n_left), prev=str(prev)))
+        if n_new:
+            items.append(t("structure.new", n=f.int(n_new)))
+        basis = prose.basis_sentence(ctx, level)
+        if basis:
+            items.append(basis)
+    for level, lv in ctx.metrics["levels"].items():
+        if lv.get("spans_structures"):
+            items.append(t("structure.spans", level=ctx.level_label(level), year=str(ctx.year)))
+    return {
+        "heading": t("sections.structure"),
+        "label": label,
+        "items": items,
+    }
+
+
+def _ended_groups(ctx: ReportContext, lv: dict, mv: dict) -> list[tuple[str, int]]:
+    """Groups (blocs) whose every unit left: "8 UBND cấp huyện" ended."""
+    if lv.get("group_by") != "group":
+        return []
+    now = {u.get("group") for u in lv.get("units") or []}
+    counts: dict[str, int] = {}
+    for u in mv.get("left") or []:
+        g = u.get("group")
+        if g and g not in now:
+            counts[g] = counts.get(g, 0) + 1
+    return [(ctx.group_label(g), n) for g, n in sorted(counts.items())]
+
+
+# --------------------------------------------------------------------------- key figures
+def key_figures_table(ctx: ReportContext, level: str) -> Table:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
-    cols: list[Cell] = [
-        t("key_figures.tier"),
-        _num(t("key_figures.count")),
-        _num(t("key_figures.share")),
-    ]
-    if prev is not None:
+    tiers = lv["tiers"]
+    show_change = prev is not None and any(
+        e.get("change_count") is not None or e.get("change_pp_display") is not None
+        for e in tiers.values()
+    )
+    cols = [head(t("key_figures.tier")), head(t("key_figures.count"), True)]
+    cols.append(head(t("key_figures.share"), True))
+    if show_change:
         cols += [
-            _num(t("key_figures.change_count", prev=str(prev))),
-            _num(t("key_figures.change_pp")),
+            head(t("key_figures.change_count", prev=str(prev)), True),
+            head(t("key_figures.change_pp"), True),
         ]
     rows = []
-    for tier_id, e in lv["tiers"].items():
-        row: list[Cell] = [
-            (ctx.tier_label(tier_id), "par-tier"),
-            _num(f.int(e["count"])),
-            _num(f.pct(e["share_display"])),
+    for tier_id, e in tiers.items():
+        d = good_direction(ctx, tier_id)
+        row = [
+            Cell(ctx.tier_label(tier_id), "par-tier", row_header=True),
+            num(f.int(e["count"]), e["count"]),
+            num(f.pct(e["share_display"]), e["share_display"]),
         ]
-        if prev is not None:
+        if show_change:
+            cc, pp = e.get("change_count"), e.get("change_pp_display")
             row += [
-                (f.signed(e["change_count"]), _change_cls(e["change_count"])),
-                (f.points(e["change_pp_display"]), _change_cls(e["change_pp_display"])),
+                num(f.signed(cc) if cc is not None else "–", cc, change_cls(cc, d)),
+                num(f.points(pp) if pp is not None else "–", pp, change_cls(pp, d)),
             ]
         rows.append(row)
-    footer: list[Cell] = [
-        t("key_figures.total"),
-        _num(f.int(lv["total"])),
-        _num(f.pct(lv.get("shares_sum_display"))),
+    footer = [
+        Cell(t("key_figures.total"), row_header=True),
+        num(f.int(lv["total"]), lv["total"]),
+        num(f.pct(lv.get("shares_sum_display")), lv.get("shares_sum_display")),
     ]
-    if prev is not None:
-        footer += [
-            (f.signed(lv.get("change_total")), _change_cls(lv.get("change_total"))),
-            _num(""),
+    if show_change:
+        ct = lv.get("change_total")
+        footer += [num(f.signed(ct) if ct is not None else "–", ct), num("")]
+    return Table(
+        f"key-figures-{level}",
+        t("key_figures.caption", level=cap(ctx.level_label(level)), year=str(ctx.year)),
+        cols,
+        rows,
+        footer,
+    )
+
+
+def key_figures_data(ctx: ReportContext) -> dict:
+    t, f = ctx.t, ctx.f
+    blocks = []
+    for level in levels(ctx):
+        lv = ctx.metrics["levels"][level]
+        notes: list[str] = []
+        if lv.get("previous_year") is None:
+            notes.append(t("key_figures.no_previous", prev=str(ctx.prev)))
+        basis = prose.basis_sentence(ctx, level)
+        if basis:
+            notes.append(basis)
+        if lv.get("shares_sum_ok") is False:
+            notes.append(t("key_figures.sum_not_100", sum=f.pct(lv.get("shares_sum_display"))))
+        mean = prose.mean_sentence(ctx, level)
+        if mean:
+            notes.append(mean)
+        blocks.append({"table": key_figures_table(ctx, level), "notes": notes})
+    return {"id": "key-figures", "heading": t("sections.key_figures"), "blocks": blocks}
+
+
+# --------------------------------------------------------------------------- results
+def results_data(ctx: ReportContext) -> dict:
+    t = ctx.t
+    paras: list[dict] = []
+    for level in levels(ctx):
+        paras.append({"text": prose.results_paragraph(ctx, level), "cls": "par-result"})
+        extra = [
+            s for s in (prose.total_sentence(ctx, level), prose.movement_sentence(ctx, level)) if s
         ]
-    parts = [
-        table_html(
-            cols,
-            rows,
-            t("key_figures.caption", level=_cap(ctx.level_label(level)), year=str(ctx.year)),
-            footer,
-        )
-    ]
-    if prev is None:
-        parts.append(para(t("key_figures.no_previous", prev=str(ctx.prev)), "par-note"))
-    if lv.get("shares_sum_ok") is False:
-        parts.append(
-            para(t("key_figures.sum_not_100", sum=f.pct(lv.get("shares_sum_display"))), "par-note")
-        )
-    s = lv.get("score") or {}
-    if s.get("mean") is not None:
-        if s.get("prev_mean") is not None and prev is not None:
-            parts.append(
-                para(
-                    t(
-                        "key_figures.mean_score",
-                        mean=f.pct(s["mean"]),
-                        prev=str(prev),
-                        prev_mean=f.pct(s["prev_mean"]),
-                        max=f.pct(s["max"]),
-                        min=f.pct(s["min"]),
-                    ),
-                    "par-note",
-                )
-            )
-        else:
-            parts.append(
-                para(
-                    t(
-                        "key_figures.mean_score_noprev",
-                        mean=f.pct(s["mean"]),
-                        max=f.pct(s["max"]),
-                        min=f.pct(s["min"]),
-                    ),
-                    "par-note",
-                )
-            )
-    return "<section>\n" + "\n".join(parts) + "\n</section>"
-
-
-def key_figures(ctx: ReportContext) -> str:
-    tables = [key_figures_table(ctx, lv) for lv in ctx.metrics["levels"]]
-    return section(
-        "par-section",
-        heading(2, ctx.t("sections.key_figures"), "key-figures"),
-        '<div class="par-keyfigures">' + "\n".join(tables) + "</div>",
-    )
-
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:] if s else s
-
-
-def _ordinal_en(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def join_tiers(ctx: ReportContext, tier_ids: Sequence[str]) -> str:
-    labels = [ctx.tier_label(x) for x in tier_ids]
-    if len(labels) <= 1:
-        return "".join(labels)
-    return ctx.t("words.tier_join").join(labels[:-1]) + ctx.t("words.tier_join_last") + labels[-1]
-
-
-def _change_clause(ctx: ReportContext, change: int | None, prev: int | None) -> str:
-    if change is None or prev is None:
-        return ""
-    if change > 0:
-        return ctx.t("results.change_up", n=ctx.f.count(change), prev=str(prev))
-    if change < 0:
-        return ctx.t("results.change_down", n=ctx.f.count(-change), prev=str(prev))
-    return ctx.t("results.change_same", prev=str(prev))
-
-
-def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
-    """The notice's "first year with no Trung bình, Yếu" and "3rd year in a row with no
-    Yếu": from the widest set of absent bottom tiers to the narrowest, each streak that is
-    longer than the one already said."""
-    lv = ctx.metrics["levels"][level]
-    streaks = lv.get("streaks") or {}
-    out: list[str] = []
-    said = 0
-    for tier_id in ctx.cfg.tier_ids[
-        1:
-    ]:  # widest suffix first: "kha or worse", "trung_binh or worse", ...
-        s = streaks.get(tier_id)
-        if not s or not s.get("none_this_year"):
-            continue
-        n = int(s.get("years_without") or 0)
-        if n <= said:
-            continue
-        tiers = join_tiers(ctx, s.get("tiers") or [tier_id])
-        if n == 1:
-            if s.get("first_time") is True:
-                out.append(ctx.t("results.first_year_none", tiers=tiers))
-                said = n
-            continue
-        key = "results.streak_none" if s.get("exact", True) else "results.streak_none_min"
-        out.append(
-            ctx.t(
-                key, n=str(n), n_ordinal=_ordinal_en(n), tiers=tiers, since=str(s.get("since_year"))
-            )
-        )
-        said = n
-    return out
-
-
-def results_paragraph(ctx: ReportContext, level: str) -> str:
-    """The notice's sentence for one level, every number from metrics.json (plain text)."""
-    t, f = ctx.t, ctx.f
-    lv = ctx.metrics["levels"][level]
-    prev = lv.get("previous_year")
-    key = (
-        f"results.intro.{level}" if ctx.t.has(f"results.intro.{level}") else "results.intro.default"
-    )
-    intro = t(key, year=str(ctx.year), level=ctx.level_label(level))
-    clauses = []
-    for tier_id, e in lv["tiers"].items():
-        change = _change_clause(ctx, e.get("change_count"), prev)
-        if e["count"] > 0:
-            c = t(
-                "results.tier_clause",
-                count=f.int(e["count"]),
-                total=f.int(lv["total"]),
-                tier=ctx.tier_label(tier_id),
-                share=f.pct(e["share_display"]),
-            )
-        elif e.get("change_count"):  # none this year, some last year
-            c = t("results.zero_clause", tier=ctx.tier_label(tier_id))
-        else:
-            continue
-        clauses.append(f"{c}, {change}" if change else c)
-    streaks = streak_clauses(ctx, level)
-    if streaks:
-        clauses.append(f" {t('words.and')} ".join(streaks))
-    sep = t("words.list_sep")
-    return f"{intro} {sep.join(clauses)}."
-
-
-def total_sentence(ctx: ReportContext, level: str) -> str | None:
-    lv = ctx.metrics["levels"][level]
-    ch = lv.get("change_total")
-    if not ch or lv.get("previous_year") is None:
-        return None
-    t, f = ctx.t, ctx.f
-    change = t("results.total_up" if ch > 0 else "results.total_down", n=f.count(abs(ch)))
-    return t(
-        "results.total_change",
-        total=f.int(lv["total"]),
-        change=change,
-        prev=str(lv["previous_year"]),
-        prev_total=f.int(lv["prev_total"]),
-    )
-
-
-def movement_sentence(ctx: ReportContext, level: str) -> str | None:
-    mv = ctx.metrics["levels"][level].get("movements") or {}
-    if not mv.get("available"):
-        return None
-    f = ctx.f
-    return ctx.t(
-        "results.movement",
-        prev=str(ctx.prev),
-        up=f.count(mv["up_count"]),
-        down=f.count(mv["down_count"]),
-        same=f.count(mv["same_count"]),
-    )
-
-
-def satisfaction_paragraph(ctx: ReportContext) -> str:
-    t, f = ctx.t, ctx.f
-    s = ctx.metrics.get("satisfaction") or {}
-    if not s.get("available"):
-        return t("results.satisfaction_none", year=str(ctx.year))
-    label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
-    common = {
-        "label": label,
-        "value": f.pct(s["value_display"]),
-        "units": f.int(s["units"]),
-        "meeting": f.int(s.get("units_meeting_target")),
-    }
-    if s.get("target") is None:
-        return t("results.satisfaction_no_target", **common)
-    target = f.pct(s["target"], strip_zeros=True)
-    if s.get("met"):
-        return t(
-            "results.satisfaction_met", target=target, gap=f.num(s["gap_pp_display"]), **common
-        )
-    return t(
-        "results.satisfaction_missed", target=target, gap=f.num(s["shortfall_pp_display"]), **common
-    )
-
-
-def national_items(ctx: ReportContext) -> list[str]:
-    t, f = ctx.t, ctx.f
-    out = []
-    for idx, n in (ctx.metrics.get("national_indices") or {}).items():
-        name = n.get("label_en" if ctx.lang == "en" else "label") or idx
-        value = None
-        if n.get("value") is not None:
-            value = (
-                f.pct(n["value"])
-                if n.get("unit") == "pct"
-                else f"{f.num(n['value'])} {t('results.points')}"
-            )
-        rank = (
-            f.fraction(n["rank"], n["rank_of"])
-            if n.get("rank") is not None and n.get("rank_of")
-            else (f.int(n["rank"]) if n.get("rank") is not None else None)
-        )
-        if value and rank:
-            s = t("results.national_value_rank", index=name, value=value, rank=rank)
-        elif rank:
-            s = t("results.national_rank_only", index=name, rank=rank)
-        elif value:
-            s = t("results.national_value_only", index=name, value=value)
-        else:
-            out.append(t("results.national_missing", index=name))
-            continue
-        rc = n.get("rank_change")
-        if rc is not None:
-            prev = str(n.get("previous_year"))
-            key = (
-                "results.national_rank_up"
-                if rc > 0
-                else "results.national_rank_down"
-                if rc < 0
-                else "results.national_rank_same"
-            )
-            s += ", " + t(key, n=f.int(abs(rc)), prev=prev)
-        out.append(s + ".")
-    return out
-
-
-def results_section(ctx: ReportContext) -> str:
-    parts = [heading(2, ctx.t("sections.results"), "results")]
-    for level in ctx.metrics["levels"]:
-        parts.append(para(results_paragraph(ctx, level), "par-result"))
-        extra = [s for s in (total_sentence(ctx, level), movement_sentence(ctx, level)) if s]
         if extra:
-            parts.append(para(" ".join(extra)))
-    parts.append(para(satisfaction_paragraph(ctx), "par-result"))
+            paras.append({"text": " ".join(prose.sentence(x) for x in extra), "cls": ""})
+    paras.append({"text": prose.satisfaction_paragraph(ctx), "cls": "par-result"})
     s = ctx.metrics.get("satisfaction") or {}
     if s.get("available") and s.get("group"):
-        group = ctx.group_label(s["group"])
-        parts.append(
-            para(
-                ctx.t("results.satisfaction_method", units=ctx.f.int(s["units"]), group=group),
-                "par-note",
-            )
+        paras.append(
+            {
+                "text": t(
+                    "results.satisfaction_method",
+                    units=ctx.f.int(s["units"]),
+                    group=ctx.group_label(s["group"]),
+                ),
+                "cls": "par-note",
+            }
         )
-    items = national_items(ctx)
-    if items:
-        parts.append(heading(3, ctx.t("results.national_heading", year=str(ctx.year))))
-        parts.append("<ul>" + "".join(f"<li>{h(i)}</li>" for i in items) + "</ul>")
-    return section("par-section", *parts)
+    if s.get("available") and s.get("target") is None:
+        paras.append({"text": t("results.no_target", year=str(ctx.year)), "cls": "par-note"})
+    items = prose.national_items(ctx)
+    return {
+        "id": "results",
+        "heading": t("sections.results"),
+        "paragraphs": paras,
+        "national_heading": t("results.national_heading", year=str(ctx.year)) if items else "",
+        "national": items,
+    }
+
+
+# --------------------------------------------------------------------------- areas
+def areas_table(ctx: ReportContext, level: str) -> Table | None:
+    t, f = ctx.t, ctx.f
+    lv = ctx.metrics["levels"][level]
+    areas = lv.get("areas") or {}
+    if not areas:
+        return None
+    prev = lv.get("previous_year")
+    show_change = prev is not None and any(a.get("change") is not None for a in areas.values())
+    cols = [
+        head(t("areas.col_area")),
+        head(t("areas.col_max"), True),
+        head(t("areas.col_mean"), True),
+        head(t("areas.col_pct"), True),
+    ]
+    if show_change:
+        cols += [head(t("areas.col_prev_pct", prev=str(prev)), True)]
+        cols += [head(t("areas.col_change"), True)]
+    rows = []
+    for a in areas.values():
+        label = a.get("label_en" if ctx.lang == "en" else "label") or a.get("label") or ""
+        row = [
+            Cell(label, row_header=True),
+            num(f.num(a.get("max"), decimals=1), a.get("max")),
+            num(f.num(a.get("mean")), _round(a.get("mean"))),
+            num(f.pct(a.get("mean_pct_of_max")), _round(a.get("mean_pct_of_max"))),
+        ]
+        if show_change:
+            ch = a.get("change_pct_of_max")
+            row += [
+                num(f.pct(a.get("prev_mean_pct_of_max")), _round(a.get("prev_mean_pct_of_max"))),
+                num(f.points(ch) if ch is not None else "–", _round(ch), change_cls(ch, 1)),
+            ]
+        rows.append(row)
+    return Table(
+        f"areas-{level}",
+        t("areas.caption", level=cap(ctx.level_label(level)), year=str(ctx.year)),
+        cols,
+        rows,
+    )
+
+
+def _round(x: Any, d: int = 2) -> Any:
+    return None if x is None else round(float(x), d)
+
+
+def areas_data(ctx: ReportContext) -> dict | None:
+    tables = [tb for level in levels(ctx) if (tb := areas_table(ctx, level))]
+    if not tables:
+        return None
+    notes = [ctx.t("areas.note")]
+    return {"id": "areas", "heading": ctx.t("sections.areas"), "tables": tables, "notes": notes}
+
+
+# --------------------------------------------------------------------------- blocs
+def blocs_table(ctx: ReportContext, level: str) -> Table | None:
+    t, f = ctx.t, ctx.f
+    lv = ctx.metrics["levels"][level]
+    groups = lv.get("by_group") or {}
+    if not groups:
+        return None
+    by_district = lv.get("group_by") == "district"
+    tier_ids = list(lv["tiers"])
+    cols = [head(t("rankings.col_district") if by_district else t("rankings.col_group"))]
+    cols += [head(ctx.tier_label(x), True) for x in tier_ids]
+    cols += [head(t("rankings.col_units"), True), head(t("rankings.col_mean"), True)]
+    entries = list(groups.values())
+    if by_district:
+        entries.sort(key=lambda g: vi_name_sort_key(g.get("label") or ""))
+    rows = []
+    for g in entries:
+        label: str | Rich = [ctx.name(g["label"])] if by_district else ctx.group_label(g["key"])
+        counts = g.get("counts") or {}
+        row = [Cell(label, row_header=True)]
+        row += [num(f.int(counts.get(x, 0)), counts.get(x, 0)) for x in tier_ids]
+        row += [
+            num(f.int(g["total"]), g["total"]),
+            num(f.num(g.get("mean_score")), _round(g.get("mean_score"))),
+        ]
+        rows.append(row)
+    return Table(
+        f"tiers-by-group-{level}",
+        t(
+            "blocs.caption_district" if by_district else "blocs.caption_group",
+            level=cap(ctx.level_label(level)),
+            year=str(ctx.year),
+        ),
+        cols,
+        rows,
+    )
+
+
+def blocs_data(ctx: ReportContext) -> dict | None:
+    tables = [tb for level in levels(ctx) if (tb := blocs_table(ctx, level))]
+    if not tables:
+        return None
+    return {"id": "blocs", "heading": ctx.t("sections.blocs"), "tables": tables}
+
+
+# --------------------------------------------------------------------------- national
+def national_table(ctx: ReportContext) -> Table | None:
+    """The national indices over the years: value and rank per index and year."""
+    t = ctx.t
+    df = ctx.national
+    if df is None or df.empty or "index" not in df.columns:
+        return None
+    df = df[df["year"] <= ctx.year] if "year" in df.columns else df
+    indices = list(dict.fromkeys(df["index"]))
+    years = sorted({int(y) for y in df["year"]})
+    cols = [head(t("national.col_index"))]
+    cols += [head(str(y), True) for y in years]
+    rows = []
+    for idx in indices:
+        sub = df[df["index"] == idx]
+        row = [Cell(ctx.cfg.national_index_label(idx, ctx.lang), row_header=True)]
+        for y in years:
+            r = sub[sub["year"] == y]
+            if r.empty:
+                row.append(num("–"))
+                continue
+            r0 = r.iloc[0]
+            value = r0.get("value")
+            unit = r0.get("unit") if "unit" in r.columns else None
+            value = None if pd.isna(value) else float(value)
+            rank = r0.get("rank")
+            rank = None if pd.isna(rank) else int(rank)
+            rank_of = r0.get("rank_of") if "rank_of" in r.columns else None
+            rank_of = None if rank_of is None or pd.isna(rank_of) else int(rank_of)
+            v = prose.index_value(ctx, value, unit) if value is not None else None
+            rk = prose.rank_text(ctx, rank, rank_of)
+            text = " · ".join(x for x in (v, rk) if x) or "–"
+            row.append(num(text, text if text != "–" else None))
+        rows.append(row)
+    return Table("national-indices", t("national.caption"), cols, rows)
+
+
+def components_table(ctx: ReportContext) -> Table | None:
+    """The PAR INDEX components (lĩnh vực) of the province, where the province's data
+    has them (data/raw/<province>/national/par_index_components.csv)."""
+    t, f = ctx.t, ctx.f
+    p = ctx.paths.national_raw.parent / "par_index_components.csv"
+    if not p.is_file():
+        return None
+    df = pd.read_csv(p, encoding="utf-8")
+    if "year" in df.columns:
+        df = df[df["year"] <= ctx.year]
+    if df.empty:
+        return None
+    cols = [head(t("national.col_year"), True), head(t("national.col_component"))]
+    cols += [head(t("national.col_value"), True), head(t("national.col_rank"), True)]
+    rows = []
+    for _, r in df.iterrows():
+        label = r.get("component_en" if ctx.lang == "en" else "component_vi")
+        value = None if pd.isna(r.get("value_pct")) else float(r["value_pct"])
+        rank = None if pd.isna(r.get("rank")) else int(r["rank"])
+        rank_of = None if pd.isna(r.get("rank_of")) else int(r["rank_of"])
+        rows.append(
+            [
+                num(str(int(r["year"])), int(r["year"])),
+                Cell(nfc(label), row_header=True),
+                num(f.pct(value) if value is not None else "–", value),
+                num(prose.rank_text(ctx, rank, rank_of) or "–"),
+            ]
+        )
+    return Table("par-index-components", t("national.components_caption"), cols, rows)
+
+
+def national_data(ctx: ReportContext) -> dict | None:
+    tables = [tb for tb in (national_table(ctx), components_table(ctx)) if tb]
+    if not tables:
+        return None
+    return {
+        "id": "national",
+        "heading": ctx.t("sections.national"),
+        "tables": tables,
+        "notes": [ctx.t("national.note")],
+    }
 
 
 # --------------------------------------------------------------------------- charts
-def figure_html(png: bytes, alt: str, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure class="par-figure"><img src="data:image/png;base64,{data}" alt="{h(alt)}">'
-        f"<figcaption>{h(caption)}</figcaption></figure>"
-    )
-
-
 def history_frame(ctx: ReportContext) -> pd.DataFrame:
     rows = []
     for level, lv in ctx.metrics["levels"].items():
@@ -673,7 +976,7 @@ def units_frame(ctx: ReportContext) -> pd.DataFrame:
 
 
 def make_charts(ctx: ReportContext) -> list:
-    """The five charts (Chart objects; the caller closes them)."""
+    """The charts (Chart objects; the caller closes them)."""
     from . import charts
 
     out = []
@@ -704,241 +1007,352 @@ def make_charts(ctx: ReportContext) -> list:
     return out
 
 
-def charts_section(ctx: ReportContext) -> str:
+def charts_data(ctx: ReportContext) -> dict:
+    import base64
+
     from . import charts
 
-    figs = []
+    figures = []
     for ch in make_charts(ctx):
-        figs.append(figure_html(charts.png_bytes(ch), ch.alt, ch.caption))
+        figures.append(
+            {
+                "src": "data:image/png;base64,"
+                + base64.b64encode(charts.png_bytes(ch)).decode("ascii"),
+                "alt": ch.alt,
+                "caption": ch.caption,
+            }
+        )
         charts.close(ch)
-    if not figs:
-        figs.append(para(ctx.t("charts.none"), "par-note"))
-    return section("par-section", heading(2, ctx.t("sections.charts"), "charts"), *figs)
+    return {
+        "id": "charts",
+        "heading": ctx.t("sections.charts"),
+        "figures": figures,
+        "none": ctx.t("charts.none") if not figures else "",
+    }
 
 
 # --------------------------------------------------------------------------- rankings
 def _score_change(ctx: ReportContext, u: dict) -> Cell:
     ch = u.get("score_change")
-    return (ctx.f.num(ch, sign=True), _change_cls(ch)) if ch is not None else _num("–")
+    if ch is None:
+        return num("–")
+    return num(ctx.f.num(ch, sign=True), ch, change_cls(ch, 1))
 
 
 def ranking_table(
     ctx: ReportContext,
     level: str,
     units: list[dict],
-    caption: str | None,
+    caption: str | Rich | None,
+    table_id: str,
     show_group: bool = True,
-    rank_key: str = "rank",
-) -> str:
+) -> Table:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
     by_district = lv.get("group_by") == "district"
-    cols: list[Cell] = [_num(t("rankings.col_rank")), t("rankings.col_unit")]
-    if show_group:
-        cols.append(t("rankings.col_district") if by_district else t("rankings.col_group"))
-    cols += [_num(t("rankings.col_score")), t("rankings.col_tier")]
-    if prev is not None:
+    has_groups = group_key(lv) is not None
+    in_group = ranks_in_group(lv)
+    cols = [head(t("rankings.col_rank"), True)]
+    if has_groups:
+        cols.append(
+            head(
+                t("rankings.col_rank_district" if by_district else "rankings.col_rank_group"), True
+            )
+        )
+    cols.append(head(ctx.unit_column(level)))
+    if show_group and has_groups:
+        cols.append(head(t("rankings.col_district") if by_district else t("rankings.col_group")))
+    cols += [head(t("rankings.col_score"), True), head(t("rankings.col_tier"))]
+    show_prev = prev is not None and any(u.get("prev_score") is not None for u in units)
+    if show_prev:
         cols += [
-            _num(t("rankings.col_prev_score", prev=str(prev))),
-            t("rankings.col_prev_tier", prev=str(prev)),
-            _num(t("rankings.col_change")),
+            head(t("rankings.col_prev_score", prev=str(prev)), True),
+            head(t("rankings.col_prev_tier", prev=str(prev))),
+            head(t("rankings.col_change"), True),
         ]
     rows = []
     for u in units:
-        row: list[Cell] = [_num(f.int(u[rank_key])), u["unit_name"]]
-        if show_group:
-            row.append(u.get("district") if by_district else ctx.group_label(u.get("group") or ""))
-        row += [_num(f.num(u["score"])), (ctx.tier_label(u["tier"]), "par-tier")]
-        if prev is not None:
+        row = [num(f.int(u["rank"]), u["rank"])]
+        if has_groups:
+            g = in_group.get(u["unit_id"])
+            row.append(num(f.int(g) if g is not None else "–", g))
+        row.append(Cell([ctx.name(u["unit_name"])], "par-unit", u["unit_name"], row_header=True))
+        if show_group and has_groups:
+            gname = group_name(ctx, lv, u)
+            row.append(Cell(gname, "par-group", prose.plain(gname)))
+        row += [num(f.num(u["score"]), u["score"]), Cell(ctx.tier_label(u["tier"]), "par-tier")]
+        if show_prev:
             row += [
-                _num(f.num(u.get("prev_score"))),
-                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                num(f.num(u.get("prev_score")), u.get("prev_score")),
+                Cell(ctx.tier_label(u.get("prev_tier")), "par-tier"),
                 _score_change(ctx, u),
             ]
         rows.append(row)
-    return table_html(cols, rows, caption)
+    return Table(table_id, caption, cols, rows)
 
 
-def rankings_section(ctx: ReportContext) -> str:
+def rankings_data(ctx: ReportContext) -> dict:
     t, f = ctx.t, ctx.f
-    parts = [heading(2, t("sections.rankings"), "rankings")]
-    for level, lv in ctx.metrics["levels"].items():
+    blocks = []
+    for level in levels(ctx):
+        lv = ctx.metrics["levels"][level]
         units = lv.get("units") or []
         label = ctx.level_label(level)
-        parts.append(heading(3, _cap(t("rankings.full", level=label, year=str(ctx.year)))))
+        tables: list[Table] = []
         if lv.get("group_by") == "district":
-            # communes grouped by district (districts in Vietnamese alphabetical order)
-            parts.append(para(t("rankings.full_note"), "par-note"))
             groups: dict[str, list[dict]] = {}
             for u in units:
                 groups.setdefault(u.get("district") or "", []).append(u)
-            # the district means computed by metrics (by_group is keyed by district code)
             means = {
                 g.get("label"): g.get("mean_score") for g in (lv.get("by_group") or {}).values()
             }
-            for district in sorted(groups, key=vi_sort_key):
+            for i, district in enumerate(sorted(groups, key=vi_name_sort_key)):
                 members = groups[district]
-                mean = means.get(district)
-                cap = t(
+                cap_ = t.rich(
                     "rankings.district_caption",
-                    district=district,
+                    district=ctx.name(district),
                     n=f.int(len(members)),
-                    mean=f.num(mean),
+                    mean=f.num(means.get(district)),
                 )
-                parts.append(ranking_table(ctx, level, members, cap, show_group=False))
+                tables.append(
+                    ranking_table(
+                        ctx, level, members, cap_, f"ranking-{level}-{i + 1:02d}", show_group=False
+                    )
+                )
         else:
-            parts.append(para(t("rankings.full_note"), "par-note"))
-            parts.append(ranking_table(ctx, level, units, None))
-        parts.append(top_bottom_table(ctx, level))
-        parts.append(movers_block(ctx, level))
-    return section("par-section par-rankings", *parts)
+            tables.append(
+                ranking_table(
+                    ctx,
+                    level,
+                    units,
+                    cap(t("rankings.full", level=label, year=str(ctx.year))),
+                    f"ranking-{level}",
+                )
+            )
+        blocks.append(
+            {
+                "heading": cap(t("rankings.full", level=label, year=str(ctx.year))),
+                "note": t("rankings.full_note"),
+                "tables": tables,
+                "top_bottom": top_bottom_table(ctx, level),
+                "movers": movers_data(ctx, level),
+            }
+        )
+    return {"id": "rankings", "heading": t("sections.rankings"), "blocks": blocks}
 
 
-def top_bottom_table(ctx: ReportContext, level: str) -> str:
+def top_bottom_table(ctx: ReportContext, level: str) -> Table | None:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     groups = lv.get("by_group") or {}
     if not groups:
-        return ""
+        return None
     by_district = lv.get("group_by") == "district"
 
-    def names(items: list[dict]) -> str:
-        return "; ".join(
-            t("rankings.unit_score", name=u["unit_name"], score=f.num(u["score"])) for u in items
-        )
+    def names(items: list[dict]) -> Cell:
+        parts: Rich = []
+        for i, u in enumerate(items):
+            if i:
+                parts.append(Part("; "))
+            parts += t.rich(
+                "rankings.unit_score", name=ctx.name(u["unit_name"]), score=f.num(u["score"])
+            )
+        return Cell(parts, value=prose.plain(parts))
 
+    entries = list(groups.values())
+    if by_district:
+        entries.sort(key=lambda g: vi_name_sort_key(g.get("label") or ""))
     rows = []
-    for g in groups.values():
-        label = g["label"] if by_district else ctx.group_label(g["key"])
+    for g in entries:
+        label: str | Rich = [ctx.name(g["label"])] if by_district else ctx.group_label(g["key"])
         rows.append(
             [
-                label,
-                _num(f.int(g["total"])),
-                _num(f.num(g.get("mean_score"))),
+                Cell(label, row_header=True, value=prose.plain(label)),
+                num(f.int(g["total"]), g["total"]),
+                num(f.num(g.get("mean_score")), _round(g.get("mean_score"))),
                 names(g.get("top") or []),
                 names(g.get("bottom") or []),
             ]
         )
-    cols: list[Cell] = [
-        t("rankings.col_district") if by_district else t("rankings.col_group"),
-        _num(t("rankings.col_units")),
-        _num(t("rankings.col_mean")),
-        t("rankings.col_top"),
-        t("rankings.col_bottom"),
+    cols = [
+        head(t("rankings.col_district") if by_district else t("rankings.col_group")),
+        head(t("rankings.col_units"), True),
+        head(t("rankings.col_mean"), True),
+        head(t("rankings.col_top")),
+        head(t("rankings.col_bottom")),
     ]
-    return heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.top_bottom')}") + table_html(
-        cols, rows
+    return Table(
+        f"top-bottom-{level}",
+        f"{cap(ctx.level_label(level))}: {t('rankings.top_bottom')}",
+        cols,
+        rows,
     )
 
 
-def _by_name(items: Iterable[dict]) -> list[dict]:
-    return sorted(items, key=lambda u: vi_sort_key(u.get("unit_name", "")))
-
-
-def movers_block(ctx: ReportContext, level: str) -> str:
+def movers_data(ctx: ReportContext, level: str) -> dict | None:
     t, f = ctx.t, ctx.f
     lv = ctx.metrics["levels"][level]
     mv = lv.get("movements") or {}
     prev = lv.get("previous_year")
     if not mv.get("available") or prev is None:
-        return ""
+        return None
+    has_groups = group_key(lv) is not None
     by_district = lv.get("group_by") == "district"
-    cols: list[Cell] = [
-        t("rankings.col_unit"),
-        t("rankings.col_district") if by_district else t("rankings.col_group"),
-        t("rankings.col_prev_tier", prev=str(prev)),
-        t("rankings.col_tier"),
-        _num(t("rankings.col_prev_score", prev=str(prev))),
-        _num(t("rankings.col_score")),
+    unit_col = ctx.unit_column(level)
+    cols = [head(unit_col)]
+    if has_groups:
+        cols.append(head(t("rankings.col_district") if by_district else t("rankings.col_group")))
+    cols += [
+        head(t("rankings.col_prev_tier", prev=str(prev))),
+        head(t("rankings.col_tier")),
+        head(t("rankings.col_prev_score", prev=str(prev)), True),
+        head(t("rankings.col_score"), True),
     ]
+
+    def unit_cell(u: dict) -> Cell:
+        return Cell([ctx.name(u["unit_name"])], "par-unit", u["unit_name"], row_header=True)
 
     def rows(items: list[dict]) -> list[list[Cell]]:
-        return [
-            [
-                u["unit_name"],
-                u.get("district") if by_district else ctx.group_label(u.get("group") or ""),
-                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
-                (ctx.tier_label(u.get("tier")), "par-tier"),
-                _num(f.num(u.get("prev_score"))),
-                _num(f.num(u.get("score"))),
+        out = []
+        for u in by_name(items):
+            row = [unit_cell(u)]
+            if has_groups:
+                g = group_name(ctx, lv, u)
+                row.append(Cell(g, "par-group", prose.plain(g)))
+            row += [
+                Cell(ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                Cell(ctx.tier_label(u.get("tier")), "par-tier"),
+                num(f.num(u.get("prev_score")), u.get("prev_score")),
+                num(f.num(u.get("score")), u.get("score")),
             ]
-            for u in _by_name(items)
-        ]
+            out.append(row)
+        return out
 
-    parts = [
-        heading(4, f"{_cap(ctx.level_label(level))}: {t('rankings.movers', prev=str(prev))}"),
-        para(t("rankings.movers_note"), "par-note"),
-    ]
+    label = cap(ctx.level_label(level))
+    tables: list[Table] = []
+    empty: list[str] = []
     for kind in ("up", "down"):
         items = mv.get(kind) or []
         title = t(f"rankings.movers_{kind}", n=f.int(len(items)))
         if items:
-            parts.append(table_html(cols, rows(items), title))
+            tables.append(Table(f"movers-{kind}-{level}", f"{label}: {title}", cols, rows(items)))
         else:
-            parts.append(f"<p><strong>{h(title)}</strong>: {h(t('rankings.movers_none'))}</p>")
+            empty.append(f"{title}: {t('rankings.movers_none')}")
     if mv.get("merged"):
-        mcols: list[Cell] = [
-            t("rankings.col_unit"),
-            t("rankings.col_predecessors"),
-            t("rankings.col_tier"),
-            _num(t("rankings.col_score")),
+        mcols = [
+            head(unit_col),
+            head(t("rankings.col_predecessors")),
+            head(t("rankings.col_tier")),
+            head(t("rankings.col_score"), True),
         ]
-        mrows = [
-            [
-                u["unit_name"],
-                "; ".join(
-                    f"{p['unit_name']} ({ctx.tier_label(p.get('prev_tier'))})"
-                    for p in u.get("predecessors") or []
-                ),
-                (ctx.tier_label(u.get("tier")), "par-tier"),
-                _num(f.num(u.get("score"))),
-            ]
-            for u in _by_name(mv["merged"])
-        ]
-        parts.append(table_html(mcols, mrows, t("rankings.merged_units")))
+        mrows = []
+        for u in by_name(mv["merged"]):
+            parts: Rich = []
+            for i, p in enumerate(u.get("predecessors") or []):
+                if i:
+                    parts.append(Part("; "))
+                parts.append(ctx.name(p.get("unit_name") or p.get("unit_id")))
+                province = p.get("province")
+                if province and province != ctx.cfg.id:
+                    parts.append(Part(f" ({ctx.province_name(province)})"))
+                if p.get("prev_tier"):
+                    parts.append(Part(f", {ctx.tier_label(p.get('prev_tier'))}"))
+            mrows.append(
+                [
+                    unit_cell(u),
+                    Cell(parts, value=prose.plain(parts)),
+                    Cell(ctx.tier_label(u.get("tier")), "par-tier"),
+                    num(f.num(u.get("score")), u.get("score")),
+                ]
+            )
+        tables.append(
+            Table(f"merged-{level}", f"{label}: {t('rankings.merged_units')}", mcols, mrows)
+        )
     if mv.get("new"):
-        ncols: list[Cell] = [
-            t("rankings.col_unit"),
-            t("rankings.col_tier"),
-            _num(t("rankings.col_score")),
-        ]
+        ncols = [head(unit_col), head(t("rankings.col_tier")), head(t("rankings.col_score"), True)]
         nrows = [
             [
-                u["unit_name"],
-                (ctx.tier_label(u.get("tier")), "par-tier"),
-                _num(f.num(u.get("score"))),
+                unit_cell(u),
+                Cell(ctx.tier_label(u.get("tier")), "par-tier"),
+                num(f.num(u.get("score")), u.get("score")),
             ]
-            for u in _by_name(mv["new"])
+            for u in by_name(mv["new"])
         ]
-        parts.append(table_html(ncols, nrows, t("rankings.new_units")))
+        tables.append(Table(f"new-{level}", f"{label}: {t('rankings.new_units')}", ncols, nrows))
     if mv.get("left"):
-        lcols: list[Cell] = [
-            t("rankings.col_unit"),
-            t("rankings.col_prev_tier", prev=str(prev)),
-            _num(t("rankings.col_prev_score", prev=str(prev))),
+        lcols = [
+            head(unit_col),
+            head(t("rankings.col_prev_tier", prev=str(prev))),
+            head(t("rankings.col_prev_score", prev=str(prev)), True),
         ]
         lrows = [
             [
-                u["unit_name"],
-                (ctx.tier_label(u.get("prev_tier")), "par-tier"),
-                _num(f.num(u.get("prev_score"))),
+                unit_cell(u),
+                Cell(ctx.tier_label(u.get("prev_tier")), "par-tier"),
+                num(f.num(u.get("prev_score")), u.get("prev_score")),
             ]
-            for u in _by_name(mv["left"])
+            for u in by_name(mv["left"])
         ]
-        parts.append(table_html(lcols, lrows, t("rankings.left_units")))
-    return "\n".join(parts)
+        tables.append(
+            Table(
+                f"left-{level}",
+                f"{label}: {t('rankings.left_units', prev=str(prev))}",
+                lcols,
+                lrows,
+            )
+        )
+    return {
+        "heading": f"{label}: {t('rankings.movers', prev=str(prev))}",
+        "note": t("rankings.movers_note"),
+        "tables": tables,
+        "empty": empty,
+    }
 
 
-# --------------------------------------------------------------------------- quality, provenance
-def _localized(value: Any, lang: str) -> str:
-    if isinstance(value, dict):
-        return str(value.get(lang) or value.get("vi") or value.get("en") or "")
-    return "" if value is None else str(value)
+# --------------------------------------------------------------------------- methodology
+def methodology_data(ctx: ReportContext) -> dict:
+    t, f = ctx.t, ctx.f
+    items: list[str] = []
+    for level in levels(ctx):
+        by = ctx.scored_by(level)
+        key = "method.scored_by_sentence" if by else "method.scored_sentence"
+        items.append(prose.sentence(t(key, level=cap(ctx.level_label(level)), scored_by=by)))
+    bands = []
+    for level in levels(ctx):
+        try:
+            bl = ctx.cfg.bands(ctx.year, level)
+        except Exception:  # noqa: BLE001 - a level without bands: tiers come from the data
+            continue
+        parts = []
+        for b in bl:
+            parts.append(
+                t("method.band", tier=ctx.tier_label(b.tier), min=f.num(b.min_score, decimals=0))
+            )
+        if parts:
+            bands.append(
+                prose.sentence(
+                    t("method.bands", level=cap(ctx.level_label(level)), bands="; ".join(parts))
+                )
+            )
+    if bands and ctx.bands_assumed():
+        bands.append(t("method.bands_assumed"))
+    rounding = [prose.sentence(t("method.rounding", rule=prose.rounding_rule(ctx)))]
+    rounding += [prose.sentence(x) for x in prose.truncation_note(ctx)]
+    return {
+        "id": "methodology",
+        "heading": t("sections.methodology"),
+        "scored": items,
+        "bands_heading": t("method.bands_heading"),
+        "bands": bands,
+        "rounding_heading": t("method.rounding_heading"),
+        "rounding": rounding,
+    }
 
 
+# --------------------------------------------------------------------------- quality
 def _messages(v: dict, key: str, lang: str = "vi") -> list[str]:
-    """Failures or warnings of validation.json (par_review.validate) as one line each:
+    """Failures or warnings of validation.json as one line each:
     table · check: description — expected …, found … (n units: names)."""
     raw = v.get(key)
     if raw is None:
@@ -984,9 +1398,9 @@ def _checks(v: dict) -> int | None:
     return None
 
 
-def docs_link(v: dict) -> str:
+def docs_link(v: dict | None) -> str:
     """The Data Docs page, relative to the report (never an absolute or remote URL)."""
-    d = v.get("data_docs")
+    d = (v or {}).get("data_docs")
     if (
         isinstance(d, str)
         and d
@@ -998,39 +1412,47 @@ def docs_link(v: dict) -> str:
     return VALIDATION_DOCS
 
 
-def quality_section(ctx: ReportContext) -> str:
+def quality_data(ctx: ReportContext) -> dict:
     t, f = ctx.t, ctx.f
     v = ctx.validation
-    parts = [heading(2, t("sections.quality"), "quality"), para(t("quality.intro"))]
+    out: dict[str, Any] = {
+        "id": "quality",
+        "heading": t("sections.quality"),
+        "intro": t("quality.intro"),
+        "status": None,
+        "lists": [],
+        "page": {"href": f"validation.{ctx.lang}.html", "text": t("quality.page_link")},
+        "docs": None,
+    }
     if v is None:
-        parts.append(
-            f'<p><span class="par-status unknown">{h(t("quality.not_validated"))}</span></p>'
-        )
+        out["status"] = {"text": t("quality.not_validated"), "cls": "unknown"}
     else:
         failures, warnings = _messages(v, "failures", ctx.lang), _messages(v, "warnings", ctx.lang)
         n_fail = v.get("n_failures", v.get("n_critical", len(failures)))
         n_warn = v.get("n_warnings", len(warnings))
         ok = _validation_success(v)
         key, cls = ("quality.passed", "ok") if ok else ("quality.failed", "failed")
-        text = t(key, checks=f.int(_checks(v)), failures=f.int(n_fail), warnings=f.int(n_warn))
-        parts.append(f'<p><span class="par-status {cls}">{h(text)}</span></p>')
+        out["status"] = {
+            "text": t(
+                key, checks=f.int(_checks(v)), failures=f.int(n_fail), warnings=f.int(n_warn)
+            ),
+            "cls": cls,
+        }
         for label_key, items in (("quality.failures", failures), ("quality.warnings", warnings)):
             if items:
-                parts.append(
-                    f"<h4>{h(t(label_key))}</h4><ul>"
-                    + "".join(f"<li>{h(i)}</li>" for i in items)
-                    + "</ul>"
-                )
+                out["lists"].append({"heading": t(label_key), "items": items})
         link = docs_link(v)
-        parts.append(
-            f'<p><a href="{h(link)}">{h(t("quality.docs_link"))}</a> (<code>{h(link)}</code>)</p>'
-        )
-    checks_list = []
+        out["docs"] = {
+            "href": link,
+            "text": t("quality.docs_link"),
+            "where": t("quality.docs_where"),
+        }
+    checks = []
     for level, lv in ctx.metrics["levels"].items():
         ok = lv.get("shares_sum_ok")
         if ok is None:
             continue
-        checks_list.append(
+        checks.append(
             t(
                 "quality.report_checks",
                 level=ctx.level_label(level),
@@ -1038,65 +1460,189 @@ def quality_section(ctx: ReportContext) -> str:
                 ok=t("quality.sum_ok") if ok else t("quality.sum_not_ok"),
             )
         )
-    if checks_list:
-        parts.append("<ul>" + "".join(f"<li>{h(c)}</li>" for c in checks_list) + "</ul>")
-    return section("par-section par-quality", *parts)
+    out["checks"] = checks
+    return out
 
 
-def provenance_footer(ctx: ReportContext) -> str:
+# --------------------------------------------------------------------------- downloads
+def report_tables(ctx: ReportContext) -> list[Table]:
+    """Every table of the report, in reading order (the downloads)."""
+    out: list[Table] = []
+    kf = key_figures_data(ctx)
+    out += [b["table"] for b in kf["blocks"]]
+    for d in (areas_data(ctx), blocs_data(ctx), national_data(ctx)):
+        if d:
+            out += d["tables"]
+    for b in rankings_data(ctx)["blocks"]:
+        out += b["tables"]
+        if b["top_bottom"]:
+            out.append(b["top_bottom"])
+        if b["movers"]:
+            out += b["movers"]["tables"]
+    return [tb for tb in out if tb.download]
+
+
+def download_name(table: Table) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", table.id.lower()).strip("-") + ".csv"
+
+
+def downloads_data(ctx: ReportContext) -> dict:
+    t = ctx.t
+    base = f"downloads/{ctx.lang}"
+    tables = [
+        {"href": f"{base}/{download_name(tb)}", "text": tb.label or tb.id}
+        for tb in report_tables(ctx)
+    ]
+    return {
+        "id": "downloads",
+        "heading": t("sections.downloads"),
+        "intro": t("downloads.intro"),
+        "xlsx": {"href": f"{base}/tables.xlsx", "text": t("downloads.xlsx")},
+        "tables_label": t("downloads.csv"),
+        "tables": tables,
+        "pages": [
+            {"href": f"data-notes.{ctx.lang}.html", "text": t("downloads.data_notes")},
+            {"href": f"validation.{ctx.lang}.html", "text": t("quality.page_link")},
+        ],
+        "pages_label": t("downloads.pages"),
+    }
+
+
+# --------------------------------------------------------------------------- provenance
+def provenance_data(ctx: ReportContext) -> dict:
     t, f = ctx.t, ctx.f
     p = ctx.provenance
-    inputs = table_html(
-        [t("provenance.col_file"), _num(t("provenance.col_size")), t("provenance.col_sha256")],
-        [[i["file"], _num(f.int(i["bytes"])), (i["sha256"], "hash")] for i in p.get("inputs", [])],
-        t("provenance.inputs"),
-    )
-    par = p.get("parameters") or {}
-    rounding = par.get("rounding") or ""
-    if par.get("decimals") is not None:
-        rounding = f"{rounding} ({par['decimals']})"
     commit = p.get("commit")
     commit_text = (
         (t("provenance.commit_dirty", commit=commit) if p.get("dirty") else commit)
         if commit
         else t("provenance.commit_unknown")
     )
+    files = [
+        t(
+            "provenance.file",
+            file=Path(i["file"]).name,
+            folder=Path(i["file"]).parent.name,
+            kb=f.num(i["bytes"] / 1024, decimals=1),
+            hash=i["sha256"][:12],
+        )
+        for i in p.get("inputs", [])
+    ]
     rows = [
-        (t("provenance.param_year"), str(par.get("year"))),
-        (t("provenance.param_province"), par.get("province")),
-        (t("provenance.param_lang"), par.get("lang")),
-        (t("provenance.param_rounding"), rounding),
-        (t("provenance.param_shares_rule"), par.get("shares_rule") or "–"),
         (t("provenance.version"), f"par-review {p.get('version')}"),
         (t("provenance.commit"), commit_text),
-        (t("provenance.config"), p.get("config_sha256")),
-        (t("provenance.metrics_schema"), str(p.get("metrics_schema"))),
+        (t("provenance.config"), str(p.get("config_sha256") or "")[:12]),
     ]
-    params = table_html(
-        [t("provenance.parameters"), ""],
-        [[k, (v or "–", "hash" if len(str(v)) > 30 else "")] for k, v in rows],
-    )
-    return (
-        f'<footer class="par-provenance">\n{heading(2, t("sections.provenance"), "provenance")}\n'
-        f"{para(t('provenance.intro'))}\n{params}\n{inputs}\n</footer>"
-    )
+    return {
+        "id": "provenance",
+        "heading": t("sections.provenance"),
+        "intro": t("provenance.intro"),
+        "files_label": t("provenance.inputs"),
+        "files": files,
+        "rows": rows,
+    }
 
 
-# =========================================================================== all
+# =========================================================================== rendering
+# The notebook's cells (one per name). Each renders one or more parts, in this order.
 SECTIONS = ("header", "key_figures", "results", "charts", "rankings", "quality", "provenance")
+PARTS: dict[str, tuple[str, ...]] = {
+    "header": ("header",),
+    "key_figures": ("structure", "key_figures"),
+    "results": ("results", "areas", "blocs", "national"),
+    "charts": ("charts",),
+    "rankings": ("rankings",),
+    "quality": ("methodology", "quality", "downloads"),
+    "provenance": ("provenance",),
+}
+BUILDERS = {
+    "header": header_data,
+    "structure": structure_data,
+    "key_figures": key_figures_data,
+    "results": results_data,
+    "areas": areas_data,
+    "blocs": blocs_data,
+    "national": national_data,
+    "charts": charts_data,
+    "rankings": rankings_data,
+    "methodology": methodology_data,
+    "quality": quality_data,
+    "downloads": downloads_data,
+    "provenance": provenance_data,
+}
+NUMBERED = (
+    "structure",
+    "key_figures",
+    "results",
+    "areas",
+    "blocs",
+    "national",
+    "charts",
+    "rankings",
+    "methodology",
+    "quality",
+    "downloads",
+)
+_ANCHOR = {"key_figures": "key-figures"}
+
+
+def _present(ctx: ReportContext, part: str) -> bool:
+    if part == "structure":
+        return structure_changed(ctx)
+    if part == "areas":
+        return any(ctx.metrics["levels"][lv].get("areas") for lv in levels(ctx))
+    if part == "blocs":
+        return any(ctx.metrics["levels"][lv].get("by_group") for lv in levels(ctx))
+    if part == "national":
+        return national_table(ctx) is not None or components_table(ctx) is not None
+    return True
+
+
+def _numeral(ctx: ReportContext, n: int) -> str:
+    if ctx.lang != "vi":
+        return f"{n}."
+    romans = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII"]
+    return f"{romans[n - 1]}."
+
+
+def numbered(ctx: ReportContext) -> list[tuple[str, str, str]]:
+    """(part, anchor, numbered heading) of every section present, in reading order."""
+    out = []
+    for part in NUMBERED:
+        if not _present(ctx, part):
+            continue
+        n = len(out) + 1
+        title = ctx.t(f"sections.{part}")
+        out.append((part, _ANCHOR.get(part, part), f"{_numeral(ctx, n)} {title}"))
+    return out
+
+
+def contents(ctx: ReportContext) -> list[dict]:
+    return [{"href": f"#{a}", "text": h} for _, a, h in numbered(ctx)]
+
+
+def section_data(ctx: ReportContext, part: str) -> dict | None:
+    data = BUILDERS[part](ctx)
+    if data is None:
+        return None
+    for p, anchor, title in numbered(ctx):
+        if p == part:
+            data["heading"], data["id"] = title, anchor
+    return data
+
+
+def render_part(ctx: ReportContext, part: str) -> str:
+    from .render import render
+
+    data = section_data(ctx, part)
+    if data is None:
+        return ""
+    return render(f"sections/{part}.html.j2", s=data, lang=ctx.lang)
 
 
 def render_section(ctx: ReportContext, name: str) -> str:
-    if name == "header":
-        return title_block(ctx) + "\n" + simulated_notice(ctx)
-    return {
-        "key_figures": key_figures,
-        "results": results_section,
-        "charts": charts_section,
-        "rankings": rankings_section,
-        "quality": quality_section,
-        "provenance": provenance_footer,
-    }[name](ctx)
+    """One notebook cell's HTML (see SECTIONS): its parts, each from its template."""
+    return "\n".join(x for x in (render_part(ctx, p) for p in PARTS[name]) if x)
 
 
 def render_sections(ctx: ReportContext) -> list[str]:
@@ -1109,3 +1655,11 @@ def render_html(ctx: ReportContext) -> str:
     from .exporters import standalone_page
 
     return standalone_page(render_sections(ctx), lang=ctx.lang)
+
+
+def write_companions(ctx: ReportContext, out_dir: str | Path | None = None) -> list[Path]:
+    """The report step's other outputs for this language: data-notes.<lang>.html,
+    validation.<lang>.html and downloads/<lang>/ (CSV per table, tables.xlsx)."""
+    from .companions import write_companions as _write
+
+    return _write(ctx, Path(out_dir) if out_dir else ctx.out_dir)

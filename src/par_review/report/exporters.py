@@ -2,7 +2,8 @@
 
     jupyter nbconvert --to parhtml build/work/2022/40_report.ipynb    # HTML
     jupyter nbconvert --to parpdf  build/work/2022/40_report.ipynb    # A4 PDF (WeasyPrint)
-    render_report(executed_nb, out_dir)  -> {"html": .../report.html, "pdf": .../report.pdf}
+    render_report(executed_nb, out_dir, lang="vi")
+        -> {"html": .../report.vi.html, "pdf": .../report.vi.pdf}
 
 The HTML keeps the outputs only (no code, prompts, analyst Markdown notes or stderr),
 embeds its images and CSS, loads nothing from the network (no require.js, MathJax or web
@@ -199,10 +200,12 @@ def render_report(
     executed_nb_path: str | Path,
     out_dir: str | Path,
     formats: tuple[str, ...] | list[str] = ("html", "pdf"),
+    lang: str | None = None,
 ) -> dict[str, Path]:
-    """Render an executed 40_report notebook into out_dir/report.html and/or report.pdf.
-    The PDF is printed from the very HTML that is written (one exporter, one WeasyPrint
-    pass). Files are written atomically. Returns {format: path}."""
+    """Render an executed 40_report notebook into out_dir/report.<lang>.html and/or
+    report.<lang>.pdf (lang: the notebook's `lang` parameter when not given). The PDF is
+    printed from the very HTML that is written (one exporter, one WeasyPrint pass). Files
+    are written atomically. Returns {format: path}."""
     from ..fsutil import write_text_atomic
 
     unknown = set(formats) - {"html", "pdf"}
@@ -218,14 +221,17 @@ def render_report(
             f"{executed_nb_path}: the notebook has an error output ({e.get('ename')}: "
             f"{e.get('evalue')}); not rendering a report from it"
         )
+    lang = lang or notebook_lang(nb, DEFAULT_LANG)
+    if not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise ValueError(f"report language {lang!r}: expected a code such as vi or en")
     html, _ = html_exporter().from_notebook_node(nb)
     written: dict[str, Path] = {}
     if "html" in formats:
-        written["html"] = out / "report.html"
+        written["html"] = out / f"report.{lang}.html"
         write_text_atomic(written["html"], html)
     if "pdf" in formats:
         pdf = html_to_pdf(html)
-        target = out / "report.pdf"
+        target = out / f"report.{lang}.pdf"
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         tmp.write_bytes(pdf)
         os.replace(tmp, target)

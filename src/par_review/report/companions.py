@@ -1,0 +1,227 @@
+"""The report step's companion outputs for one language, written beside the report:
+
+    data-notes.<lang>.html     which figures are real, derived or simulated, in plain words
+    validation.<lang>.html     the data checks in the reader's language (Data Docs stay English)
+    downloads/<lang>/*.csv     every table of the report, one CSV each (UTF-8 with BOM, for Excel)
+    downloads/<lang>/tables.xlsx   the same tables, one sheet each
+
+Same inputs, same bytes: the XLSX gets fixed zip timestamps and document dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..fsutil import write_text_atomic
+from .render import css, render
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import ReportContext, Table
+
+STATUSES = ("real", "derived", "assumed", "simulated")
+FIXED_DATE = (2000, 1, 1, 0, 0, 0)
+
+
+def _page(ctx: ReportContext, kind: str, title: str, body: str) -> str:
+    from .context import LANG_NAMES
+
+    return render(
+        "pages/page.html.j2",
+        lang=ctx.lang,
+        version=__version__,
+        title=title,
+        css=css(),
+        body=body,
+        simulated=ctx.t("simulated.running") if ctx.simulated else "",
+        back={"href": f"report.{ctx.lang}.html", "text": ctx.t("data_notes.back")},
+        others=[
+            {"lang": lang, "href": f"{kind}.{lang}.html", "name": LANG_NAMES.get(lang, lang)}
+            for lang in ctx.languages
+            if lang != ctx.lang
+        ],
+    )
+
+
+def data_notes_page(ctx: ReportContext) -> str:
+    t = ctx.t
+    groups = []
+    notes = ctx.data_notes()
+    for status in STATUSES:
+        items = []
+        for n in notes:
+            if n.get("status") != status:
+                continue
+            what = _loc(n.get("what"), ctx.lang)
+            years = n.get("years") or []
+            if years:
+                what = f"{what} ({t('data_notes.years', years=ctx.years_text(years))})"
+            src = _loc(n.get("source"), ctx.lang)
+            items.append(what + (f" — {src}" if src else ""))
+        if items:
+            groups.append(
+                {"id": status, "heading": t(f"data_notes.status.{status}"), "items": items}
+            )
+    body = render(
+        "pages/data_notes.html.j2",
+        intro=t("data_notes.intro", year=str(ctx.year), province=ctx.cfg.name(ctx.lang)),
+        summary=t("data_notes.simulated_all") if ctx.simulated else t("data_notes.real_all"),
+        simulated=bool(ctx.simulated),
+        groups=groups,
+        none_listed=t("data_notes.none_listed") if ctx.simulated else "",
+    )
+    return _page(ctx, "data-notes", t("data_notes.title", year=str(ctx.year)), body)
+
+
+def validation_page(ctx: ReportContext) -> str:
+    from .context import Cell, Table, head, num, quality_data
+
+    t, f = ctx.t, ctx.f
+    q = quality_data(ctx)
+    v = ctx.validation or {}
+    table = None
+    tables = v.get("tables")
+    if isinstance(tables, dict) and tables:
+        rows = []
+        for name, info in tables.items():
+            info = info if isinstance(info, dict) else {}
+            ok = info.get("success", info.get("status") in (None, "validated", "passed"))
+            label = ctx.level_label(name) if name in ctx.metrics.get("levels", {}) else name
+            rows.append(
+                [
+                    Cell(label, row_header=True),
+                    num(f.int(info.get("expectations")), info.get("expectations")),
+                    Cell(t("quality.table_ok") if ok else t("quality.table_failed")),
+                ]
+            )
+        table = Table(
+            "validation-tables",
+            None,
+            [head(t("quality.col_table")), head(t("quality.col_checks"), True)]
+            + [head(t("quality.col_status"))],
+            rows,
+            download=False,
+        )
+    body = render(
+        "pages/validation.html.j2",
+        intro=t("quality.page_intro", year=str(ctx.year), province=ctx.cfg.name(ctx.lang)),
+        q=q,
+        table=table,
+    )
+    return _page(ctx, "validation", t("quality.page_title", year=str(ctx.year)), body)
+
+
+def _loc(value: Any, lang: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("vi") or "")
+    return "" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- downloads
+def _cell_value(c: Any) -> Any:
+    return c.value if c.value is not None and not isinstance(c.value, str) else c.plain
+
+
+def table_csv(table: Table) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([c.plain for c in table.columns])
+    for r in [*table.rows, *([table.footer] if table.footer else [])]:
+        w.writerow([_cell_value(c) for c in r])
+    return "\ufeff" + buf.getvalue()
+
+
+def _sheet_name(table: Table, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "-", table.id)[:31]
+    name, i = base, 2
+    while name in used:
+        suffix = f"-{i}"
+        name, i = base[: 31 - len(suffix)] + suffix, i + 1
+    used.add(name)
+    return name
+
+
+def tables_xlsx(tables: list[Table]) -> bytes:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for tb in tables:
+        ws = wb.create_sheet(_sheet_name(tb, used))
+        if tb.caption:
+            ws.append([tb.label])
+        ws.append([c.plain for c in tb.columns])
+        for r in [*tb.rows, *([tb.footer] if tb.footer else [])]:
+            ws.append([_cell_value(c) for c in r])
+    fixed = dt.datetime(*FIXED_DATE)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "par-review"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _fixed_zip(buf.getvalue(), fixed)
+
+
+_W3CDTF = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _fixed_zip(data: bytes, fixed: Any) -> bytes:
+    """The same workbook gives the same bytes: fixed entry times and document dates."""
+    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _W3CDTF.sub(rb"\g<1>" + stamp + rb"\g<2>", body)
+            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_DATE)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            z.writestr(zi, body)
+    return out.getvalue()
+
+
+def write_downloads(ctx: ReportContext, out_dir: Path) -> list[Path]:
+    from .context import download_name, report_tables
+
+    folder = out_dir / "downloads" / ctx.lang
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = report_tables(ctx)
+    written = []
+    wanted = {download_name(tb) for tb in tables} | {"tables.xlsx"}
+    for p in folder.iterdir():  # nothing stale of an earlier build stays
+        if p.is_file() and p.name not in wanted:
+            p.unlink()
+    for tb in tables:
+        p = folder / download_name(tb)
+        write_text_atomic(p, table_csv(tb))
+        written.append(p)
+    p = folder / "tables.xlsx"
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_bytes(tables_xlsx(tables))
+    tmp.replace(p)
+    written.append(p)
+    return written
+
+
+def write_companions(ctx: ReportContext, out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = {
+        f"data-notes.{ctx.lang}.html": data_notes_page(ctx),
+        f"validation.{ctx.lang}.html": validation_page(ctx),
+    }
+    written = []
+    for name, html in pages.items():
+        write_text_atomic(out_dir / name, html + "\n")
+        written.append(out_dir / name)
+    return written + write_downloads(ctx, out_dir)
