@@ -1,8 +1,10 @@
-"""Fast tests of the orchestration's parts: fingerprints, atomic swap and recovery, the
-lock, the state file and the index page. The full pipeline runs in test_build_e2e.py."""
+"""Fast tests of the pipeline's parts: the step table, selection of keys, fingerprints and
+what they name, atomic swap and recovery, pruning, the lock, the state file, the CLI's
+exit codes and the index page. The full pipeline runs in test_build_e2e.py."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -13,213 +15,237 @@ from pathlib import Path
 import pytest
 
 from par_review.fsutil import recover, swap_dir
-from par_review.paths import Paths
-from par_review.pipeline import build as b
+from par_review.paths import PACKAGE_DIR, Paths
+from par_review.pipeline import fingerprint as fpr
+from par_review.pipeline import runner as r
+from par_review.pipeline.state import State
+from par_review.pipeline.steps import BY_NAME, STEPS, Context, Key, data_keys_read, step_id
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def opts(**kw):
-    return b.BuildOptions(**kw)
-
-
-def test_years_are_discovered_from_raw_folders(project):
-    assert project.raw_years() == [2018, 2019, 2020, 2021, 2022]
-    (project.raw / "2023").mkdir()
-    (project.raw / "notes").mkdir()
-    assert project.raw_years()[-1] == 2023 and "notes" not in map(str, project.raw_years())
-
-
-def test_clean_fingerprint_changes_with_that_years_raw_file_only(project):
-    fp = b.Fingerprints(project, opts())
-    before = {y: fp.clean(y) for y in project.raw_years()}
-    with (project.raw_year(2020) / "commune.xlsx").open("ab") as fh:
-        fh.write(b"\0")
-    fp2 = b.Fingerprints(project, opts())
-    after = {y: fp2.clean(y) for y in project.raw_years()}
-    assert [y for y in before if before[y] != after[y]] == [2020]
-
-
-def test_fingerprints_depend_on_notebook_config_and_parameters(project):
-    fp = b.Fingerprints(project, opts())
-    base = fp.clean(2022)
-    nb = project.notebooks / "10_clean.ipynb"
-    nb.write_text(
-        nb.read_text(encoding="utf-8").replace("Clean one year", "Clean one  year"),
-        encoding="utf-8",
+def cli(root, *args, timeout=60):
+    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
+    return subprocess.run(
+        [sys.executable, "-m", "par_review.cli", "--root", str(root), *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
     )
-    assert b.Fingerprints(project, opts()).clean(2022) != base
-    cfgfile = project.config_dir / "khanh_hoa" / "province.yml"
-    before_cfg = b.Fingerprints(project, opts()).clean(2022)
-    cfgfile.write_text(cfgfile.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
-    assert b.Fingerprints(project, opts()).clean(2022) != before_cfg
-    (project.processed_year(2022)).mkdir(parents=True)
-    assert b.Fingerprints(project, opts(rounding="truncate")).analyse(2022) != b.Fingerprints(
-        project, opts(rounding="")
-    ).analyse(2022)
 
 
-def test_analysis_depends_on_previous_year_fully_and_earlier_years_by_tier_counts(
-    demo_processed, tmp_path
-):
-    import shutil
-
-    paths = Paths.from_root(tmp_path / "p")
-    shutil.copytree(demo_processed.root, paths.root)
-    fp = lambda: b.Fingerprints(paths, opts()).analyse(2022)  # noqa: E731
-    base = fp()
-    # a score change in 2020 that keeps every tier: 2022's streaks cannot change
-    f = paths.processed_year(2020) / "provincial.csv"
-    text = f.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    head = lines[0].split(",")
-    cells = lines[1].split(",")
-    cells[head.index("score")] = str(float(cells[head.index("score")]) + 0.001)
-    lines[1] = ",".join(cells)
-    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert fp() == base
-    # a tier change in 2020 does change it
-    cells[head.index("tier")] = "kha" if cells[head.index("tier")] != "kha" else "tot"
-    lines[1] = ",".join(cells)
-    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert fp() != base
-    # any change to 2021 (the previous year: movements) changes it
-    base = fp()
-    g = paths.processed_year(2021) / "commune.csv"
-    g.write_text(g.read_text(encoding="utf-8").replace("Xã", "Xã ", 1), encoding="utf-8")
-    assert fp() != base
+def manifest(project, step, key, **ctx):
+    fpr._cache.clear()
+    c = Context(project, **ctx)
+    return fpr.input_manifest(BY_NAME[step], key, c, project.of(key.province).report_year(key.year))
 
 
-def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
-    target = tmp_path / "reports" / "2022"
-    target.mkdir(parents=True)
-    (target / "report.html").write_text("old", encoding="utf-8")
-    staged = tmp_path / "stage"
-    staged.mkdir()
-    (staged / "report.html").write_text("new", encoding="utf-8")
-    swap_dir(staged, target)
-    assert (target / "report.html").read_text(encoding="utf-8") == "new"
-    assert not staged.exists()
-    assert not list((tmp_path / "reports").glob(".*"))
-    # simulate kill -9 between the two renames: old moved aside, new not yet in place
-    os.rename(target, tmp_path / "reports" / ".2022.old-999")
-    assert not target.exists()
-    assert recover(tmp_path / "reports") == [target]
-    assert (target / "report.html").read_text(encoding="utf-8") == "new"
+# ----------------------------------------------------------------------------- the table
+def test_every_step_names_an_existing_notebook_and_declares_outputs(project):
+    ctx = Context(project)
+    key = Key("khanh_hoa", 2022, "vi")
+    for step in STEPS:
+        assert (REPO / "notebooks" / step.notebook).is_file()
+        assert step.outputs(key, ctx), step.name
+        for m in step.module_paths():
+            assert m.exists(), f"{step.name} declares a missing module {m}"
+    assert [s.name for s in STEPS] == ["clean", "validate", "analyse", "report"]
+    assert step_id(BY_NAME["report"], key) == "report:vi"
+    # a step writes only its own outputs: no two steps declare the same file
+    seen = {}
+    for step in STEPS:
+        for o in step.outputs(key, ctx):
+            assert (o.base, o.rel) not in seen, f"{o.rel}: {seen.get((o.base, o.rel))} and {step.name}"
+            seen[(o.base, o.rel)] = step.name
 
 
-def test_second_build_is_refused_while_the_lock_is_held(project):
-    code = (
-        f"import sys,time; sys.path.insert(0, {str(project.root)!r});"
-        "from par_review.pipeline.build import build_lock; from par_review.paths import Paths;"
-        f"cm = build_lock(Paths.from_root({str(project.root)!r}), 0); cm.__enter__();"
-        "print('locked', flush=True); time.sleep(30)"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        t = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-m", "par_review.cli", "--root", str(project.root), "build"],
-            capture_output=True,
-            text=True,
-            timeout=60,
+def _static_imports(module_file: Path) -> set[Path]:
+    """The par_review files a module imports (relative imports, at any depth of the code)."""
+    tree = ast.parse(module_file.read_text(encoding="utf-8"))
+    pkg = module_file.parent
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = pkg
+            for _ in range(node.level - 1):
+                base = base.parent
+            parts = (node.module or "").split(".") if node.module else []
+            target = base.joinpath(*parts)
+            cands = [target.with_suffix(".py"), target / "__init__.py"]
+            for alias in node.names:
+                cands.append(target / f"{alias.name}.py")
+            out |= {c for c in cands if c.is_file()}
+    return out
+
+
+def _closure(entry: Path) -> set[Path]:
+    seen, todo = set(), [entry]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        todo += list(_static_imports(f))
+    return seen
+
+
+ENTRY = {
+    "clean": "clean/tables.py",
+    "validate": "validation/gate.py",
+    "analyse": "metrics/compute.py",
+    "report": "report/context.py",
+}
+
+
+@pytest.mark.parametrize("name", list(ENTRY))
+def test_declared_code_modules_cover_what_the_step_imports(name):
+    step = BY_NAME[name]
+    declared = step.module_paths()
+    for f in _closure(PACKAGE_DIR / ENTRY[name]):
+        assert any(f == d or d in f.parents for d in declared), (
+            f"{name} imports {f.relative_to(PACKAGE_DIR)} but does not declare it in steps.py"
         )
-        assert out.returncode == b.EXIT_LOCKED
-        assert "another par-review build is running" in out.stderr and "pid" in out.stderr
-        assert time.perf_counter() - t < 30  # it did not wait for the holder
-    finally:
-        holder.kill()
-        holder.wait()
-    # kill -9 released the lock: the next run gets it
-    with b.build_lock(project, 5):
-        pass
 
 
-def test_unknown_year_is_a_usage_error(project):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "par_review.cli",
-            "--root",
-            str(project.root),
-            "build",
-            "--year",
-            "1999",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode != 0 and "1999" in (out.stderr + out.stdout)
+def test_analysis_reads_every_earlier_year_of_its_province(project):
+    ctx = Context(project)
+    keys = data_keys_read(Key("khanh_hoa", 2021), ctx)
+    assert [k.year for k in keys if k.province == "khanh_hoa"] == [
+        y for y in project.raw_years() if y <= 2021
+    ]
+
+
+# ----------------------------------------------------------------------------- fingerprints
+def test_clean_fingerprint_changes_with_that_years_raw_file_only(project):
+    years = [2020, 2021, 2022]
+    before = {y: fpr.fingerprint(manifest(project, "clean", Key("khanh_hoa", y))) for y in years}
+    with (project.raw_year(2021) / "commune.xlsx").open("ab") as fh:
+        fh.write(b"\0")
+    after = {y: fpr.fingerprint(manifest(project, "clean", Key("khanh_hoa", y))) for y in years}
+    assert [y for y in years if before[y] != after[y]] == [2021]
+
+
+def test_explain_names_the_changed_input_code_and_parameter(project):
+    key = Key("khanh_hoa", 2021)
+    old = manifest(project, "clean", key)
+    with (project.raw_year(2021) / "commune.xlsx").open("ab") as fh:
+        fh.write(b"\0")
+    words = fpr.explain(old, manifest(project, "clean", key))
+    assert words == ["data/raw/khanh_hoa/2021/commune.xlsx changed"]
+    a = manifest(project, "analyse", key, rounding="")
+    b = manifest(project, "analyse", key, rounding="truncate")
+    assert fpr.explain(a, b) == ['parameter rounding: "" -> "truncate"']
+    assert fpr.explain(None, b) == ["never built"]
+
+
+def test_code_fingerprints_are_per_step(project):
+    """Editing the audit code rebuilds nothing; editing the metrics code rebuilds the
+    analysis and the report, never the cleaning."""
+    ctx = Context(project)
+    key = Key("khanh_hoa", 2022, "vi")
+    code = {s.name: fpr.code_files(s) for s in STEPS}
+    assert not any(k.startswith("code:audit/") for c in code.values() for k in c)
+    assert not any(k == "code:report/index.py" for c in code.values() for k in c)
+    assert any(k.startswith("code:metrics/") for k in code["analyse"])
+    assert not any(k.startswith("code:metrics/") for k in code["clean"])
+    assert any(k.startswith("code:report/") for k in code["report"])
+    assert ctx  # (the table is read, not a copy of it)
+    assert key
+
+
+def test_output_signature_notices_a_rewrite(tmp_path):
+    from par_review.pipeline.steps import Output
+
+    f = tmp_path / "a.csv"
+    f.write_text("x", encoding="utf-8")
+    outs = [Output("data", "a.csv")]
+    s1 = fpr.output_signature(outs, tmp_path, tmp_path)
+    time.sleep(0.01)
+    f.write_text("x", encoding="utf-8")
+    assert fpr.output_signature(outs, tmp_path, tmp_path) != s1
+    f.unlink()
+    assert fpr.output_signature(outs, tmp_path, tmp_path) == {"a.csv": "missing"}
+
+
+# ----------------------------------------------------------------------------- selection
+def test_selection_every_province_year_and_language(project):
+    targets, langs = r.select(project, r.BuildOptions())
+    assert {t.province for t in targets} == {"khanh_hoa"}
+    assert [t.year for t in targets] == project.raw_years()
+    assert langs["khanh_hoa"] == ["vi", "en"]
+    targets, langs = r.select(project, r.BuildOptions(years=[2022], langs=["en"]))
+    assert targets == [Key("khanh_hoa", 2022)] and langs["khanh_hoa"] == ["en"]
+
+
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        ({"provinces": ["../../etc"]}, "is not a name"),
+        ({"provinces": ["nowhere"]}, "no province 'nowhere'"),
+        ({"years": [2031]}, "no raw data for khanh_hoa 2031"),
+        ({"langs": ["fr"]}, "unknown language"),
+    ],
+)
+def test_bad_selectors_are_usage_errors(project, opts, words):
+    with pytest.raises(r.UsageError, match=words):
+        r.select(project, r.BuildOptions(**opts))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["build", "--province", "nonexistent"], "no province 'nonexistent'"),
+        (["build", "--year", "2031"], "2031"),
+        (["build", "--jobs", "-1"], "expected 1 or more"),
+        (["--province", "../../etc", "build"], "is not a name"),
+        (["plan", "--lang", "fr"], "unknown language"),
+    ],
+)
+def test_bad_usage_exits_2_with_no_traceback_and_records_nothing(project, args, words):
+    out = cli(project.root, *args)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert words in out.stderr and "Traceback" not in out.stderr
+    state = project.build / "state.json"
+    assert not state.exists() or json.loads(state.read_text())["keys"] == {}
 
 
 def test_every_subcommand_has_help():
-    for cmd in ([], ["build"], ["status"], ["clean"], ["validate"], ["metrics"], ["audit"]):
+    for cmd in ([], ["build"], ["plan"], ["status"], ["clean"], ["validate"], ["metrics"], ["audit"]):
         out = subprocess.run(
             [sys.executable, "-m", "par_review.cli", *cmd, "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
+            capture_output=True, text=True, timeout=60,
         )
-        if cmd == ["audit"] and out.returncode != 0:
-            pytest.skip("audit not wired yet")
-        assert out.returncode == 0 and "usage: par-review" in out.stdout
+        assert out.returncode == 0 and "usage: par-review" in out.stdout, cmd
+    out = subprocess.run([sys.executable, "-m", "par_review.cli", "build", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert "exit codes:" in out.stdout and "--lang" in out.stdout and "--timeout" in out.stdout
 
 
-def test_status_reports_failures_and_staleness(project):
-    state = b.State(project)
-    state.year(2021)["last"] = {
-        "status": "failed",
-        "step": "validate",
-        "reason": "ValidationFailed: 1 critical failure",
-    }
-    state.save()
-    out = subprocess.run(
-        [sys.executable, "-m", "par_review.cli", "--root", str(project.root), "status"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0
-    line2021 = next(line for line in out.stdout.splitlines() if line.startswith("2021"))
-    assert "FAILED at validate" in line2021 and "ValidationFailed" in line2021
-    line2022 = next(line for line in out.stdout.splitlines() if line.startswith("2022"))
-    assert "stale" in line2022 and "never built" in line2022
+# ----------------------------------------------------------------------------- publish
+def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
+    target = tmp_path / "reports" / "2022"
+    target.mkdir(parents=True)
+    (target / "report.vi.html").write_text("old", encoding="utf-8")
+    staged = tmp_path / "stage"
+    staged.mkdir()
+    (staged / "report.vi.html").write_text("new", encoding="utf-8")
+    swap_dir(staged, target)
+    assert (target / "report.vi.html").read_text(encoding="utf-8") == "new"
+    assert not staged.exists()
+    assert not list((tmp_path / "reports").glob(".*"))
+    os.rename(target, tmp_path / "reports" / ".2022.old-999")  # kill -9 between the renames
+    assert recover(tmp_path / "reports") == [target]
+    assert (target / "report.vi.html").read_text(encoding="utf-8") == "new"
 
 
-def test_index_lists_failures_with_reason_and_no_external_resources(project):
-    from par_review.report.index import write_index
-
-    d = project.report_year(2022)
-    d.mkdir(parents=True)
-    (d / "report.html").write_text("<html></html>", encoding="utf-8")
-    (d / "metrics.json").write_text(
-        json.dumps(
-            {
-                "rounding": {"policy": "half_up"},
-                "levels": {
-                    "provincial": {
-                        "total": 43,
-                        "tiers": {"tot": {"label": "Tốt", "count": 30, "share_pct": 30 / 43 * 100}},
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    state = {
-        "years": {
-            "2021": {
-                "last": {"status": "failed", "step": "clean", "reason": "InputError: <bad> row 12"}
-            }
-        }
-    }
-    html = write_index(project, state).read_text(encoding="utf-8")
-    assert '<html lang="vi">' in html
-    assert "30/43" in html and "69,77%" in html
-    assert "Lỗi ở bước clean" in html and "InputError: &lt;bad&gt; row 12" in html
-    assert 'href="2022/report.html"' in html
-    assert "http://" not in html and "https://" not in html
+def test_prune_keeps_exactly_the_declared_outputs(tmp_path):
+    for rel in ("report.vi.html", "report.html", "report.en.pdf", "validation/index.html",
+                "validation/static/a.css", "old/thing.txt", "metrics.json"):
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x", encoding="utf-8")
+    removed = r._prune(tmp_path, {"report.vi.html", "metrics.json", "validation"}, {"validation"})
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["metrics.json", "report.vi.html", "validation/index.html", "validation/static/a.css"]
+    assert "report.html" in removed and "report.en.pdf" in removed and "old" in removed
 
 
 def test_published_folders_are_readable_by_others(tmp_path):
@@ -235,102 +261,154 @@ def test_published_folders_are_readable_by_others(tmp_path):
         swap_dir(staged, tmp_path / "2022")
     finally:
         os.umask(old)
-    for p in (
-        tmp_path / "2022",
-        tmp_path / "2022" / "validation",
-        tmp_path / "2022" / "validation" / "index.html",
-    ):
+    for p in (tmp_path / "2022", tmp_path / "2022" / "validation",
+              tmp_path / "2022" / "validation" / "index.html"):
         assert p.stat().st_mode & stat.S_IROTH, p
 
 
+# ----------------------------------------------------------------------------- lock, state
+def test_second_build_is_refused_while_the_lock_is_held_and_status_says_who(project):
+    code = (
+        "import sys,time; from par_review.pipeline.runner import build_lock;"
+        "from par_review.paths import Paths;"
+        f"cm = build_lock(Paths.from_root({str(project.root)!r}), 0); cm.__enter__();"
+        "print('locked', flush=True); time.sleep(30)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        t = time.perf_counter()
+        out = cli(project.root, "build")
+        assert out.returncode == r.EXIT_LOCKED
+        assert "another par-review build is running" in out.stderr and "pid" in out.stderr
+        assert time.perf_counter() - t < 30  # it did not wait for the holder
+        st = cli(project.root, "status")
+        assert f"a build is running: pid {holder.pid}" in st.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    with r.build_lock(project, 5):  # kill -9 released the lock: the next run gets it
+        pass
+
+
+def test_status_reports_per_key_failures_and_staleness(project):
+    state = State(project)
+    state.key(Key("khanh_hoa", 2021))["last"] = {
+        "status": "failed", "step": "validate", "reason": "ValidationFailed: 1 critical failure",
+        "at": "2026-01-01T00:00:00+00:00",
+    }
+    state.save()
+    out = cli(project.root, "status")
+    assert out.returncode == 0, out.stderr
+    line2021 = next(ln for ln in out.stdout.splitlines() if ln.startswith("khanh_hoa/2021"))
+    assert "FAILED at validate" in line2021 and "ValidationFailed" in line2021
+    line2022 = next(ln for ln in out.stdout.splitlines() if ln.startswith("khanh_hoa/2022"))
+    assert "stale" in line2022 and "never built" in line2022 and "never built" in line2022
+
+
+def test_plan_is_a_dry_run_that_says_why(project):
+    out = cli(project.root, "plan", "--year", "2022", "--lang", "vi")
+    assert out.returncode == 0, out.stderr
+    assert "clean    khanh_hoa/2022" in out.stdout and "never built" in out.stdout
+    assert "report   khanh_hoa/2022/vi" in out.stdout
+    assert "khanh_hoa/2022/en" not in out.stdout
+    assert not (project.build / "state.json").exists()  # a dry run writes no state
+    assert not project.reports_root.exists()
+
+
+# ----------------------------------------------------------------------------- index
+def test_index_lists_every_province_year_language_with_reasons_in_readers_words(project):
+    from par_review.report.index import write_index
+
+    d = project.report_year(2022)
+    d.mkdir(parents=True)
+    for name in ("report.vi.html", "report.en.html", "report.vi.pdf"):
+        (d / name).write_text("<html></html>", encoding="utf-8")
+    (d / "manifest.json").write_text(json.dumps(
+        {"built_at": "2026-02-28T01:00:00+00:00", "languages": ["en", "vi"]}), encoding="utf-8")
+    (d / "metrics.json").write_text(json.dumps({
+        "rounding": {"policy": "half_up"},
+        "levels": {"provincial": {"total": 43, "tiers": {
+            "tot": {"label": "Tốt", "label_en": "Good", "count": 30, "share_pct": 30 / 43 * 100},
+            "kha": {"label": "Khá", "label_en": "Fair", "count": 13, "share_pct": 13 / 43 * 100},
+        }}},
+    }), encoding="utf-8")
+    state = {"keys": {"khanh_hoa/2022": {"last": {
+        "status": "failed", "step": "clean", "kind": "input",
+        "reason": "InputError: /etc/passwd root:x:0:0 <bad>"}}}}
+    html = write_index(project, state).read_text(encoding="utf-8")
+    en = (project.reports_root / "index.en.html").read_text(encoding="utf-8")
+    assert '<html lang="vi">' in html and '<html lang="en">' in en
+    assert "30/43 (69,77%)" in html and "13/43 (30,23%)" in html  # every tier, not only Tốt
+    assert "30/43 (69.77%)" in en
+    assert "dữ liệu đầu vào có lỗi" in html and "the input data have an error" in en
+    assert "28/02/2026" in html  # the date of the figures still shown
+    assert "/etc/passwd" not in html + en and "root:x" not in html + en  # never quoted
+    assert 'href="khanh_hoa/2022/report.vi.html"' in html
+    assert 'href="khanh_hoa/2022/report.en.html"' in html
+    assert 'href="index.en.html"' in html and 'href="index.html"' in en
+    assert '<th scope="col">' in html and '<th scope="row">' in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+# ----------------------------------------------------------------------------- imports
 def test_the_build_command_imports_nothing_heavy_until_work_is_needed():
     """A no-op build must stay fast: the CLI and the orchestrator import no data stack."""
     code = (
-        "import sys, par_review.cli, par_review.pipeline.build, par_review.report.index;"
-        "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib', 'weasyprint')"
-        " if m in sys.modules]; print(heavy)"
+        "import sys, par_review.cli, par_review.pipeline.runner, par_review.pipeline.status,"
+        " par_review.report.index;"
+        "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib',"
+        " 'weasyprint', 'nbformat') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-def test_slow_optional_rfc3987_import_is_skipped_and_jsonschema_still_works():
+def test_importing_the_package_changes_nothing_global():
+    """No jsonschema shim and no matplotlib backend switch on import; the build applies its
+    speed-ups in its own kernels."""
     code = (
-        "import sys, par_review, jsonschema;"
-        "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}});"
+        "import os, sys; os.environ['MPLBACKEND'] = 'svg';"
+        "import par_review, par_review.report.charts, matplotlib;"
+        "print(sys.modules.get('rfc3987_syntax', 'untouched'), matplotlib.get_backend())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    shim, backend = out.stdout.split()
+    assert shim != "None"  # the optional package is not blocked
+    assert backend == "svg"
+
+
+def test_the_builds_kernels_skip_the_slow_optional_import():
+    from par_review.pipeline.kernels import KERNEL_SETUP
+
+    code = (
+        KERNEL_SETUP + "\nimport sys, jsonschema\n"
+        "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}})\n"
         "print(sys.modules.get('rfc3987_syntax', 'absent'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "None", out.stdout + out.stderr
 
 
-class _FakeWorker:
-    def __init__(self):
-        self.warm, self.warming = set(), None
-
-    def shutdown(self):
-        pass
-
-
-def test_worker_pool_never_exceeds_its_size_and_prefers_warm_kernels():
-    import threading
-
-    pool = b.WorkerPool(_FakeWorker, 2)
-    a, c = pool.acquire(), pool.acquire()
-    assert pool.created == 2
-    got = []
-    t = threading.Thread(target=lambda: got.append(pool.acquire()))
-    t.start()
-    t.join(0.2)
-    assert t.is_alive()  # waits: both kernels busy, size reached
-    c.warm.add("gx")
-    pool.release(a)
-    t.join(2)
-    assert got == [a]
-    pool.release(a)
-    pool.release(c)
-    assert pool.acquire(prefer="gx") is c  # the warm one, though `a` is idle too
-    assert pool.created == 2
-
-
-def test_worker_pool_waits_for_a_kernel_that_is_warming_what_is_asked_for():
-    import threading
-
-    pool = b.WorkerPool(_FakeWorker, 2)
-    warming = pool.acquire()
-    warming.warming = "gx"
-    other = pool.acquire()
-    pool.release(other)
-    got = []
-    t = threading.Thread(target=lambda: got.append(pool.acquire(prefer="gx")))
-    t.start()
-    t.join(0.2)
-    assert t.is_alive()  # an idle kernel exists, but the warming one is worth the wait
-    warming.warming = None
-    warming.warm.add("gx")
-    pool.release(warming)
-    t.join(2)
-    assert got == [warming]
-    assert pool.acquire(prefer="report") is other  # nothing warm for it: any idle kernel
-
-
 @pytest.mark.slow
 def test_validate_and_metrics_subcommands_on_cleaned_data(demo_processed):
-    root = str(demo_processed.root)
-    out = subprocess.run(
-        [sys.executable, "-m", "par_review.cli", "--root", root, "metrics", "--year", "2022"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    root = demo_processed.root
+    out = cli(root, "metrics", "--year", "2022", timeout=300)
     assert out.returncode == 0, out.stderr
     m = json.loads((demo_processed.work_year(2022) / "metrics.json").read_text(encoding="utf-8"))
     assert m["levels"]["provincial"]["tiers"]["tot"]["count"] == 30
-    out = subprocess.run(
-        [sys.executable, "-m", "par_review.cli", "--root", root, "validate", "--year", "2022"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = cli(root, "validate", "--year", "2022", timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert (demo_processed.work_year(2022) / "validation.json").is_file()
+
+
+def test_paths_keys(tmp_path):
+    p = Paths(tmp_path, "tinh_mau")
+    assert p.raw_year(2024) == tmp_path / "data/raw/tinh_mau/2024"
+    assert p.processed_year(2024) == tmp_path / "data/processed/tinh_mau/2024"
+    assert p.metrics_tables_year(2024) == tmp_path / "data/processed/tinh_mau/metrics/2024"
+    assert p.report_year(2024) == tmp_path / "reports/tinh_mau/2024"
+    assert p.of("khanh_hoa").raw == tmp_path / "data/raw/khanh_hoa"
+    assert p.rel(tmp_path / "data" / "x.csv") == "data/x.csv"
+    assert p.rel("/etc/passwd") == "passwd"  # never an absolute path outside the project
