@@ -743,3 +743,339 @@ def test_one_rounding_for_everything_but_exact_fractions():
     for v in (0.145, -0.225, 2.675, 69.76744186046511, Decimal("82.765")):
         for policy in ("half_up", "truncate"):
             assert display_share(v, policy) == float(round_decimal(v, 2, policy))
+
+
+# --------------------------------------------------------------------------- structure over time
+# A province (tinh_a) absorbs tinh_b in 2025: provincial units are compared through lineage,
+# communes against the pooled 2024 of both provinces. Written straight into data/processed.
+def _structure_project(root, *, with_b_communes=True, years=(2023, 2024, 2025)):
+    import csv as _csv
+
+    import yaml
+
+    from par_review.rawdata.registry import COLUMNS
+
+    tiers = [{"id": t, "label": {"vi": t}} for t in TIERS]
+    base = {
+        "tiers": tiers,
+        "bands": {"default": {"tot": 85, "kha": 70, "trung_binh": 50, "yeu": 0}},
+        "levels": {
+            "provincial": {"label": {"vi": "cấp tỉnh"}, "group_by": "group"},
+            "commune": {"label": {"vi": "cấp xã"}, "group_by": "district"},
+        },
+        "groups": {"so": {"vi": "Sở"}, "huyen": {"vi": "Huyện"}, "xa": {"vi": "Xã"}},
+        "national_indices": {"PAR_INDEX": {"vi": "PAR"}, "SIPAS": {"vi": "SIPAS"}},
+    }
+    a = {
+        **base,
+        "id": "tinh_a",
+        "name": {"vi": "Tỉnh A"},
+        "absorbed": [{"province": "tinh_b", "from": 2025}],
+        "targets": {2024: {"satisfaction": {"value": 80.0, "group": "so"}}},
+        "structure": [
+            {
+                "from": 2025,
+                "label": {"vi": "Hợp nhất", "en": "Merger"},
+                "levels": {
+                    "provincial": {"label": {"vi": "cấp tỉnh"}, "group_by": "group"},
+                    "commune": {"label": {"vi": "cấp xã"}, "group_by": None},
+                },
+                "groups": {"so": {"vi": "Sở"}, "xa": {"vi": "Xã"}},
+                "comparability": {
+                    "provincial": {"basis": "matched_units", "reason": {"vi": "qua nguồn gốc"}},
+                    "commune": {
+                        "basis": "combined_baseline",
+                        "reason": {"vi": "gộp hai tỉnh", "en": "both provinces pooled"},
+                    },
+                },
+            }
+        ],
+    }
+    b = {**base, "id": "tinh_b", "name": {"vi": "Tỉnh B"}, "short_name": {"vi": "B"}}
+    units_a = [
+        ("s1", "provincial", "so", "", 2023, 2024, ""),
+        ("s2", "provincial", "so", "", 2023, 2024, ""),
+        ("s3", "provincial", "so", "", 2023, 2024, ""),
+        ("h1", "provincial", "huyen", "", 2023, 2024, ""),  # a district committee: ends
+        ("x1", "commune", "xa", "H1", 2023, 2024, ""),
+        ("x2", "commune", "xa", "H1", 2023, 2024, ""),
+        ("x3", "commune", "xa", "H2", 2023, 2024, ""),
+        ("x4", "commune", "xa", "H2", 2023, 2024, ""),
+        ("s12", "provincial", "so", "", 2025, "", "s1|s2"),  # merged
+        ("s3a", "provincial", "so", "", 2025, "", "s3"),  # split
+        ("s3b", "provincial", "so", "", 2025, "", "s3"),
+        ("s4", "provincial", "so", "", 2025, "", "tinh_b:bs1"),  # renamed, from tinh_b
+        ("y1", "commune", "xa", "", 2025, "", "x1|x2"),
+        ("y2", "commune", "xa", "", 2025, "", "x3|x4|tinh_b:bx1"),
+        ("y3", "commune", "xa", "", 2025, "", "tinh_b:bx2"),
+    ]
+    units_b = [
+        ("bs1", "provincial", "so", "", 2023, 2024, ""),
+        ("bx1", "commune", "xa", "B1", 2023, 2024, ""),
+        ("bx2", "commune", "xa", "B1", 2023, 2024, ""),
+    ]
+    for pid, data, units in (("tinh_a", a, units_a), ("tinh_b", b, units_b)):
+        d = root / "config" / pid
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "province.yml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+        with (d / "units.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = _csv.writer(fh)
+            w.writerow(COLUMNS)
+            for uid, level, group, district, vf, vt, succ in units:
+                w.writerow(
+                    [
+                        uid,
+                        level,
+                        group,
+                        "",
+                        district,
+                        f"Đơn vị {uid}",
+                        "",
+                        vf,
+                        vt,
+                        succ,
+                        "assumed",
+                        "",
+                    ]
+                )
+    scores = {
+        ("tinh_a", 2023, "provincial"): [("s1", 80), ("s2", 90), ("s3", 72), ("h1", 60)],
+        ("tinh_a", 2024, "provincial"): [("s1", 80), ("s2", 90), ("s3", 72), ("h1", 65)],
+        ("tinh_a", 2025, "provincial"): [("s12", 88), ("s3a", 86), ("s3b", 71), ("s4", 84)],
+        ("tinh_a", 2023, "commune"): [("x1", 86), ("x2", 80), ("x3", 75), ("x4", 60)],
+        ("tinh_a", 2024, "commune"): [("x1", 90), ("x2", 80), ("x3", 75), ("x4", 60)],
+        ("tinh_a", 2025, "commune"): [("y1", 91), ("y2", 78), ("y3", 86)],
+        ("tinh_b", 2024, "provincial"): [("bs1", 87)],
+        ("tinh_b", 2024, "commune"): [("bx1", 88), ("bx2", 72)],
+    }
+    if not with_b_communes:
+        del scores[("tinh_b", 2024, "commune")]
+    district = {"x1": "H1", "x2": "H1", "x3": "H2", "x4": "H2", "bx1": "B1", "bx2": "B1"}
+    group = {"h1": "huyen"}
+    paths = Paths.from_root(root, "tinh_a")
+    for (pid, year, level), rows in scores.items():
+        if year not in years:
+            continue
+        df = _frame(
+            [
+                (
+                    u,
+                    "tot" if s >= 85 else "kha" if s >= 70 else "trung_binh" if s >= 50 else "yeu",
+                    s,
+                    group.get(u, "so" if level == "provincial" else "xa"),
+                )
+                for u, s in rows
+            ],
+            level=level,
+            year=year,
+        )
+        df["district"] = [district.get(u, "") for u in df["unit_id"]]
+        d = paths.of(pid).processed_year(year)
+        d.mkdir(parents=True, exist_ok=True)
+        df.to_csv(d / f"{level}.csv", index=False)
+    nat = pd.DataFrame(
+        {
+            "index": ["PAR_INDEX", "PAR_INDEX", "SIPAS", "SIPAS"],
+            "year": [2024, 2025, 2024, 2025],
+            "value": [90.49, 91.0, 83.66, 84.0],
+            "unit": ["pct"] * 4,
+            "rank": [30, 10, 20, 15],
+            "rank_of": [63, 34, 34, 34],
+            "basis": ["verbatim"] * 4,
+            "source_url": ["u"] * 4,
+        }
+    )
+    for year in years:
+        nat[nat["year"] <= year].to_csv(
+            paths.processed_year(year) / "national_indices.csv", index=False
+        )
+    sat = _sat([82.0, 79.0])
+    sat["unit_id"], sat["group"] = ["s12", "s4"], "so"
+    sat.assign(year=max(years)).to_csv(
+        paths.processed_year(max(years)) / "satisfaction.csv", index=False
+    )
+    return paths
+
+
+@pytest.fixture
+def merged(tmp_path):
+    paths = _structure_project(tmp_path)
+    return compute_metrics(2025, paths)
+
+
+def test_no_count_change_is_ever_given_across_the_break(merged):
+    for level, lv in merged["levels"].items():
+        assert lv["comparison"]["basis"] != "same_set", level
+        assert lv["change_total"] is None
+        assert all(t["change_count"] is None for t in lv["tiers"].values()), level
+        assert all(
+            t["change_direction"] is None and t["flows"] is None for t in lv["tiers"].values()
+        )
+        assert lv["comparison"]["structure_break"] is True
+        assert lv["comparison"]["since_structure"] == 2025
+    # and compare_with_previous does not read a pooled baseline as last year's own figures
+    assert compare_with_previous(merged, {"year": 2024, "levels": {}})["agrees"] is True
+
+
+def test_combined_baseline_compares_shares_and_mean_with_both_provinces_pooled(merged):
+    c = merged["levels"]["commune"]
+    comp = c["comparison"]
+    assert comp["basis"] == "combined_baseline" and comp["previous_year"] == 2024
+    assert comp["reason"] == {"vi": "gộp hai tỉnh", "en": "both provinces pooled"}
+    assert comp["baseline"]["provinces"] == ["tinh_a", "tinh_b"]
+    assert comp["baseline"]["by_province"] == {"tinh_a": 4, "tinh_b": 2}
+    assert comp["baseline"]["units"] == c["prev_total"] == 6 and c["total"] == 3
+    assert comp["baseline"]["sources"] == [
+        "data/processed/tinh_a/2024/commune.csv",
+        "data/processed/tinh_b/2024/commune.csv",
+    ]
+    # 2024 pooled: tot x1, bx1; kha x2, x3, bx2; trung_binh x4 -> 2/6, 3/6, 1/6
+    tot = c["tiers"]["tot"]
+    assert tot["prev_count"] == 2 and tot["count"] == 2  # both shown, never subtracted
+    assert tot["change_pp"] == pytest.approx(100 * 2 / 3 - 100 * 2 / 6)
+    assert c["tiers"]["trung_binh"]["change_pp"] == pytest.approx(-100 / 6)
+    assert c["score"]["prev_mean"] == pytest.approx((90 + 80 + 75 + 60 + 88 + 72) / 6)
+    assert c["score"]["change_mean"] == pytest.approx((91 + 78 + 86) / 3 - 77.5)
+    # no per-unit movement against a pooled set, and no district groups any more
+    assert c["movements"]["available"] is False
+    assert c["group_by"] is None and c["by_group"] == {}
+    assert "data/processed/tinh_b/2024/commune.csv" in merged["baseline_sources"]
+    assert "data/processed/tinh_b/2024/provincial.csv" in merged["baseline_sources"]
+
+
+def test_a_merged_unit_is_compared_with_the_mean_of_its_predecessors(merged):
+    p = merged["levels"]["provincial"]
+    assert p["comparison"]["basis"] == "matched_units"
+    units = {u["unit_id"]: u for u in p["units"]}
+    m = units["s12"]
+    assert m["movement"] == "merged" and m["comparison_method"] == "mean_of_predecessors"
+    assert m["prev_score"] == 85.0 and m["score_change"] == 3.0  # 88 vs (80 + 90) / 2
+    assert m["prev_tier"] is None and m["tier_steps"] is None  # no tier was its own
+    # a split part against its one predecessor; a rename across provinces
+    assert units["s3a"]["comparison_method"] == "split_from" and units["s3a"]["movement"] == "up"
+    assert units["s3b"]["movement"] == "same" and units["s3b"]["compared_with"] == "s3"
+    assert units["s4"]["compared_with"] == "tinh_b:bs1" and units["s4"]["movement"] == "down"
+    assert units["s4"]["predecessor_names"] == ["Đơn vị bs1 (B)"]
+    mv = p["movements"]
+    assert (mv["up_count"], mv["down_count"], mv["same_count"]) == (1, 1, 1)
+    assert [u["unit_id"] for u in mv["merged"]] == ["s12"]
+    assert [x["unit_id"] for x in mv["merged"][0]["predecessors"]] == ["s1", "s2"]
+    assert [u["unit_id"] for u in mv["split"]] == ["s3a", "s3b"]
+    ended = [x["unit_id"] for x in mv["left"] if not x["successors"]]
+    assert ended == ["h1"] and mv["ended_count"] == 1
+    assert p["comparison"]["lineage"]["ended_units"] == ["h1"]
+    assert p["comparison"]["lineage"]["merged"] == 1 and p["comparison"]["lineage"]["split"] == 2
+    # counts and shares: not compared; totals: both given
+    assert all(t["change_pp"] is None and t["prev_count"] is None for t in p["tiers"].values())
+    assert (p["total"], p["prev_total"], p["change_total"]) == (4, 5, None)
+    assert p["score"]["change_mean"] is None
+    assert p["score"]["matched"]["units"] == 4
+    assert p["score"]["matched"]["prev_mean"] == pytest.approx((85 + 72 + 72 + 87) / 4)
+    # group means: matched units only
+    assert p["by_group"]["so"]["prev_mean_score_same_units"] == pytest.approx(79.0)
+
+
+def test_streaks_stop_at_the_structure(merged, tmp_path):
+    # no Yếu in 2023, 2024 or 2025: 3 years, but the units of 2025 are others
+    yeu = merged["levels"]["commune"]["streaks"]["yeu"]
+    assert yeu["years_without"] == 1 and yeu["since_year"] == 2025
+    assert yeu["bounded_by"] == "structure" and yeu["since_structure"] == 2025
+    assert yeu["exact"] is False and yeu["first_time"] is None
+    assert merged["levels"]["commune"]["history_breaks"] == [2025]
+    assert [h["since_structure"] for h in merged["levels"]["commune"]["history"]] == [
+        None,
+        None,
+        2025,
+    ]
+    # the year before the break still counts across its own years
+    m24 = compute_metrics(2024, _structure_project(tmp_path / "p24", years=(2023, 2024)))
+    y24 = m24["levels"]["commune"]["streaks"]["yeu"]
+    assert y24["years_without"] == 2 and y24["since_structure"] is None
+    assert y24["bounded_by"] == "start_of_data"
+    assert m24["levels"]["commune"]["comparison"]["basis"] == "same_set"
+
+
+def test_ranks_out_of_34_and_63_are_not_compared(merged):
+    par = merged["national_indices"]["PAR_INDEX"]
+    assert (par["rank"], par["rank_of"], par["prev_rank"], par["prev_rank_of"]) == (10, 34, 30, 63)
+    assert par["rank_change"] is None and par["rank_comparable"] is False
+    sipas = merged["national_indices"]["SIPAS"]  # both out of 34: compared
+    assert sipas["rank_change"] == 5 and sipas["rank_comparable"] is True
+
+
+def test_a_year_without_target_is_a_warning_naming_the_key(merged):
+    s = merged["satisfaction"]
+    assert s["available"] is True and s["target"] is None and s["met"] is None
+    w = [x for x in merged["warnings"] if x["code"] == "no_target"]
+    assert len(w) == 1 and w[0]["key"] == "targets.2025.satisfaction"
+    assert "config/tinh_a/province.yml" in w[0]["message"] and "targets: {2025:" in w[0]["message"]
+
+
+def test_a_missing_baseline_is_not_comparable_and_named(tmp_path):
+    paths = _structure_project(tmp_path, with_b_communes=False)
+    m = compute_metrics(2025, paths)
+    c = m["levels"]["commune"]
+    comp = c["comparison"]
+    assert comp["basis"] == "not_comparable" and comp["requested_basis"] == "combined_baseline"
+    assert comp["baseline"]["missing"] == ["data/processed/tinh_b/2024/commune.csv"]
+    assert "data/processed/tinh_b/2024/commune.csv" in comp["reason"]["en"]
+    assert all(t["change_pp"] is None and t["change_count"] is None for t in c["tiers"].values())
+    assert c["score"]["change_mean"] is None and c["change_total"] is None
+    assert all(a["change"] is None for a in c["areas"].values())
+    assert any(w["code"] == "baseline_missing" for w in m["warnings"])
+
+
+def test_the_year_after_the_break_is_the_same_set_again(tmp_path):
+    paths = _structure_project(tmp_path)
+    d = paths.processed_year(2026)
+    d.mkdir()
+    for level in ("provincial", "commune"):
+        df = pd.read_csv(paths.processed_year(2025) / f"{level}.csv")
+        df.assign(year=2026).to_csv(d / f"{level}.csv", index=False)
+    m = compute_metrics(2026, paths)
+    c = m["levels"]["commune"]
+    assert c["comparison"]["basis"] == "same_set" and c["change_total"] == 0
+    assert [c["tiers"][t]["change_count"] for t in TIERS] == [0, 0, 0, 0]
+    yeu = c["streaks"]["yeu"]
+    assert (yeu["years_without"], yeu["bounded_by"], yeu["since_structure"]) == (
+        2,
+        "structure",
+        2025,
+    )
+
+
+def test_a_one_level_three_tier_province(tmp_path):
+    import yaml
+
+    d = tmp_path / "config" / "tinh_nho"
+    d.mkdir(parents=True)
+    data = {
+        "id": "tinh_nho",
+        "name": {"vi": "Tỉnh Nhỏ"},
+        "tiers": [{"id": t, "label": {"vi": t}} for t in ("tot", "kha", "kem")],
+        "bands": {"default": {"tot": 80, "kha": 60, "kem": 0}},
+        "levels": {"xa": {"label": {"vi": "cấp xã"}, "group_by": None}},
+    }
+    (d / "province.yml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    (d / "units.csv").write_text(
+        "unit_id,level,group,district_code,district,name,aliases,valid_from,valid_to,"
+        "successor_of,name_basis,source\n"
+        + "".join(f"u{i},xa,xa,,,Xã {i},,2023,,,assumed,\n" for i in range(3)),
+        encoding="utf-8",
+    )
+    paths = Paths.from_root(tmp_path, "tinh_nho")
+    for year, tiers in ((2023, ["kem", "kha", "tot"]), (2024, ["kha", "kha", "tot"])):
+        df = _frame(
+            [(f"u{i}", t, {"tot": 90, "kha": 70, "kem": 40}[t], "xa") for i, t in enumerate(tiers)],
+            level="xa",
+            year=year,
+        )
+        paths.processed_year(year).mkdir(parents=True)
+        df.to_csv(paths.processed_year(year) / "xa.csv", index=False)
+    m = compute_metrics(2024, paths)
+    assert list(m["levels"]) == ["xa"]
+    lv = m["levels"]["xa"]
+    assert list(lv["tiers"]) == ["tot", "kha", "kem"] and lv["by_group"] == {}
+    assert [lv["tiers"][t]["change_count"] for t in ("tot", "kha", "kem")] == [0, 1, -1]
+    assert lv["streaks"]["kem"]["first_time"] is True
+    assert m["national_indices"] == {} and m["warnings"] == []

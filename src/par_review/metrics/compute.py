@@ -1036,7 +1036,8 @@ def prepare_comparison(
         "frames": {cfg.id: prev_df},  # same level, year - 1, by province
         "pool": None,  # the same-level frames pooled (ids qualified)
         "lookup": None,  # every level of year - 1 pooled (lineage matching)
-        "sources": [],
+        "sources": [],  # the baseline's tables (same level)
+        "read": [],  # every table read (lineage may reach other levels)
         "missing": [],
     }
     if basis == "same_set":
@@ -1061,6 +1062,7 @@ def prepare_comparison(
             other = out["frames"][province] if lv == level else _read(pp, year - 1, lv)
             if other is not None:
                 lookup.append(_qualified(other, None if province == cfg.id else province))
+                out["read"].append(paths.rel(pp.processed_year(year - 1) / f"{lv}.csv"))
     present = [
         _qualified(f, None if p == cfg.id else p) for p, f in out["frames"].items() if f is not None
     ]
@@ -1419,7 +1421,7 @@ def compute_metrics(
             level, year, frames, cfg, reg, policy, decimals, rule, comparison=comp
         )
         sources[level] = paths.rel(paths.processed_year(year) / f"{level}.csv")
-        baseline_sources += [p for p in comp["sources"] if p not in baseline_sources]
+        baseline_sources += [p for p in comp["sources"] + comp["read"] if p not in baseline_sources]
     sat = _read(paths, year, "satisfaction")
     nat = _read(paths, year, "national_indices")
     if sat is not None:
