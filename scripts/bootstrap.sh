@@ -36,12 +36,16 @@ if [ ! -x "$PY" ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.installed
-want="$(sha256sum pyproject.toml | cut -c1-64)"
+want="$(cat pyproject.toml uv.lock | sha256sum | cut -c1-64)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "==> installing the project and its dependencies into .venv (uv)"
+  echo "==> installing the locked dependencies and the project into .venv (uv sync --frozen)"
   [ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  # uv.lock holds the exact versions CI tested; --frozen installs them and never re-resolves.
   # PYTHONDONTWRITEBYTECODE is set on some machines: compile once now, not on every import.
-  UV_COMPILE_BYTECODE=1 .venv/bin/uv pip install -q -p "$PY" -e '.[dev]'
+  UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=.venv .venv/bin/uv sync -q --frozen --extra dev \
+    --python "$PY"
+  # uv sync removes what the lock does not list; uv itself stays for the next run
+  [ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q --disable-pip-version-check uv
   # The notebooks name this kernel; papermill and JupyterLab both find it in the venv.
   "$PY" -m ipykernel install --sys-prefix --name par-review --display-name "Python (par-review)" >/dev/null
   echo "$want" > "$stamp"

@@ -9,7 +9,6 @@ import ast
 import json
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -36,17 +35,15 @@ def committed_notebooks() -> list[Path]:
 
 
 def orchestration_parameters(stem: str) -> set[str]:
-    """The parameters `par-review build` passes to this notebook (read from the build code
-    itself, so that this test follows the orchestration)."""
-    try:
-        from par_review.pipeline import build
-    except ImportError:  # pragma: no cover - before the orchestrator lands
-        return set()
-    step = {v: k for k, v in build.NOTEBOOKS.items()}.get(f"{stem}.ipynb")
-    if step is None:
-        return set()
-    fake = SimpleNamespace(opts=build.BuildOptions(), paths=Paths.from_root(REPO))
-    return set(build.Builder.params(fake, step, 2022, REPO / "build" / "staging"))
+    """The parameters `par-review build` passes to this notebook (read from the step table
+    itself, so that this test follows the pipeline)."""
+    from par_review.pipeline.steps import STEPS, Context, Key
+
+    for step in STEPS:
+        if step.notebook == f"{stem}.ipynb":
+            key = Key("khanh_hoa", 2022, "vi" if step.per_lang else None)
+            return set(step.params(key, Context(Paths.from_root(REPO)), REPO / "build" / "staging"))
+    return set()
 
 
 def required_parameters(stem: str) -> set[str]:
@@ -80,10 +77,11 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 
 def test_pipeline_notebooks_are_known_to_the_orchestrator():
-    from par_review.pipeline import build
+    from par_review.pipeline.kernels import KERNEL as BUILD_KERNEL
+    from par_review.pipeline.steps import STEPS
 
-    assert [Path(n).stem for n in build.NOTEBOOKS.values()] == PIPELINE
-    assert build.KERNEL == KERNEL
+    assert [Path(s.notebook).stem for s in STEPS] == PIPELINE
+    assert BUILD_KERNEL == KERNEL
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

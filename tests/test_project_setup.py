@@ -37,11 +37,41 @@ def test_environment_yml_has_no_second_package_list():
     conda = [d for d in deps if isinstance(d, str)]
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
     assert sorted(c.split("=")[0] for c in conda) == ["pip", "python"]
-    assert pip == ["-e .[dev]"]
+    assert pip == ["-r requirements-lock.txt", "--no-deps -e ."]
     py = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     need = py["project"]["requires-python"].removeprefix(">=")
     pyver = next(c for c in conda if c.startswith("python"))
     assert tuple(map(int, pyver.split("=")[1].split("."))) >= tuple(map(int, need.split(".")))
+
+
+def test_conda_gets_the_versions_of_the_lock_file():
+    """requirements-lock.txt (what environment.yml installs) is uv.lock, exported."""
+    out = subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "uv"),
+            "export",
+            "--frozen",
+            "--extra",
+            "dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+            "-q",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (REPO / "requirements-lock.txt").read_text(encoding="utf-8") == out.stdout
+
+
+def test_the_environment_is_installed_from_the_lock_file():
+    text = (REPO / "scripts" / "bootstrap.sh").read_text(encoding="utf-8")
+    assert "uv sync" in text and "--frozen" in text
+    assert (REPO / "uv.lock").is_file()
 
 
 def test_named_packages_are_declared():

@@ -40,8 +40,11 @@ def fast_imports() -> None:
 
 
 class StepFailed(Exception):
-    def __init__(self, step: str, kind: str, reason: str, notebook: Path | None = None):
+    def __init__(
+        self, step: str, kind: str, reason: str, notebook: Path | None = None, quiet: bool = False
+    ):
         self.step, self.kind, self.reason, self.notebook = step, kind, reason, notebook
+        self.quiet = quiet  # already reported by the step it comes from
         super().__init__(f"{step}: {reason}")
 
     @property
@@ -156,9 +159,11 @@ class Worker:
             f"_a = ({str(executed)!r}, {str(out_dir)!r})\n"
             "if 'lang' in _i.signature(_r).parameters:\n"
             f"    _r(*_a, formats={tuple(formats)!r}, lang={lang!r})\n"
-            "else:\n"
-            f"    for _p in _r(*_a, formats={tuple(formats)!r}).values():\n"
-            f"        _o.replace(_p, _p.with_name('report.{lang}' + _p.suffix))\n"
+            "else:  # an exporter without languages: render apart, then name the files\n"
+            f"    _t = _a[1] + '/.render-{lang}'\n"
+            f"    for _p in _r(_a[0], _t, formats={tuple(formats)!r}).values():\n"
+            f"        _o.replace(_p, _a[1] + '/report.{lang}' + _p.suffix)\n"
+            "    _o.rmdir(_t)\n"
             "del _i, _o, _r, _a"
         )
         try:

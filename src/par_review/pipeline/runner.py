@@ -286,23 +286,17 @@ class Runner:
     # -- running -----------------------------------------------------------------------------
     def run_task(self, w: Worker | None, task: Task) -> Worker | None:
         step, key = task.step, task.key
-        failed_deps = [d for d in task.deps if self.tasks[d].status == "failed"]
-        hard = [
-            d for d in failed_deps if self.tasks[d].target or self.tasks[d].step.name != "clean"
-        ]
-        if hard:
-            dep = self.tasks[hard[0]]
+        failed = [self.tasks[d] for d in task.deps if self.tasks[d].status == "failed"]
+        if failed:
+            dep = failed[0]
+            err = dep.error or StepFailed(dep.step.name, "error", "failed")
+            if dep.key.data == key.data:
+                raise StepFailed(err.step, err.kind, err.reason, quiet=True)
             raise StepFailed(
                 step.name,
-                dep.error.kind if dep.error else "error",
-                dep.error.reason
-                if dep.error and dep.key.data == key.data
-                else f"{dep.key} {dep.step.name} failed: {dep.error.reason if dep.error else ''}",
-            )
-        if failed_deps:
-            self.say(
-                f"warning: {self.tasks[failed_deps[0]].key} could not be cleaned; "
-                "its last validated tables are used"
+                err.kind,
+                f"{key.data} reads the {dep.key} tables, whose {dep.step.name} step failed "
+                f"({err.reason}); fix {dep.key} first",
             )
         if step.name == "analyse":
             self.gate(task)
@@ -408,7 +402,7 @@ class Runner:
                         task.status = "done"
                 except StepFailed as exc:
                     task.status, task.error = "failed", exc
-                    if not (task.step.name == "clean" and not task.target):
+                    if not exc.quiet:
                         self.say(
                             f"{task.key} FAILED at {task.step.name}: {exc.reason}"
                             + (
