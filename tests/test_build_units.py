@@ -28,7 +28,10 @@ def cli(root, *args, timeout=60):
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
     return subprocess.run(
         [sys.executable, "-m", "par_review.cli", "--root", str(root), *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -53,7 +56,9 @@ def test_every_step_names_an_existing_notebook_and_declares_outputs(project):
     seen = {}
     for step in STEPS:
         for o in step.outputs(key, ctx):
-            assert (o.base, o.rel) not in seen, f"{o.rel}: {seen.get((o.base, o.rel))} and {step.name}"
+            assert (o.base, o.rel) not in seen, (
+                f"{o.rel}: {seen.get((o.base, o.rel))} and {step.name}"
+            )
             seen[(o.base, o.rel)] = step.name
 
 
@@ -208,14 +213,29 @@ def test_bad_usage_exits_2_with_no_traceback_and_records_nothing(project, args, 
 
 
 def test_every_subcommand_has_help():
-    for cmd in ([], ["build"], ["plan"], ["status"], ["clean"], ["validate"], ["metrics"], ["audit"]):
+    for cmd in (
+        [],
+        ["build"],
+        ["plan"],
+        ["status"],
+        ["clean"],
+        ["validate"],
+        ["metrics"],
+        ["audit"],
+    ):
         out = subprocess.run(
             [sys.executable, "-m", "par_review.cli", *cmd, "--help"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert out.returncode == 0 and "usage: par-review" in out.stdout, cmd
-    out = subprocess.run([sys.executable, "-m", "par_review.cli", "build", "--help"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "par_review.cli", "build", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "exit codes:" in out.stdout and "--lang" in out.stdout and "--timeout" in out.stdout
 
 
@@ -237,14 +257,26 @@ def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
 
 
 def test_prune_keeps_exactly_the_declared_outputs(tmp_path):
-    for rel in ("report.vi.html", "report.html", "report.en.pdf", "validation/index.html",
-                "validation/static/a.css", "old/thing.txt", "metrics.json"):
+    for rel in (
+        "report.vi.html",
+        "report.html",
+        "report.en.pdf",
+        "validation/index.html",
+        "validation/static/a.css",
+        "old/thing.txt",
+        "metrics.json",
+    ):
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("x", encoding="utf-8")
     removed = r._prune(tmp_path, {"report.vi.html", "metrics.json", "validation"}, {"validation"})
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert left == ["metrics.json", "report.vi.html", "validation/index.html", "validation/static/a.css"]
+    assert left == [
+        "metrics.json",
+        "report.vi.html",
+        "validation/index.html",
+        "validation/static/a.css",
+    ]
     assert "report.html" in removed and "report.en.pdf" in removed and "old" in removed
 
 
@@ -261,8 +293,11 @@ def test_published_folders_are_readable_by_others(tmp_path):
         swap_dir(staged, tmp_path / "2022")
     finally:
         os.umask(old)
-    for p in (tmp_path / "2022", tmp_path / "2022" / "validation",
-              tmp_path / "2022" / "validation" / "index.html"):
+    for p in (
+        tmp_path / "2022",
+        tmp_path / "2022" / "validation",
+        tmp_path / "2022" / "validation" / "index.html",
+    ):
         assert p.stat().st_mode & stat.S_IROTH, p
 
 
@@ -294,7 +329,9 @@ def test_second_build_is_refused_while_the_lock_is_held_and_status_says_who(proj
 def test_status_reports_per_key_failures_and_staleness(project):
     state = State(project)
     state.key(Key("khanh_hoa", 2021))["last"] = {
-        "status": "failed", "step": "validate", "reason": "ValidationFailed: 1 critical failure",
+        "status": "failed",
+        "step": "validate",
+        "reason": "ValidationFailed: 1 critical failure",
         "at": "2026-01-01T00:00:00+00:00",
     }
     state.save()
@@ -324,18 +361,49 @@ def test_index_lists_every_province_year_language_with_reasons_in_readers_words(
     d.mkdir(parents=True)
     for name in ("report.vi.html", "report.en.html", "report.vi.pdf"):
         (d / name).write_text("<html></html>", encoding="utf-8")
-    (d / "manifest.json").write_text(json.dumps(
-        {"built_at": "2026-02-28T01:00:00+00:00", "languages": ["en", "vi"]}), encoding="utf-8")
-    (d / "metrics.json").write_text(json.dumps({
-        "rounding": {"policy": "half_up"},
-        "levels": {"provincial": {"total": 43, "tiers": {
-            "tot": {"label": "Tốt", "label_en": "Good", "count": 30, "share_pct": 30 / 43 * 100},
-            "kha": {"label": "Khá", "label_en": "Fair", "count": 13, "share_pct": 13 / 43 * 100},
-        }}},
-    }), encoding="utf-8")
-    state = {"keys": {"khanh_hoa/2022": {"last": {
-        "status": "failed", "step": "clean", "kind": "input",
-        "reason": "InputError: /etc/passwd root:x:0:0 <bad>"}}}}
+    (d / "manifest.json").write_text(
+        json.dumps({"built_at": "2026-02-28T01:00:00+00:00", "languages": ["en", "vi"]}),
+        encoding="utf-8",
+    )
+    (d / "metrics.json").write_text(
+        json.dumps(
+            {
+                "rounding": {"policy": "half_up"},
+                "levels": {
+                    "provincial": {
+                        "total": 43,
+                        "tiers": {
+                            "tot": {
+                                "label": "Tốt",
+                                "label_en": "Good",
+                                "count": 30,
+                                "share_pct": 30 / 43 * 100,
+                            },
+                            "kha": {
+                                "label": "Khá",
+                                "label_en": "Fair",
+                                "count": 13,
+                                "share_pct": 13 / 43 * 100,
+                            },
+                        },
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    state = {
+        "keys": {
+            "khanh_hoa/2022": {
+                "last": {
+                    "status": "failed",
+                    "step": "clean",
+                    "kind": "input",
+                    "reason": "InputError: /etc/passwd root:x:0:0 <bad>",
+                }
+            }
+        }
+    }
     html = write_index(project, state).read_text(encoding="utf-8")
     en = (project.reports_root / "index.en.html").read_text(encoding="utf-8")
     assert '<html lang="vi">' in html and '<html lang="en">' in en
