@@ -211,6 +211,8 @@ class _Out:
 
     def not_comparable(self, figure, text, claimed, tier, c: Comparison, since: int, detail=""):
         reason = c.reason.get("en") or ""
+        if not reason and c.since_structure:
+            reason = f"the structure changed in {c.since_structure}"
         note = f"{self.common['year']} is not comparable with {since} (basis {c.basis})"
         note += f": {reason}" if reason else ""
         note += f"; {detail}" if detail else ""
@@ -418,7 +420,7 @@ def check_streak(out: _Out, c: Streak, rules: Rules) -> None:
         out.add("streak", c.text, str(c.n), None, NOT_CHECKED, _no_data(level, year), tier_key)
         return
     streak, y = 0, year
-    start = rules.facts.structure_start(level)  # streaks stop at a structural break
+    start = rules.facts.structure_start(level, year)  # streaks stop at a structural break
     while zero.get(y) and (start is None or y >= start):
         streak += 1
         y -= 1
@@ -466,7 +468,7 @@ def check_first(out: _Out, c: FirstYear, rules: Rules) -> None:
     if year not in zero:
         out.add("first_year", c.text, str(year), None, NOT_CHECKED, _no_data(level, year), tier_key)
         return
-    start = rules.facts.structure_start(level)
+    start = rules.facts.structure_start(level, year)
     in_structure = {y: z for y, z in zero.items() if start is None or y >= start}
     earlier_zero = sorted(y for y, z in in_structure.items() if z and y < year)
     first = earlier_zero[0] if earlier_zero else (year if zero[year] else None)

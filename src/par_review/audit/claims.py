@@ -340,7 +340,8 @@ class Patterns:
         # statements added for the 2025 structure: totals, mean scores, national ranks
         total_lead = any_rx(v["total"]["lead"])
         self.total = re.compile(
-            rf"{total_lead}\s+{noun}\s*{any_rx(v['total']['verbs'])}\s+"
+            rf"{total_lead}\s+{noun}\s*(?:{any_rx(v['total']['scored'])}\s+)?"
+            rf"{any_rx(v['total']['verbs'])}\s+"
             rf"(?P<n>\d{{1,4}})(?![\w/.,]\d)(?:\s+[^\d;:.,()%]{{0,30}}?)??"
             rf"(?:\s*,\s*{self.direction}(?P<cn>\d{{1,4}})(?:\s+[^\d;:.,]{{0,20}}?)??{since})?",
             _I,
@@ -584,6 +585,8 @@ def read_tier_statements(doc: Document, para: Paragraph) -> None:
     found: list[tuple[int, int, str, re.Match]] = []
     for kind in _TIER_KINDS:
         for m in getattr(doc.rx, kind).finditer(para.text):
+            if kind == "total" and re.search(doc.rx.tier, m.group("noun"), _I):
+                continue  # "tổng số đơn vị xếp hạng Tốt là 30" is a count, not the total
             if not any(a < m.end() and m.start() < e for a, e, _, _ in found):
                 found.append((m.start(), m.end(), kind, m))
     found.sort(key=lambda f: f[0])
@@ -598,7 +601,7 @@ def read_statement(doc: Document, para: Paragraph, kind: str, m: re.Match, nxt: 
     if kind == "rank":
         level, cue = "national", None
     else:
-        level, cue = level_of(doc, para, m.group("noun"), s, e)
+        level, cue = level_of(doc, para, m.groupdict().get("noun"), s, e)
     year = year_of(doc, para.text, sent_start, s)
     # a change belongs to the statement just before it, within its clause
     change = None

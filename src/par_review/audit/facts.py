@@ -90,6 +90,8 @@ class Facts:
     comparisons: Mapping[str, Comparison] = field(default_factory=dict)
     means: Mapping[str, MeanScore] = field(default_factory=dict)
     national: Mapping[str, NationalRank] = field(default_factory=dict)
+    # level -> the years a new structure began (the year is not comparable with the one before)
+    breaks: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def level_year(self, level: str, year: int) -> LevelYear | None:
         return (self.history.get(level) or {}).get(year)
@@ -98,29 +100,41 @@ class Facts:
         return sorted(self.history.get(level) or {})
 
     def comparison(self, level: str) -> Comparison:
-        """The level's comparison basis (a provincial group's is the provincial level's);
-        `same_set` when the metrics say nothing (metrics from before issue 12)."""
-        if level.startswith("group:"):
-            level = "provincial"
-        return self.comparisons.get(level) or Comparison()
+        """The level's comparison basis in the audited year (a provincial group's is the
+        provincial level's); `same_set` when the metrics say nothing (metrics from before
+        issue 12)."""
+        return self.comparisons.get(_level_of(level)) or Comparison()
 
-    def structure_start(self, level: str) -> int | None:
-        """The first year of the level's current structure, when it began within the data."""
-        c = self.comparison(level)
-        if c.since_structure is not None:
-            return c.since_structure
-        if not c.same_set:
-            return self.year
-        return None
+    def structure_start(self, level: str, year: int | None = None) -> int | None:
+        """The first year of the structure `level` is in in `year` (default: the audited
+        year), when a break lies within the data; None when there was no break."""
+        year = self.year if year is None else year
+        starts = [b for b in self.breaks.get(_level_of(level), ()) if b <= year]
+        return max(starts) if starts else None
 
     def break_between(self, level: str, since: int, year: int) -> Comparison | None:
-        """The comparison that forbids comparing `year` with `since` (a structural break lies
-        between them), else None."""
+        """Why `year` cannot be compared with `since` (a structural break lies between them,
+        `since` < break <= `year`), else None."""
+        found = [b for b in self.breaks.get(_level_of(level), ()) if since < b <= year]
+        if not found:
+            return None
         c = self.comparison(level)
-        start = self.structure_start(level)
-        if start is not None and since < start <= year:
+        b = max(found)
+        if b == c.since_structure or (b == self.year and not c.same_set):
             return c
-        return None
+        return Comparison(
+            basis="structure_break",
+            previous_year=b - 1,
+            reason={
+                "vi": f"Cơ cấu đơn vị thay đổi từ năm {b}.",
+                "en": f"the structure of the units changed in {b}",
+            },
+            since_structure=b,
+        )
+
+
+def _level_of(level: str) -> str:
+    return "provincial" if level.startswith("group:") else level
 
 
 def facts_from_metrics(metrics: Mapping, cfg=None) -> Facts:
@@ -137,6 +151,7 @@ def facts_from_metrics(metrics: Mapping, cfg=None) -> Facts:
     history: dict[str, dict[int, LevelYear]] = {}
     groups: dict[str, str] = {}
     comparisons: dict[str, Comparison] = {}
+    breaks: dict[str, tuple[int, ...]] = {}
     means: dict[str, MeanScore] = {}
     for level, lv in (metrics.get("levels") or {}).items():
         for tid, t in (lv.get("tiers") or {}).items():
@@ -152,7 +167,8 @@ def facts_from_metrics(metrics: Mapping, cfg=None) -> Facts:
             counts = {tid: int(t["count"]) for tid, t in lv["tiers"].items()}
             hist[year] = LevelYear(int(lv.get("total", sum(counts.values()))), counts)
         history[level] = hist
-        comparisons[level] = _comparison(lv, sorted(hist))
+        comparisons[level] = _comparison(lv)
+        breaks[level] = _breaks(lv, year, comparisons[level])
         score = lv.get("score") or {}
         if score:
             means[level] = MeanScore(
@@ -209,33 +225,40 @@ def facts_from_metrics(metrics: Mapping, cfg=None) -> Facts:
         comparisons=comparisons,
         means=means,
         national=national,
+        breaks=breaks,
     )
 
 
-def _comparison(lv: Mapping, years: list[int]) -> Comparison:
-    """`levels.<level>.comparison`, and the first year of the current structure when a
-    break lies inside the data (`streaks.*.since_structure` with `bounded_by: structure`, or
-    later than the first year of the data)."""
+def _comparison(lv: Mapping) -> Comparison:
+    """`levels.<level>.comparison` (absent: same_set)."""
     c = lv.get("comparison") or {}
     reason = c.get("reason") or {}
     if isinstance(reason, str):
         reason = {"en": reason}
-    starts = [
-        int(s["since_structure"])
-        for s in (lv.get("streaks") or {}).values()
-        if isinstance(s, Mapping)
-        and s.get("since_structure") is not None
-        and (
-            s.get("bounded_by") == "structure" or (years and int(s["since_structure"]) > min(years))
-        )
-    ]
-    since = _int_or_none(c.get("since_structure")) or (max(starts) if starts else None)
     return Comparison(
         basis=c.get("basis") or SAME_SET,
         previous_year=_int_or_none(c.get("previous_year", lv.get("previous_year"))),
         reason=dict(reason),
-        since_structure=since,
+        since_structure=_int_or_none(c.get("since_structure")),
     )
+
+
+def _breaks(lv: Mapping, year: int, c: Comparison) -> tuple[int, ...]:
+    """The years a new structure began, from every place the metrics say so: the audited
+    year's basis (not same_set: a break this year), `comparison.since_structure`,
+    `history_breaks`, `history[].since_structure` and `streaks.*.since_structure`."""
+    found = set(lv.get("history_breaks") or ())
+    if not c.same_set:
+        found.add(year)
+    if c.since_structure is not None:
+        found.add(c.since_structure)
+    for h in lv.get("history") or ():
+        if h.get("since_structure") is not None:
+            found.add(h["since_structure"])
+    for st in (lv.get("streaks") or {}).values():
+        if isinstance(st, Mapping) and st.get("since_structure") is not None:
+            found.add(st["since_structure"])
+    return tuple(sorted(int(y) for y in found))
 
 
 def _float_or_none(x) -> float | None:
