@@ -1079,3 +1079,8 @@ def test_a_one_level_three_tier_province(tmp_path):
     assert [lv["tiers"][t]["change_count"] for t in ("tot", "kha", "kem")] == [0, 1, -1]
     assert lv["streaks"]["kem"]["first_time"] is True
     assert m["national_indices"] == {} and m["warnings"] == []
+    tables = metrics_tables(m)  # no groups, areas or national indices: the columns stay
+    assert tables["metrics_groups"].empty and "mean_score" in tables["metrics_groups"]
+    assert tables["metrics_areas"].empty and "change" in tables["metrics_areas"]
+    assert tables["metrics_national"].empty and "rank_change" in tables["metrics_national"]
+    assert len(tables["metrics_tiers"]) == 3

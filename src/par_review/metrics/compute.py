@@ -1490,6 +1490,56 @@ def metrics_json(metrics: Mapping[str, Any]) -> str:
     return json.dumps(json_safe(metrics), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
+GROUP_COLUMNS = [
+    "year",
+    "level",
+    "group_by",
+    "group_key",
+    "label",
+    "label_en",
+    "total",
+    "mean_score",
+    "prev_mean_score_same_units",
+    "change_mean_score",
+    "up_count",
+    "down_count",
+]
+AREA_COLUMNS = [
+    "year",
+    "level",
+    "area",
+    "label",
+    "label_en",
+    "max",
+    "mean",
+    "mean_pct_of_max",
+    "prev_mean",
+    "prev_mean_pct_of_max",
+    "change",
+    "change_pct_of_max",
+]
+NATIONAL_COLUMNS = [
+    "year",
+    "index",
+    "label",
+    "label_en",
+    "available",
+    "value",
+    "unit",
+    "rank",
+    "rank_of",
+    "basis",
+    "source_url",
+    "previous_year",
+    "prev_value",
+    "prev_rank",
+    "value_change",
+    "rank_change",
+    "prev_rank_of",
+    "rank_comparable",
+]
+
+
 def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """The tidy CSV tables (name -> frame) written next to the processed data."""
     year = metrics["year"]
@@ -1645,8 +1695,9 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "successors",
             ],
         ),
-        "metrics_groups": pd.DataFrame(groups),
-        "metrics_areas": pd.DataFrame(areas),
+        # the same columns when a level has no groups or areas (group_by null, no areas)
+        "metrics_groups": pd.DataFrame(groups) if groups else pd.DataFrame(columns=GROUP_COLUMNS),
+        "metrics_areas": pd.DataFrame(areas) if areas else pd.DataFrame(columns=AREA_COLUMNS),
         "metrics_streaks": pd.DataFrame(streaks),
         "metrics_history": pd.DataFrame(hist),
         "metrics_satisfaction": pd.DataFrame([sat_row]),
@@ -1662,7 +1713,7 @@ def metrics_tables(metrics: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "meets_target",
             ],
         ),
-        "metrics_national": pd.DataFrame(nat),
+        "metrics_national": pd.DataFrame(nat) if nat else pd.DataFrame(columns=NATIONAL_COLUMNS),
     }
 
 
