@@ -81,19 +81,19 @@ class ProvinceConfig:
             self.levels: dict[str, dict] = data["levels"]
             self.groups: dict[str, dict[str, str]] = data.get("groups", {})
         except KeyError as exc:
-            raise ConfigError(f"{source}: missing key {exc}") from exc
+            raise ConfigError(f"{self.rel_source}: missing key {exc}") from exc
         self._absorbed = self._check_absorbed()
         self._structure = self._check_structure()
         ids = [t.id for t in self.tiers]
         if len(set(ids)) != len(ids):
-            raise ConfigError(f"{source}: tier ids must be unique, got {ids}")
+            raise ConfigError(f"{self.rel_source}: tier ids must be unique, got {ids}")
         seen: dict[str, str] = {}
         for t in self.tiers:
             for label in (t.id, *t.labels.values(), *t.aliases):
                 other = seen.setdefault(loose_key(label), t.id)
                 if other != t.id:
                     raise ConfigError(
-                        f"{source}: tier label {label!r} of {t.id!r} reads the same as "
+                        f"{self.rel_source}: tier label {label!r} of {t.id!r} reads the same as "
                         f"one of {other!r} (matching ignores case and diacritics)"
                     )
         top = data.get("bands", {}) or {}
@@ -302,11 +302,11 @@ class ProvinceConfig:
                 table = y
         missing = [t for t in self.tier_ids if t not in table]
         if missing:
-            raise ConfigError(f"{self.source}: bands for {year}/{level} lack tiers {missing}")
+            raise ConfigError(f"{self.rel_source}: bands for {year}/{level} lack tiers {missing}")
         mins = [float(table[t]) for t in self.tier_ids]
         if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
             raise ConfigError(
-                f"{self.source}: bands for {year}/{level} must decrease from best to worst: {mins}"
+                f"{self.rel_source}: bands for {year}/{level} must decrease from best to worst: {mins}"
             )
         uppers = [math.inf, *mins[:-1]]
         return [Band(t, lo, hi) for t, lo, hi in zip(self.tier_ids, mins, uppers, strict=True)]

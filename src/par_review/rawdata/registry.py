@@ -247,6 +247,15 @@ class Registry:
         self._check_cycles(rel)
         absorbed = sorted(self.absorbed)
         for u in self.units:
+            if u.valid_to is not None and u.valid_to < u.valid_from:
+                raise InputError(
+                    rel,
+                    f"{u.unit_id} ends before it starts",
+                    row=u.line,
+                    column="valid_to",
+                    found=u.valid_to,
+                    expected=f"a year ≥ valid_from ({u.valid_from}), or empty",
+                )
             for ref in u.successor_of:
                 p = self.resolve(ref)
                 ok = p is not None and p.valid_to is not None and p.valid_to < u.valid_from
