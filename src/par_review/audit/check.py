@@ -214,7 +214,7 @@ class _Out:
         if not reason and c.since_structure:
             reason = f"the structure changed in {c.since_structure}"
         note = f"{self.common['year']} is not comparable with {since} (basis {c.basis})"
-        note += f": {reason}" if reason else ""
+        note += f": {reason.rstrip('. ')}" if reason else ""
         note += f"; {detail}" if detail else ""
         comparison = {
             "basis": c.basis,
@@ -427,9 +427,8 @@ def check_streak(out: _Out, c: Streak, rules: Rules) -> None:
     crossed = start is not None and y < start and bool(zero.get(y))  # none before it either
     bounded = y in zero and not crossed  # the streak ends at a year with data (that had some)
     first_data = min(zero)
-    since_structure = (
-        f"none ranked {labels} in {year - streak + 1}–{year}, since the structure of {start}"
-    )
+    years = f"{year - streak + 1}–{year}" if streak > 1 else str(year)
+    since_structure = f"none ranked {labels} in {years}, since the structure of {start}"
     if crossed and c.n > streak:
         c_ = rules.facts.comparison(level)
         out.not_comparable("streak", c.text, str(c.n), tier_key, c_, y, since_structure)

@@ -343,7 +343,7 @@ class Patterns:
             rf"{total_lead}\s+{noun}\s*(?:{any_rx(v['total']['scored'])}\s+)?"
             rf"{any_rx(v['total']['verbs'])}\s+"
             rf"(?P<n>\d{{1,4}})(?![\w/.,]\d)(?:\s+[^\d;:.,()%]{{0,30}}?)??"
-            rf"(?:\s*,\s*{self.direction}(?P<cn>\d{{1,4}})(?:\s+[^\d;:.,]{{0,20}}?)??{since})?",
+            rf"(?:\s*,\s*{self.direction}(?P<cn>\d{{1,4}})(?:\s*{units})?{since})?",
             _I,
         )
         self.mean = re.compile(
