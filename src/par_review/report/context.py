@@ -193,9 +193,16 @@ class ReportContext:
     def unit_column(self, level: str) -> str:
         """The header of the units' column: "Xã, phường, thị trấn" for communes (the
         level's `unit_column` in config, or the wording for the level), not "Cơ quan"."""
-        d = self.level_spec(level).get("unit_column") or {}
+        spec = self.level_spec(level)
+        d = spec.get("unit_column") or {}
         if d.get(self.lang) or d.get("vi"):
             return d.get(self.lang) or d["vi"]
+        title = spec.get("title") or {}
+        vi_title = str(title.get("vi") or "")
+        for prefix in ("UBND các ", "Ủy ban nhân dân các "):
+            if vi_title.startswith(prefix):  # "UBND các xã, phường, đặc khu"
+                short = cap(vi_title[len(prefix) :])
+                return short if self.lang == "vi" else str(title.get(self.lang) or short)
         key = f"rankings.col_unit_level.{level}"
         return self.t(key) if self.t.has(key) else self.t("rankings.col_unit")
 
@@ -207,10 +214,19 @@ class ReportContext:
         except Exception:  # noqa: BLE001 - a missing config still gets a readable name
             return province
 
-    def province_in_sentence(self) -> str:
+    def province_short(self, province: str) -> str:
+        try:
+            cfg = self.cfg if province == self.cfg.id else load_config(province, self.paths)
+            return cfg.short_name(self.lang)
+        except Exception:  # noqa: BLE001
+            return province
+
+    def in_sentence(self, name: str) -> str:
         """ "tỉnh Khánh Hòa" mid-sentence (not "Tỉnh Khánh Hòa")."""
-        n = self.cfg.name(self.lang)
-        return n[:1].lower() + n[1:] if self.lang == "vi" else n
+        return name[:1].lower() + name[1:] if self.lang == "vi" else name
+
+    def province_in_sentence(self) -> str:
+        return self.in_sentence(self.cfg.name(self.lang))
 
     def years_text(self, years: Sequence[int]) -> str:
         ys = sorted(set(int(y) for y in years))
@@ -566,84 +582,109 @@ def _structure_break(ctx: ReportContext) -> dict | None:
 
 def structure_data(ctx: ReportContext) -> dict | None:
     """What ended, what merged and what started, with counts, when the structure of the
-    units changed this year."""
+    units changed this year (metrics.json levels.*.comparison: basis, baseline, lineage)."""
     if not structure_changed(ctx):
         return None
     t, f = ctx.t, ctx.f
     e = _structure_break(ctx) or {}
     label = _localized(e.get("label"), ctx.lang)
     items: list[str | Rich] = []
-    absorbed = [p for p in (getattr(ctx.cfg, "baseline_provinces", lambda y: [])(ctx.year))]
+    absorbed = list(getattr(ctx.cfg, "baseline_provinces", lambda y: [])(ctx.year))
     if absorbed:
         items.append(
-            t(
-                "structure.absorbed",
-                provinces=t.join([ctx.province_name(p) for p in absorbed]),
-                province=ctx.cfg.name(ctx.lang),
+            cap(
+                t(
+                    "structure.absorbed",
+                    provinces=t.join([ctx.in_sentence(ctx.province_name(p)) for p in absorbed]),
+                    province=ctx.province_in_sentence(),
+                )
             )
         )
     for level in levels(ctx):
         lv = ctx.metrics["levels"][level]
         c = prose.comparison(lv)
+        if c["basis"] == prose.SAME_SET:
+            continue
+        raw = lv.get("comparison") or {}
         prev = c["previous_year"]
-        baseline_units = c["baseline"].get("units")
-        prev_total = baseline_units if baseline_units is not None else lv.get("prev_total")
-        mv = lv.get("movements") or {}
-        n_left, n_merged, n_new = (len(mv.get(k) or []) for k in ("left", "merged", "new"))
+        lineage = raw.get("lineage") or {}
+        roster = lineage.get("previous_roster") or c["baseline"].get("by_province") or {}
+        prev_total = c["baseline"].get("units", lv.get("prev_total"))
+        name = cap(ctx.level_label(level))
         if prev is not None and prev_total is not None:
+            by = ""
+            if len(roster) > 1:
+                by = (
+                    " ("
+                    + ", ".join(f"{ctx.province_short(p)} {f.int(n)}" for p, n in roster.items())
+                    + ")"
+                )
             items.append(
                 t(
                     "structure.level_counts",
-                    level=cap(ctx.level_label(level)),
+                    level=name,
                     prev=str(prev),
                     prev_total=f.int(prev_total),
+                    by=by,
                     year=str(ctx.year),
                     total=f.int(lv["total"]),
                 )
             )
         else:
             items.append(
-                t(
-                    "structure.level_new",
-                    level=cap(ctx.level_label(level)),
-                    year=str(ctx.year),
-                    total=f.int(lv["total"]),
-                )
+                t("structure.level_new", level=name, year=str(ctx.year), total=f.int(lv["total"]))
             )
-        ended = _ended_groups(ctx, lv, mv)
-        for g, n in ended:
-            items.append(t("structure.group_ended", group=g, n=f.int(n), year=str(prev)))
-        if n_merged:
-            preds = sum(len(u.get("predecessors") or []) for u in mv.get("merged") or [])
-            items.append(t("structure.merged", n=f.int(n_merged), preds=f.int(preds)))
-        if n_left:
-            items.append(t("structure.left", n=f.int(n_left), prev=str(prev)))
-        if n_new:
-            items.append(t("structure.new", n=f.int(n_new)))
+        for g, before, now in _group_changes(ctx, lv, c):
+            if now:
+                items.append(
+                    t(
+                        "structure.group_change",
+                        group=g,
+                        prev=str(prev),
+                        before=f.int(before),
+                        year=str(ctx.year),
+                        now=f.int(now),
+                    )
+                )
+            else:
+                items.append(t("structure.group_ended", group=g, n=f.int(before), year=str(prev)))
+        for kind in ("merged", "split", "renamed", "new"):
+            n = lineage.get(kind)
+            if n:
+                items.append(t(f"structure.{kind}", n=f.int(n), level=ctx.level_label(level)))
         basis = prose.basis_sentence(ctx, level)
         if basis:
             items.append(basis)
     for level, lv in ctx.metrics["levels"].items():
         if lv.get("spans_structures"):
             items.append(t("structure.spans", level=ctx.level_label(level), year=str(ctx.year)))
+    eff = e.get("effective")  # the date the new structure took effect, when mid-year
+    if eff and str(eff)[5:10] != "01-01":
+        items.append(t("structure.year_spans", year=str(ctx.year), date=ctx.f.date(eff)))
     return {
         "heading": t("sections.structure"),
-        "label": label,
+        "label": prose.sentence(label) if label else "",
         "items": items,
     }
 
 
-def _ended_groups(ctx: ReportContext, lv: dict, mv: dict) -> list[tuple[str, int]]:
-    """Groups (blocs) whose every unit left: "8 UBND cấp huyện" ended."""
+def _group_changes(ctx: ReportContext, lv: dict, c: dict) -> list[tuple[str, int, int]]:
+    """(bloc, units the year before, units now) for every bloc whose size changed: "21 sở
+    became 14", "8 district committees ended"."""
     if lv.get("group_by") != "group":
         return []
-    now = {u.get("group") for u in lv.get("units") or []}
-    counts: dict[str, int] = {}
-    for u in mv.get("left") or []:
-        g = u.get("group")
-        if g and g not in now:
-            counts[g] = counts.get(g, 0) + 1
-    return [(ctx.group_label(g), n) for g, n in sorted(counts.items())]
+    before = c["baseline"].get("by_group") or {}
+    if not before:
+        return []
+    now: dict[str, int] = {}
+    for u in lv.get("units") or []:
+        now[u.get("group")] = now.get(u.get("group"), 0) + 1
+    out = []
+    for g in sorted(set(before) | set(now)):
+        b, n = int(before.get(g, 0)), now.get(g, 0)
+        if b != n and b:
+            out.append((ctx.group_label(g), b, n))
+    return out
 
 
 # --------------------------------------------------------------------------- key figures
@@ -652,17 +693,17 @@ def key_figures_table(ctx: ReportContext, level: str) -> Table:
     lv = ctx.metrics["levels"][level]
     prev = lv.get("previous_year")
     tiers = lv["tiers"]
-    show_change = prev is not None and any(
-        e.get("change_count") is not None or e.get("change_pp_display") is not None
-        for e in tiers.values()
+    # a change column only where the comparison allows it (never counts across a break)
+    show_count = prev is not None and any(e.get("change_count") is not None for e in tiers.values())
+    show_pp = prev is not None and any(
+        e.get("change_pp_display") is not None for e in tiers.values()
     )
     cols = [head(t("key_figures.tier")), head(t("key_figures.count"), True)]
     cols.append(head(t("key_figures.share"), True))
-    if show_change:
-        cols += [
-            head(t("key_figures.change_count", prev=str(prev)), True),
-            head(t("key_figures.change_pp"), True),
-        ]
+    if show_count:
+        cols.append(head(t("key_figures.change_count", prev=str(prev)), True))
+    if show_pp:
+        cols.append(head(t("key_figures.change_pp_prev", prev=str(prev)), True))
     rows = []
     for tier_id, e in tiers.items():
         d = good_direction(ctx, tier_id)
@@ -671,21 +712,22 @@ def key_figures_table(ctx: ReportContext, level: str) -> Table:
             num(f.int(e["count"]), e["count"]),
             num(f.pct(e["share_display"]), e["share_display"]),
         ]
-        if show_change:
-            cc, pp = e.get("change_count"), e.get("change_pp_display")
-            row += [
-                num(f.signed(cc) if cc is not None else "–", cc, change_cls(cc, d)),
-                num(f.points(pp) if pp is not None else "–", pp, change_cls(pp, d)),
-            ]
+        cc, pp = e.get("change_count"), e.get("change_pp_display")
+        if show_count:
+            row.append(num(f.signed(cc) if cc is not None else "–", cc, change_cls(cc, d)))
+        if show_pp:
+            row.append(num(f.points(pp) if pp is not None else "–", pp, change_cls(pp, d)))
         rows.append(row)
     footer = [
         Cell(t("key_figures.total"), row_header=True),
         num(f.int(lv["total"]), lv["total"]),
         num(f.pct(lv.get("shares_sum_display")), lv.get("shares_sum_display")),
     ]
-    if show_change:
+    if show_count:
         ct = lv.get("change_total")
-        footer += [num(f.signed(ct) if ct is not None else "–", ct), num("")]
+        footer.append(num(f.signed(ct) if ct is not None else "–", ct))
+    if show_pp:
+        footer.append(num(""))
     return Table(
         f"key-figures-{level}",
         t("key_figures.caption", level=cap(ctx.level_label(level)), year=str(ctx.year)),
@@ -1255,7 +1297,7 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
                 parts.append(ctx.name(p.get("unit_name") or p.get("unit_id")))
                 province = p.get("province")
                 if province and province != ctx.cfg.id:
-                    parts.append(Part(f" ({ctx.province_name(province)})"))
+                    parts.append(Part(f" ({ctx.in_sentence(ctx.province_name(province))})"))
                 if p.get("prev_tier"):
                     parts.append(Part(f", {ctx.tier_label(p.get('prev_tier'))}"))
             mrows.append(

@@ -92,7 +92,9 @@ def basis_sentence(ctx: ReportContext, level: str) -> str | None:
         return None
     reason = c["reason"].get(ctx.lang) or c["reason"].get("vi") or ""
     text = ctx.t(f"comparison.{c['basis']}", prev=str(c["previous_year"]), year=str(ctx.year))
-    provinces = [ctx.province_name(p) for p in (c["baseline"].get("provinces") or [])]
+    provinces = [
+        ctx.in_sentence(ctx.province_name(p)) for p in (c["baseline"].get("provinces") or [])
+    ]
     if c["basis"] == COMBINED and provinces:
         text = ctx.t(
             "comparison.combined_baseline_of",
@@ -319,6 +321,18 @@ def national_items(ctx: ReportContext) -> list[str]:
         name = n.get("label_en" if ctx.lang == "en" else "label") or idx
         value = index_value(ctx, n.get("value"), n.get("unit"))
         rank = rank_text(ctx, n.get("rank"), n.get("rank_of"))
+        prev = n.get("previous_year")
+        rc = n.get("rank_change")
+        prev_of = n.get("prev_rank_of", n.get("rank_of"))
+        comparable = n.get("rank_comparable", prev_of == n.get("rank_of"))
+        other_total = (
+            not comparable and n.get("prev_rank") is not None and n.get("rank") is not None
+        )
+        if other_total:  # "10/34 (2025) · 10/63 (2024)": two rankings, never "up N places"
+            rank = (
+                f"{f.fraction(n['rank'], n.get('rank_of'))} ({ctx.year}) · "
+                f"{f.fraction(n['prev_rank'], prev_of)} ({prev})"
+            )
         if value and rank:
             s = t("results.national_value_rank", index=name, value=value, rank=rank)
         elif rank:
@@ -328,10 +342,6 @@ def national_items(ctx: ReportContext) -> list[str]:
         else:
             out.append(sentence(t("results.national_missing", index=name)))
             continue
-        prev = n.get("previous_year")
-        rc = n.get("rank_change")
-        prev_of = n.get("prev_rank_of", n.get("rank_of"))
-        comparable = n.get("rank_comparable", prev_of == n.get("rank_of"))
         if rc is not None and comparable:
             key = (
                 "results.national_rank_up"
@@ -341,12 +351,8 @@ def national_items(ctx: ReportContext) -> list[str]:
                 else "results.national_rank_same"
             )
             s += ", " + t(key, n=f.int(abs(rc)), prev=str(prev))
-        elif n.get("prev_rank") is not None and n.get("rank") is not None and not comparable:
-            s += " " + t(
-                "results.national_rank_other_total",
-                now=f"{f.fraction(n['rank'], n.get('rank_of'))} ({ctx.year})",
-                before=f"{f.fraction(n['prev_rank'], prev_of)} ({prev})",
-            )
+        elif other_total:
+            s += " " + t("results.national_rank_other_total")
         out.append(sentence(s))
     return out
 
