@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cached_property
+from functools import lru_cache
 
 from .vocabulary import any_rx, number_words, number_words_rx, phrase_rx, vocabulary, words
 
@@ -247,18 +247,21 @@ class Lexicon:
                 names[unicodedata.normalize("NFC", s).casefold()] = tid
         return cls(names, dict(labels), dict(groups or {}))
 
-    def __hash__(self) -> int:
-        return hash((tuple(sorted(self.tier_names.items())), tuple(sorted(self.groups.items()))))
-
     def tier_id(self, s: str) -> str:
         return self.tier_names[s.casefold()]
 
     def label(self, tid: str) -> str:
         return self.tier_labels.get(tid, tid)
 
-    @cached_property
+    @property
     def rx(self) -> Patterns:
-        return Patterns(self)
+        return patterns(tuple(sorted(self.tier_names)))
+
+
+@lru_cache(maxsize=32)
+def patterns(tier_names: tuple[str, ...]) -> Patterns:
+    """The compiled patterns for a set of tier names (compiled once per process)."""
+    return Patterns(tier_names)
 
 
 _I = re.IGNORECASE
@@ -273,9 +276,9 @@ def _opt_words(key: tuple[str, ...], trailing=r"\s+") -> str:
 class Patterns:
     """Every regular expression of the reader, built from vocabulary.yml and the tier names."""
 
-    def __init__(self, lex: Lexicon):
+    def __init__(self, tier_names: Iterable[str]):
         v = vocabulary()
-        tier_alt = "|".join(re.escape(n) for n in sorted(lex.tier_names, key=len, reverse=True))
+        tier_alt = "|".join(re.escape(n) for n in sorted(tier_names, key=len, reverse=True))
         self.tier = rf"(?:{tier_alt})(?!\w)"
         tier_list = rf"(?P<tiers>{self.tier}(?:\s*(?:,|và|hoặc|/)\s*{self.tier})*)"
         stops = "|".join(re.escape(w) for w in v["noun_stops"])
@@ -293,7 +296,6 @@ class Patterns:
         since = rf"(?:\s*{self.since_lead}\s+(?P<cy>\d{{4}}|{since_prev}))?"
         up, down = any_rx(v["change"]["up"]), any_rx(v["change"]["down"])
         self.up_words = {w.casefold() for w in v["change"]["up"]}
-        self.rank_up = up
         self.direction = rf"(?P<dir>{up}|{down})\s+(?:{any_rx(v['change']['extra'])}\s+)?"
         zero = (
             rf"{any_rx(v['zero']['lead'])}\s+{noun}\s*(?:{any_rx(v['zero']['after_noun'])}\s+)?"
