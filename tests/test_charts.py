@@ -1,36 +1,327 @@
-"""Charts: deterministic PNG bytes, labels and alt text through the formatting layer."""
+"""Charts: deterministic PNG bytes, labels and alt text through the formatting layer, and
+charts that read right: no overlapping labels, no line through a label, every text at least
+4.5:1 against what is behind it and legible on a phone, series broken at structural breaks,
+and no global matplotlib state touched on import."""
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.transforms import Bbox
 
 from par_review.fmt import Formatter
 from par_review.i18n import Translator
 from par_review.report import charts
 
+REPO = Path(__file__).resolve().parents[1]
+DEMO_KEYS = ("tier_shares", "score_distribution", "movement", "satisfaction", "national_ranks")
 
-@pytest.fixture
-def history():
+
+# --------------------------------------------------------------------------- helpers
+def drawn_texts(fig) -> list:
+    """(Text, window extent) of every text the renderer actually draws (ticks outside the
+    view, empty and invisible texts are not drawn, so they are not listed)."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    seen: list = []
+    original = renderer.draw_text
+
+    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if mtext is not None and s.strip() and all(mtext is not o for o in seen):
+            seen.append(mtext)
+        return original(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    renderer.draw_text = record
+    try:
+        with charts.theme():
+            fig.draw(renderer)
+    finally:
+        del renderer.draw_text
+    return [(t, t.get_window_extent(renderer)) for t in seen]
+
+
+def shrunk(bb: Bbox, px: float = 1.0) -> Bbox:
+    return Bbox.from_extents(bb.x0 + px, bb.y0 + px, bb.x1 - px, bb.y1 - px)
+
+
+def overlapping_texts(fig) -> list[tuple[str, str]]:
+    items = drawn_texts(fig)
+    out = []
+    for i, (a, ba) in enumerate(items):
+        for b, bb in items[i + 1 :]:
+            if shrunk(ba).overlaps(shrunk(bb)):
+                out.append((a.get_text(), b.get_text()))
+    return out
+
+
+def texts_crossed_by_lines(fig) -> list[str]:
+    """Texts that a plotted line (data or reference line) runs through."""
+    items = drawn_texts(fig)
+    out = []
+    for ax in fig.axes:
+        for line in ax.lines:
+            if not line.get_visible() or line.get_linestyle() in ("None", "none", " ", ""):
+                continue
+            xy = line.get_xydata().astype(float)
+            trans = line.get_transform()
+            pts = trans.transform(xy)
+            pts = pts[np.isfinite(pts).all(axis=1)]
+            dense = [pts]
+            for p, q in zip(pts[:-1], pts[1:], strict=True):
+                dense.append(p + np.linspace(0, 1, 200)[:, None] * (q - p))
+            allp = np.vstack(dense)
+            clip = ax.get_window_extent()
+            allp = allp[
+                (allp[:, 0] >= clip.x0)
+                & (allp[:, 0] <= clip.x1)
+                & (allp[:, 1] >= clip.y0)
+                & (allp[:, 1] <= clip.y1)
+            ]
+            for t, bb in items:
+                s = shrunk(bb)
+                inside = (
+                    (allp[:, 0] > s.x0)
+                    & (allp[:, 0] < s.x1)
+                    & (allp[:, 1] > s.y0)
+                    & (allp[:, 1] < s.y1)
+                )
+                if inside.any():
+                    out.append(t.get_text())
+    return out
+
+
+def text_contrasts(fig) -> list[tuple[str, float]]:
+    """For each drawn text, the lowest contrast between its colour and the colours behind
+    it (the figure rendered without the texts; colours under 3% of the box are antialiasing
+    fringes and are ignored)."""
+    items = drawn_texts(fig)
+    canvas = fig.canvas
+    colours = [(t, t.get_color()) for t, _ in items]
+    for t, _ in items:
+        t.set_color((0, 0, 0, 0))
+    try:
+        with charts.theme():
+            canvas.draw()
+        buf = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    finally:
+        for t, c in colours:
+            t.set_color(c)
+    h, w = buf.shape[:2]
+    out = []
+    for (t, bb), (_, colour) in zip(items, colours, strict=True):
+        c0, c1 = max(int(np.floor(bb.x0)), 0), min(int(np.ceil(bb.x1)), w)
+        r0, r1 = max(h - int(np.ceil(bb.y1)), 0), min(h - int(np.floor(bb.y0)), h)
+        patch = buf[r0:r1, c0:c1].reshape(-1, 3)
+        if not len(patch):
+            out.append((t.get_text(), 0.0))
+            continue
+        cols, counts = np.unique(patch, axis=0, return_counts=True)
+        keep = cols[counts >= 0.03 * counts.sum()]
+        worst = min(charts.contrast_ratio(colour, c / 255.0) for c in keep)
+        out.append((t.get_text(), worst))
+    return out
+
+
+class WithBreak:
+    """A config whose structure changes in `year` (as cfg.structure_break reports it)."""
+
+    def __init__(self, cfg, year: int, label: dict):
+        self._cfg, self._year, self._label = cfg, year, label
+
+    def __getattr__(self, name):
+        return getattr(self._cfg, name)
+
+    def structure_break(self, year: int):
+        return {"from": year, "label": self._label} if year == self._year else None
+
+    def comparability(self, year: int, level: str):
+        return {"basis": "same_set" if year != self._year else "matched_units", "reason": None}
+
+
+# --------------------------------------------------------------------------- data
+def history_rows(years_counts, level="provincial"):
     rows = []
-    for year, counts in (
-        (2021, {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0}),
-        (2022, {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0}),
-    ):
+    for year, counts in years_counts:
         total = sum(counts.values())
         for tier, c in counts.items():
             rows.append(
-                {
-                    "year": year,
-                    "level": "provincial",
-                    "tier": tier,
-                    "count": c,
-                    "share": 100 * c / total,
-                }
+                {"year": year, "level": level, "tier": tier, "count": c, "share": 100 * c / total}
             )
+    return rows
+
+
+@pytest.fixture
+def history():
+    return pd.DataFrame(
+        history_rows(
+            [
+                (2021, {"tot": 30, "kha": 13, "trung_binh": 1, "yeu": 0}),
+                (2022, {"tot": 30, "kha": 13, "trung_binh": 0, "yeu": 0}),
+            ]
+        )
+    )
+
+
+@pytest.fixture
+def merger_history():
+    rows = []
+    for level in ("provincial", "commune"):
+        rows += history_rows(
+            [
+                (2023, {"tot": 30, "kha": 12, "trung_binh": 1, "yeu": 0}),
+                (2024, {"tot": 31, "kha": 12, "trung_binh": 0, "yeu": 0}),
+                (2025, {"tot": 20, "kha": 7, "trung_binh": 0, "yeu": 0}),
+                (2026, {"tot": 22, "kha": 5, "trung_binh": 0, "yeu": 0}),
+            ],
+            level,
+        )
     return pd.DataFrame(rows)
 
 
+def national_frame():
+    rows = [
+        ("PAR_INDEX", 2022, 25, 63),
+        ("PAR_INDEX", 2023, 16, 63),
+        ("PAR_INDEX", 2024, 16, 63),
+        ("PAR_INDEX", 2025, 10, 34),
+        ("PAR_INDEX", 2026, 8, 34),
+        ("PAPI", 2022, 16, 61),
+        ("PAPI", 2023, 16, 63),
+        ("PCI", 2022, 16, 63),
+        ("PCI", 2023, 1, 63),
+    ]
+    return pd.DataFrame(rows, columns=["index", "year", "rank", "rank_of"])
+
+
+SAT = pd.DataFrame({"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]})
+
+
+@pytest.fixture(scope="module")
+def demo_charts(demo_processed, tmp_path_factory):
+    """Every chart the 2022 report draws on the demo data, in both languages."""
+    from par_review.metrics.compute import compute_metrics
+    from par_review.report.context import build_context, make_charts
+
+    metrics = compute_metrics(2022, demo_processed)
+    out = {}
+    for lang in ("vi", "en"):
+        ctx = build_context(
+            2022,
+            demo_processed,
+            lang=lang,
+            out_dir=tmp_path_factory.mktemp(f"out-{lang}"),
+            metrics=copy.deepcopy(metrics),
+        )
+        for ch in make_charts(ctx):
+            out[(lang, ch.key)] = ch
+    return out
+
+
+@pytest.fixture(scope="module")
+def synthetic_charts():
+    """Charts of cases the 2022 demo does not reach: a merger, ranks out of 34 after 63,
+    a rank of 1, no target."""
+    from par_review.config import load_config
+    from par_review.paths import Paths
+
+    cfg = load_config("khanh_hoa", Paths.from_root(REPO))
+    label = {"vi": "hợp nhất tỉnh, bỏ cấp huyện", "en": "provinces merged, districts ended"}
+    hist = []
+    for level in ("provincial", "commune"):
+        hist += history_rows(
+            [
+                (2023, {"tot": 30, "kha": 12, "trung_binh": 1, "yeu": 0}),
+                (2024, {"tot": 31, "kha": 12, "trung_binh": 0, "yeu": 0}),
+                (2025, {"tot": 20, "kha": 7, "trung_binh": 0, "yeu": 0}),
+                (2026, {"tot": 22, "kha": 5, "trung_binh": 0, "yeu": 0}),
+            ],
+            level,
+        )
+    out = {}
+    for lang in ("vi", "en"):
+        t, f = Translator(lang), Formatter(lang)
+        out[(lang, "merger")] = charts.tier_shares_chart(
+            pd.DataFrame(hist), WithBreak(cfg, 2025, label), t, f
+        )
+        out[(lang, "national_34")] = charts.national_ranks_chart(national_frame(), cfg, t, f)
+        out[(lang, "sat_no_target")] = charts.satisfaction_chart(SAT, None, t, f, year=2022)
+        out[(lang, "sat_target")] = charts.satisfaction_chart(
+            SAT, 83.0, t, f, overall=84.53, year=2022
+        )
+    return out
+
+
+ALL = [(lang, k) for lang in ("vi", "en") for k in DEMO_KEYS]
+SYN = [
+    (lang, k)
+    for lang in ("vi", "en")
+    for k in ("merger", "national_34", "sat_no_target", "sat_target")
+]
+
+
+@pytest.fixture(params=[("demo", *p) for p in ALL] + [("synthetic", *p) for p in SYN], ids=str)
+def any_chart(request, demo_charts, synthetic_charts):
+    src, lang, key = request.param
+    pool = demo_charts if src == "demo" else synthetic_charts
+    assert (lang, key) in pool, f"the {src} data did not draw {key} ({lang})"
+    return pool[(lang, key)]
+
+
+# --------------------------------------------------------------------------- every chart
+def test_no_two_labels_overlap(any_chart):
+    assert overlapping_texts(any_chart.figure) == []
+
+
+def test_no_line_runs_through_a_label(any_chart):
+    assert texts_crossed_by_lines(any_chart.figure) == []
+
+
+def test_every_text_inside_the_figure_and_legible_on_a_phone(any_chart):
+    fig = any_chart.figure
+    assert fig.get_figwidth() <= charts.WIDTH_IN
+    w, h = fig.get_figwidth() * fig.dpi, fig.get_figheight() * fig.dpi
+    for t, bb in drawn_texts(fig):
+        assert t.get_fontsize() >= charts.MIN_FONT_PT, t.get_text()
+        # scaled to a 390 px screen, a letter stays at least 7.5 px tall
+        assert t.get_fontsize() / 72 * 390 / fig.get_figwidth() >= 7.5
+        assert bb.x0 >= -1 and bb.y0 >= -1 and bb.x1 <= w + 1 and bb.y1 <= h + 1, t.get_text()
+
+
+def test_every_text_has_contrast_4_5(any_chart):
+    low = [(s, round(c, 2)) for s, c in text_contrasts(any_chart.figure) if c < 4.5]
+    assert low == []
+
+
+def test_png_is_deterministic_after_the_checks(any_chart):
+    a = charts.png_bytes(any_chart)
+    drawn_texts(any_chart.figure)
+    assert charts.png_bytes(any_chart) == a
+    assert a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_captions_name_the_year_and_alts_start_properly(demo_charts):
+    for (_lang, key), ch in demo_charts.items():
+        for text in (ch.caption, ch.alt):
+            assert "năm nay" not in text and "this year" not in text, (key, text)
+            assert not text.startswith((".", " ")) and ". ." not in text and " . " not in text
+            assert "2018–2018" not in text
+        assert ch.alt[:1].isupper()
+    assert "năm 2022" in demo_charts[("vi", "score_distribution")].caption
+    cap = demo_charts[("vi", "movement")].caption
+    assert "năm 2021" in cap and "năm 2022" in cap and "phía trên đường chéo" in cap
+    assert "above the diagonal" in demo_charts[("en", "movement")].caption
+
+
+# --------------------------------------------------------------------------- basics
 def test_png_bytes_are_deterministic_and_carry_no_metadata(cfg, history):
     t, f = Translator("vi"), Formatter("vi")
     a = charts.tier_shares_chart(history, cfg, t, f)
@@ -54,12 +345,194 @@ def test_alt_text_and_axis_labels_use_the_locale(cfg, history):
         charts.close(ch)
 
 
-def test_satisfaction_chart_marks_units_below_target():
-    sat = pd.DataFrame(
-        {"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]}
+def test_one_year_alt_names_the_year_once(cfg):
+    hist = pd.DataFrame(history_rows([(2018, {"tot": 3, "kha": 1, "trung_binh": 0, "yeu": 0})]))
+    ch = charts.tier_shares_chart(hist, cfg, Translator("vi"), Formatter("vi"))
+    assert "2018–2018" not in ch.alt and "Cơ quan, đơn vị cấp tỉnh, 2018: năm 2018" in ch.alt
+
+
+def test_contrast_ratio_is_wcag():
+    assert charts.contrast_ratio("white", "black") == pytest.approx(21.0)
+    assert charts.contrast_ratio("#777777", "white") == pytest.approx(4.48, abs=0.01)
+    # the labels the issue measured: white on the Trung bình and Khá segments
+    assert charts.contrast_ratio("white", charts.TIER_COLOURS[2]) == pytest.approx(2.27, abs=0.01)
+    assert charts.contrast_ratio("white", charts.TIER_COLOURS[1]) == pytest.approx(3.47, abs=0.01)
+    for colour in charts.TIER_COLOURS:
+        assert charts.contrast_ratio(charts.label_colour(colour), colour) >= 4.5
+        assert (
+            charts.contrast_ratio(charts.readable(colour, charts.tint(colour)), charts.tint(colour))
+            >= 4.5
+        )
+
+
+# --------------------------------------------------------------------------- Hình 1
+def _bar_years(ax) -> dict[int, float]:
+    """x centre of each year's bar, from the tick labels."""
+    return {
+        int(lab.get_text()): x for x, lab in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+    }
+
+
+def test_tier_shares_break_at_the_structure_change(cfg, merger_history):
+    label = {"vi": "hợp nhất tỉnh, bỏ cấp huyện", "en": "provinces merged"}
+    ch = charts.tier_shares_chart(
+        merger_history, WithBreak(cfg, 2025, label), Translator("vi"), Formatter("vi")
     )
-    ch = charts.satisfaction_chart(sat, 83.0, Translator("vi"), Formatter("vi"), overall=84.53)
+    for ax in ch.figure.axes:
+        xs = _bar_years(ax)
+        assert xs[2024] - xs[2023] == 1 and xs[2026] - xs[2025] == 1
+        assert xs[2025] - xs[2024] >= 2  # an empty slot: nothing runs across the merger
+        refs = [ln for ln in ax.lines if ln.get_gid() == "refline"]
+        assert len(refs) == 1 and xs[2024] < refs[0].get_xdata()[0] < xs[2025]
+        assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in {t.get_text() for t in ax.texts}
+    assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in ch.caption
+    assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in ch.alt
+
+
+def test_tier_shares_break_from_metrics_comparison(cfg, merger_history):
+    metrics = {"year": 2025, "levels": {"provincial": {"comparison": {"basis": "matched_units"}}}}
+    ch = charts.tier_shares_chart(
+        merger_history, cfg, Translator("en"), Formatter("en"), metrics=metrics
+    )
+    prov = ch.figure.axes[0]
+    assert _bar_years(prov)[2025] - _bar_years(prov)[2024] >= 2
+    assert "2025" in ch.caption
+
+
+def test_tier_shares_explicit_breaks(cfg, merger_history):
+    ch = charts.tier_shares_chart(
+        merger_history, cfg, Translator("vi"), Formatter("vi"), breaks={2025: None}
+    )
+    texts = {t.get_text() for t in ch.figure.axes[0].texts}
+    assert "2025: thay đổi cơ cấu" in texts
+
+
+# --------------------------------------------------------------------------- Hình 3
+def test_movement_up_and_down_differ_in_shape_not_only_colour(cfg):
+    moves = pd.DataFrame(
+        {
+            "level": ["provincial"] * 3,
+            "score_prev": [70.0, 80.0, 90.0],
+            "score": [86.0, 80.5, 75.0],
+            "move": ["up", "same", "down"],
+        }
+    )
+    ch = charts.movement_chart(moves, cfg, Translator("vi"), Formatter("vi"), 2021, year=2022)
+    leg = ch.figure.legends[0]
+    markers = {
+        t.get_text(): h.get_marker()
+        for t, h in zip(leg.get_texts(), leg.legend_handles, strict=True)
+    }
+    assert markers["Tăng mức xếp hạng"] == "^" and markers["Giảm mức xếp hạng"] == "v"
+    assert len(set(markers.values())) == 3
+    assert "phía trên đường chéo" in ch.caption and "năm 2022" in ch.caption
+
+
+# --------------------------------------------------------------------------- Hình 4
+def test_satisfaction_chart_marks_units_below_target():
+    ch = charts.satisfaction_chart(SAT, 83.0, Translator("vi"), Formatter("vi"), overall=84.53)
     assert "1 đơn vị chưa đạt mục tiêu" in ch.alt and "mục tiêu 83%" in ch.alt
     labels = [x.get_text() for x in ch.figure.axes[0].texts]
-    assert "82,10%" in labels and "Mục tiêu 83%" in labels
+    assert "82,10% · chưa đạt" in labels and "88,50% · đạt" in labels
+    assert "Mục tiêu 83%" in labels and "Chỉ số chung 84,53%" in labels
     charts.close(ch)
+
+
+def test_satisfaction_bars_start_at_zero_in_their_own_palette():
+    ch = charts.satisfaction_chart(
+        SAT, 83.0, Translator("en"), Formatter("en"), overall=84.53, year=2022
+    )
+    ax = ch.figure.axes[0]
+    assert ax.get_xlim()[0] == 0
+    tiers = {c.lower() for c in charts.TIER_COLOURS}
+    bars = list(ax.patches)
+    assert len(bars) == 3
+    from matplotlib.colors import to_hex
+
+    assert all(to_hex(b.get_facecolor()) not in tiers for b in bars)
+    by_width = {round(b.get_width(), 1): b for b in bars}
+    assert by_width[82.1].get_hatch() and not by_width[88.5].get_hatch()
+    assert "2022" in ch.caption
+    leg = {t.get_text() for t in ch.figure.legends[0].get_texts()}
+    assert leg == {"Met the target", "Below the target"}
+
+
+# --------------------------------------------------------------------------- Hình 5
+def test_national_ranks_one_panel_per_index_axis_1_to_total_no_zero(cfg):
+    ch = charts.national_ranks_chart(national_frame(), cfg, Translator("vi"), Formatter("vi"))
+    axes = {ax.get_title(loc="left"): ax for ax in ch.figure.axes}
+    par = axes[cfg.national_index_label("PAR_INDEX", "vi")]
+    papi = axes[cfg.national_index_label("PAPI", "vi")]
+    assert len(axes) == 3
+    for ax in axes.values():
+        lo, hi = ax.get_ylim()
+        assert lo > hi  # inverted: 1 at the top
+        ticks = [int(t) for t in ax.get_yticks()]
+        assert ticks[0] == 1 and "0" not in [t.get_text() for t in ax.get_yticklabels()]
+    assert max(par.get_yticks()) == 63 and max(papi.get_yticks()) == 63
+    # no line joins 2024 (out of 63) and 2025 (out of 34)
+    for ln in par.lines:
+        if ln.get_gid() == "refline":
+            assert ln.get_xdata()[0] == pytest.approx(2024.5)
+            continue
+        years = list(ln.get_xdata())
+        assert not (2024 in years and 2025 in years)
+    assert "34" in par.get_title(loc="right")
+    texts = [t.get_text() for t in par.texts]
+    assert texts.count("16/63") == 2 and "10/34" in texts
+
+
+# --------------------------------------------------------------------------- no side effects
+def test_import_does_not_switch_the_backend_or_touch_global_state():
+    code = r"""
+import json, os, sys
+import matplotlib
+calls = []
+matplotlib.use = lambda *a, **k: calls.append(a)
+before = matplotlib.rcParams.copy()
+import pandas as pd
+from par_review.report import charts
+from par_review.config import load_config
+from par_review.paths import Paths
+from par_review.i18n import Translator
+from par_review.fmt import Formatter
+cfg = load_config("khanh_hoa", Paths.from_root(sys.argv[1]))
+hist = pd.DataFrame([{"year": 2022, "level": "provincial", "tier": "tot", "count": 1,
+                      "share": 100.0}])
+ch = charts.tier_shares_chart(hist, cfg, Translator("vi"), Formatter("vi"))
+png = charts.png_bytes(ch)
+after = matplotlib.rcParams.copy()
+changed = sorted(k for k in before if k != "backend" and before[k] != after[k])
+shown = None
+try:
+    from IPython.core.pylabtools import print_figure  # what the inline backend calls
+    shown = print_figure(ch.figure, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+except ImportError:
+    pass
+print(json.dumps({
+    "calls": calls,
+    "backend": dict.__getitem__(matplotlib.rcParams, "backend"),
+    "pyplot": "matplotlib.pyplot" in sys.modules,
+    "changed": changed,
+    "png": png[:8] == b"\x89PNG\r\n\x1a\n",
+    "repr_png": ch._repr_png_() == png,
+    "shown": shown,
+}))
+"""
+    inline = "module://matplotlib_inline.backend_inline"
+    env = {**os.environ, "MPLBACKEND": inline}
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(REPO)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["calls"] == []
+    assert out["backend"] == inline
+    assert out["pyplot"] is False
+    assert out["changed"] == []
+    assert out["png"] and out["repr_png"]
+    assert out["shown"] in (True, None)

@@ -272,11 +272,12 @@ def merged_province():
                 "dac_khu": {"label": {"vi": "đặc khu"}, "input": "dac_khu", "group_by": None},
             },
             "groups": {"so": {"vi": "Sở"}, "xa": {"vi": "Xã"}, "phuong": {"vi": "Phường"}},
-            "areas": {
+            "areas": {  # replaced as a whole: the unchanged provincial areas are repeated
+                "provincial": d["areas"]["provincial"],
                 "commune": [
                     {"id": "a", "label": {"vi": "Lĩnh vực A"}, "max": 60},
                     {"id": "c", "label": {"vi": "Lĩnh vực C"}, "max": 40},
-                ]
+                ],
             },
             "bands": {
                 "default": {"xuat_sac": 92, "tot": 82, "kha": 66, "trung_binh": 50, "kem": 0}
@@ -411,3 +412,47 @@ def test_the_module_has_no_fixed_level_list():
     import par_review.config as config
 
     assert not hasattr(config, "LEVELS")
+
+
+def test_validation_suites_follow_the_levels_of_every_year(tmp_path):
+    """Suites are generated from the config's levels (one, two or three), a level whose areas
+    change gets a suite per set of areas, and a year without a target only warns."""
+    from par_review.rawdata.registry import Registry
+    from par_review.validation.suites import build_suites, expectation_parameters, suite_key
+
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", merged_province()))
+    suites = build_suites(cfg)
+    assert list(suites) == [
+        "provincial",
+        "commune",
+        "commune-from2025",
+        "dac_khu",
+        "satisfaction",
+        "national_indices",
+    ]
+    assert suite_key(cfg, "commune", 2024) == "commune"
+    assert suite_key(cfg, "commune", 2026) == "commune-from2025"
+    assert suite_key(cfg, "provincial", 2026) == "provincial"
+
+    def columns(key):
+        e = suites[key]["expectations"][0]
+        return e["kwargs"]["column_list"]
+
+    assert "area_c" in columns("commune-from2025") and "area_c" not in columns("commune")
+    # communes are grouped by district until 2024 only: district may be empty
+    checks = {e["meta"]["check"] for e in suites["commune"]["expectations"]}
+    assert "commune.district.not_null" not in checks
+    sat = {e["meta"]["check"]: e for e in suites["satisfaction"]["expectations"]}
+    assert sat["satisfaction.target_pct.present"]["meta"]["severity"] == "warning"
+    params = expectation_parameters("satisfaction", 2026, cfg, Registry([]))
+    assert params["satisfaction_targets"] == []
+    assert params["satisfaction_target_key"].startswith("targets.2026.satisfaction.value")
+    assert params["configured_groups"] == ["phuong", "so", "xa"]
+    assert expectation_parameters("commune", 2024, cfg, Registry([]))["configured_groups"] == [
+        "so",
+        "xa",
+    ]
+    one = other_province()
+    one["levels"] = {"commune": one["levels"]["commune"]}
+    cfg1 = load_config("tinh_mau", write_config(tmp_path / "one", "tinh_mau", one))
+    assert list(build_suites(cfg1)) == ["commune", "satisfaction", "national_indices"]

@@ -1,44 +1,102 @@
-"""The report's charts: seaborn on one theme, labels in the reader's language through
-i18n (wording) and fmt (numbers), each returned with its alt text and caption.
+"""The report's charts: one theme, labels in the reader's language through i18n (wording)
+and fmt (numbers), each returned with its alt text and caption.
 
 Every chart function takes tidy DataFrames and returns a `Chart`; `png_bytes(chart)` gives
 the same bytes for the same data (fixed size and dpi, no software/date metadata, Agg
 renderer, fonts from the system: DejaVu Sans has every Vietnamese letter).
+
+Importing this module changes no global state: it never calls `matplotlib.use()` and never
+touches pyplot or `rcParams`. Each chart is an explicit `matplotlib.figure.Figure` on an Agg
+canvas, drawn inside `theme()` (a `matplotlib.rc_context`). In JupyterLab `chart.figure`
+(or `chart` itself) displays inline with whatever backend the kernel uses.
+
+Readability rules every chart follows (tests/test_charts.py checks them on the demo data):
+- every text is at least `MIN_FONT_PT` on a figure `WIDTH_IN` wide, so that the PNG scaled
+  to a 390 px phone screen still shows letters of about 7.5 px;
+- every text has a contrast of at least 4.5:1 with what is behind it (`contrast_ratio`,
+  WCAG 2.1 relative luminance); labels on coloured segments pick their colour with
+  `label_colour`;
+- no two texts overlap, and no reference line runs through a text;
+- a series is not drawn across a structural break (`structure_breaks`) or across a change
+  of the number of provinces ranked (national indices).
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import wraps
 
-import matplotlib
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
+from ..config import ProvinceConfig
+from ..fmt import Formatter
+from ..i18n import Translator
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from ..config import ProvinceConfig  # noqa: E402
-from ..fmt import Formatter  # noqa: E402
-from ..i18n import Translator  # noqa: E402
-
-DPI = 130
-WIDTH_IN = 8.6
+DPI = 150
+WIDTH_IN = 6.5  # the printed column width; on a phone the PNG is scaled to ~390 px
+MIN_FONT_PT = 9.0  # 9 pt at 6.5 in scaled to 390 px is 7.5 px
+MIN_CONTRAST = 4.5
+INK = "#1d2733"  # text
+MUTED = "#4a5561"  # secondary text (7.5:1 on white)
+GRID = "#dde1e5"
 # one palette for the tiers, best first (green -> red), used by every chart and table legend
 TIER_COLOURS = ["#2e7d4f", "#4a90c2", "#e0a030", "#c0392b", "#7f8c8d", "#8e44ad"]
-MOVE_COLOURS = {"up": "#2e7d4f", "same": "#9aa5b1", "down": "#c0392b", "new": "#8e44ad"}
+# movements: colour-blind safe (Okabe-Ito blue / vermillion) and told apart by marker shape
+MOVE_COLOURS = {"up": "#0072b2", "same": "#8a949e", "down": "#d55e00", "new": "#8e44ad"}
+MOVE_MARKERS = {"up": "^", "same": "o", "down": "v", "new": "s"}
+# satisfaction against its target: neither the tiers' green nor their red, and a pattern
+SAT_MET = {"color": "#3d5a80", "edgecolor": "#3d5a80", "hatch": None}
+SAT_MISSED = {"color": "#f3e3d3", "edgecolor": "#8a4b0f", "hatch": "////"}
+SAT_NEUTRAL = {"color": "#7d8b99", "edgecolor": "#7d8b99", "hatch": None}
+TARGET_COLOUR = INK
+OVERALL_COLOUR = "#8a4b0f"
+NATIONAL_COLOUR = "#2b5c8a"
+BREAK_COLOUR = "#6b4f8a"
 RC = {
     "font.family": "DejaVu Sans",
-    "font.size": 9.5,
+    "font.size": 10,
     "axes.titlesize": 10.5,
     "axes.titleweight": "bold",
-    "axes.labelsize": 9.5,
-    "legend.fontsize": 8.5,
-    "legend.title_fontsize": 9,
+    "axes.titlecolor": INK,
+    "axes.titlepad": 6,
+    "axes.labelsize": 10,
+    "axes.labelcolor": INK,
+    "axes.facecolor": "white",
+    "axes.edgecolor": "#9aa3ad",
+    "axes.linewidth": 0.8,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.color": GRID,
+    "grid.linewidth": 0.7,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "xtick.major.size": 0,
+    "ytick.major.size": 0,
+    "xtick.major.pad": 7,
+    "ytick.major.pad": 4,
+    "legend.fontsize": 9.5,
+    "legend.title_fontsize": 9.5,
+    "legend.frameon": False,
+    "text.color": INK,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "hatch.linewidth": 0.9,
     "svg.hashsalt": "par-review",
     "path.simplify": True,
 }
@@ -51,40 +109,158 @@ class Chart:
     alt: str
     caption: str
 
-
-def _legend_below(fig: Figure, handles, labels, bottom: float) -> None:
-    """One legend for all panels, in a row under them, leaving `bottom` of the figure for it."""
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.01),
-    )
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+    def _repr_png_(self) -> bytes:  # a Chart shows itself in a notebook, any backend
+        return png_bytes(self)
 
 
-def theme() -> None:
-    """The report's single theme (call before drawing; charts.py calls it itself)."""
-    sns.set_theme(style="whitegrid", context="paper", rc=RC)
+def theme():
+    """The report's single theme, as a context: `with theme(): ...` (no global change)."""
+    return mpl.rc_context(RC)
+
+
+def _themed(fn: Callable) -> Callable:
+    @wraps(fn)
+    def inner(*args, **kwargs):
+        with theme():
+            return fn(*args, **kwargs)
+
+    return inner
 
 
 def png_bytes(chart: Chart | Figure, dpi: int = DPI) -> bytes:
     fig = chart.figure if isinstance(chart, Chart) else chart
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches=None)
+    with theme():
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
 
 def close(chart: Chart) -> None:
-    plt.close(chart.figure)
+    """Free the figure's artists (no pyplot registry holds it: dropping it also works)."""
+    chart.figure.clear()
 
 
 def tier_palette(cfg: ProvinceConfig) -> dict[str, str]:
     return {t: TIER_COLOURS[i % len(TIER_COLOURS)] for i, t in enumerate(cfg.tier_ids)}
 
 
+# -- colour and contrast (WCAG 2.1) -------------------------------------------------------
+def relative_luminance(colour) -> float:
+    """WCAG 2.1 relative luminance of a colour (any matplotlib colour spec), 0..1."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in to_rgb(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2.1 contrast ratio of two colours, 1..21."""
+    la, lb = relative_luminance(a), relative_luminance(b)
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def label_colour(background, ratio: float = MIN_CONTRAST) -> str:
+    """The text colour for a label on `background`: white, else the ink, else black (the
+    first that reaches `ratio`; the best of them if none does)."""
+    options = ("white", INK, "#000000")
+    for c in options:
+        if contrast_ratio(c, background) >= ratio:
+            return c
+    return max(options, key=lambda c: contrast_ratio(c, background))
+
+
+def readable(colour, background="white", ratio: float = MIN_CONTRAST) -> str:
+    """`colour`, darkened just enough to reach `ratio` against `background`."""
+    rgb = np.array(to_rgb(colour))
+    for k in np.linspace(0, 1, 41):
+        c = rgb * (1 - k)
+        if contrast_ratio(c, background) >= ratio:
+            return mpl.colors.to_hex(c)
+    return "#000000"
+
+
+def _darker(a, b) -> str:
+    return a if relative_luminance(a) <= relative_luminance(b) else b
+
+
+def tint(colour, amount: float = 0.12) -> str:
+    """`colour` mixed with white (an opaque tint: its contrast can be measured)."""
+    rgb = np.array(to_rgb(colour))
+    return mpl.colors.to_hex(1 - amount * (1 - rgb))
+
+
+# -- structural breaks --------------------------------------------------------------------
+def _label_of(value, lang: str) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        if "label" in value:
+            return _label_of(value["label"], lang)
+        v = value.get(lang) or value.get("vi")
+        return str(v) if v else None
+    return None
+
+
+def structure_breaks(
+    cfg: ProvinceConfig,
+    years: Iterable[int],
+    lang: str = "vi",
+    level: str | None = None,
+    metrics: Mapping | None = None,
+) -> dict[int, str | None]:
+    """The years in `years` (after the first) that start a new structure, with the config's
+    label of the change (None when it has none). A year is a break when the config has a
+    structure entry starting then (`cfg.structure_break`), when `level`'s comparison with the
+    year before is not `same_set` (`cfg.comparability`), or when `metrics` (metrics.json)
+    says so for its own year (`levels.<level>.comparison.basis`)."""
+    years = sorted({int(y) for y in years})
+    out: dict[int, str | None] = {}
+    brk = getattr(cfg, "structure_break", None)
+    comp = getattr(cfg, "comparability", None)
+    for y in years[1:]:
+        entry = None
+        if callable(brk):
+            try:
+                entry = brk(y)
+            except (KeyError, ValueError, TypeError):
+                entry = None
+        is_break = bool(entry)
+        if not is_break and level is not None and callable(comp):
+            try:
+                is_break = (comp(y, level) or {}).get("basis", "same_set") != "same_set"
+            except (KeyError, ValueError, TypeError):
+                is_break = False
+        if is_break:
+            out[y] = _label_of(entry, lang) if entry else None
+    if metrics:
+        my = metrics.get("year")
+        lvs = metrics.get("levels") or {}
+        for lv, spec in lvs.items():
+            if level is not None and lv != level:
+                continue
+            c = (spec or {}).get("comparison") or {}
+            if my is not None and c.get("basis", "same_set") != "same_set":
+                y = int(my)
+                if y in years[1:] and y not in out:
+                    entry = brk(y) if callable(brk) else None
+                    out[y] = _label_of(entry, lang) if entry else None
+    return out
+
+
+def _break_text(t: Translator, year: int, label: str | None) -> str:
+    return (
+        t("charts.break.label", year=str(year), label=label)
+        if label
+        else t("charts.break.unlabelled", year=str(year))
+    )
+
+
+# -- layout helpers -----------------------------------------------------------------------
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -94,56 +270,154 @@ def _pct_axis(f: Formatter):
 
 
 def _new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, **kw):
-    theme()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), dpi=DPI, squeeze=False, **kw)
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().set(w_pad=0.04, h_pad=0.06, hspace=0.04, wspace=0.04)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
 
 
+def _freeze(fig: Figure) -> None:
+    """Run the layout once and keep it: texts placed afterwards (inside the axes) are then
+    positioned on the final geometry and cannot move anything."""
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+
+
+def _renderer(fig: Figure):
+    return fig.canvas.get_renderer()
+
+
+def _text_size_px(fig: Figure, text: str, size: float, weight: str = "normal"):
+    """Width and height (display px) of `text` set in `size` pt."""
+    t = fig.text(0, 0, text, fontsize=size, fontweight=weight)
+    bb = t.get_window_extent(_renderer(fig))
+    t.remove()
+    return bb.width, bb.height
+
+
+def _legend_below(fig: Figure, handles, labels, **kw) -> None:
+    """One legend for all panels, in rows under them, as many columns as fit the width."""
+    width = fig.get_figwidth() * fig.dpi
+    for ncols in range(len(labels), 0, -1):
+        leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kw)
+        fig.draw_without_rendering()
+        if leg.get_window_extent(_renderer(fig)).width <= 0.96 * width or ncols == 1:
+            return
+        leg.remove()
+
+
+def _ref_line(
+    ax, x=None, y=None, colour=INK, ls="--", lw=1.4, halo: float = 1.2, zorder=4, **kw
+) -> Line2D:
+    """A reference line (target, break...): gid "refline" — no text may sit on it. A thin
+    white halo keeps it visible over bars."""
+    stroke = [patheffects.withStroke(linewidth=lw + halo, foreground="white")] if halo else []
+    draw = ax.axvline if x is not None else ax.axhline
+    line = draw(
+        x if x is not None else y,
+        color=colour,
+        ls=ls,
+        lw=lw,
+        zorder=zorder,
+        path_effects=stroke,
+        **kw,
+    )
+    line.set_gid("refline")
+    return line
+
+
+def _sentences(parts: list[str]) -> str:
+    return " ".join(_cap(p.strip()) for p in parts if p and p.strip())
+
+
+def _year_range(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}–{last}"
+
+
 # -- 1. tier shares over the years, per level -------------------------------------------
+@_themed
 def tier_shares_chart(
-    history: pd.DataFrame, cfg: ProvinceConfig, t: Translator, f: Formatter
+    history: pd.DataFrame,
+    cfg: ProvinceConfig,
+    t: Translator,
+    f: Formatter,
+    *,
+    breaks: Mapping[int, str | None] | None = None,
+    metrics: Mapping | None = None,
 ) -> Chart:
-    """`history`: year, level, tier, count, share (share in %), every year up to the report year."""
-    levels = [lv for lv in cfg.levels if lv in set(history["level"])]
-    fig, axes = _new_figure(1, max(len(levels), 1), height=3.5, sharey=True)
+    """`history`: year, level, tier, count, share (share in %), every year up to the report year.
+
+    The bars of each level are split at a structural break (a gap and a labelled line):
+    `breaks` maps the first year of a new structure to its label; by default they come from
+    the config and from `metrics` (metrics.json) through `structure_breaks`."""
+    present = set(history["level"])
+    order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
+    levels = [lv for lv in order if lv in present] + sorted(present - set(order))
+    n = max(len(levels), 1)
+    fig, axes = _new_figure(n, 1, height=0.55 + 2.35 * n)
     pal = tier_palette(cfg)
-    alt_parts = []
-    for ax, level in zip(axes[0], levels, strict=False):
+    tiers = [x for x in cfg.tier_ids if x in set(history["tier"])] or cfg.tier_ids
+    alt_parts, cap_breaks = [], {}
+    seg_labels = []
+    for ax, level in zip(axes[:, 0], levels, strict=False):
         h = history[history["level"] == level]
-        years = sorted(h["year"].unique())
+        years = sorted(int(y) for y in h["year"].unique())
+        brk = (
+            {y: lab for y, lab in breaks.items() if y in years[1:]}
+            if breaks is not None
+            else structure_breaks(cfg, years, t.lang, level=level, metrics=metrics)
+        )
+        cap_breaks.update(brk)
+        # x slots: one per year, one empty slot before each break
+        xs, slot = [], 0
+        for y in years:
+            if y in brk:
+                slot += 1
+            xs.append(slot)
+            slot += 1
+        xs = np.array(xs, dtype=float)
         bottom = np.zeros(len(years))
-        for tier in cfg.tier_ids:
+        for tier in tiers:
             vals = np.array(
                 [float(h[(h["year"] == y) & (h["tier"] == tier)]["share"].sum()) for y in years]
             )
             ax.bar(
-                [str(y) for y in years],
+                xs,
                 vals,
                 bottom=bottom,
                 color=pal[tier],
-                width=0.7,
+                width=0.72,
                 label=cfg.tier(tier).label(t.lang),
                 edgecolor="white",
                 linewidth=0.6,
             )
-            for i, v in enumerate(vals):
-                if v >= 8:
-                    ax.text(
-                        i,
-                        bottom[i] + v / 2,
-                        f.pct(v, decimals=0),
-                        ha="center",
-                        va="center",
-                        fontsize=7.5,
-                        color="white",
-                        fontweight="bold",
-                    )
+            seg_labels += [
+                (ax, x, b, v, pal[tier]) for x, b, v in zip(xs, bottom, vals, strict=True)
+            ]
             bottom += vals
-        ax.set_title(_cap(cfg.level_label(level, t.lang)))
-        ax.set_ylim(0, 100)
+        ax.set_xticks(xs, [str(y) for y in years])
+        ax.set_xlim(-0.6, slot - 0.4)
+        ax.set_ylim(0, 100 if not brk else 122)
+        ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
         ax.yaxis.set_major_formatter(_pct_axis(f))
-        ax.set_xlabel(t("charts.year"))
+        ax.set_ylabel(t("charts.share"))
         ax.grid(axis="x", visible=False)
+        ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
+        for y, lab in brk.items():
+            x = xs[years.index(y)] - 1
+            _ref_line(ax, x=x, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.3)
+            right = x > (slot - 1) / 2  # label on the side with more room
+            ax.text(
+                x - 0.12 if right else x + 0.12,
+                111,
+                _break_text(t, y, lab),
+                ha="right" if right else "left",
+                va="center",
+                fontsize=9,
+                color=readable(BREAK_COLOUR),
+                gid="break-label",
+            )
         last = years[-1]
         best = cfg.tier_ids[0]
         best_share = float(h[(h["year"] == last) & (h["tier"] == best)]["share"].sum())
@@ -151,33 +425,75 @@ def tier_shares_chart(
             t(
                 "charts.tier_shares.alt_level",
                 level=cfg.level_label(level, t.lang),
-                first=str(years[0]),
+                years=_year_range(years[0], last),
                 last=str(last),
                 tier=cfg.tier(best).label(t.lang),
                 share=f.pct(best_share),
             )
         )
-    axes[0][0].set_ylabel(t("charts.share"))
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    _legend_below(fig, handles, labels, bottom=0.07)
+    axes[-1][0].set_xlabel(t("charts.year"))
+    handles = [Patch(color=pal[x]) for x in tiers]
+    _legend_below(fig, handles, [cfg.tier(x).label(t.lang) for x in tiers])
+    _freeze(fig)
+    # the share inside each segment that is tall and wide enough for it
+    for ax, x, b, v, colour in seg_labels:
+        if v <= 0:
+            continue
+        text = f.pct(v, decimals=0)
+        _place_inside_bar(ax, x, b, v, text, colour, width=0.72)
+    for y, lab in sorted(cap_breaks.items()):
+        alt_parts.append(t("charts.tier_shares.alt_break", text=_break_text(t, y, lab)))
+    caption = t("charts.tier_shares.caption")
+    if cap_breaks:
+        caption += " " + t(
+            "charts.tier_shares.caption_break",
+            breaks=t.join([_break_text(t, y, lab) for y, lab in sorted(cap_breaks.items())]),
+        )
     return Chart(
         "tier_shares",
         fig,
-        t("charts.tier_shares.alt", details=" ".join(alt_parts)),
-        t("charts.tier_shares.caption"),
+        _sentences([t("charts.tier_shares.alt"), *alt_parts]),
+        caption,
     )
 
 
+def _place_inside_bar(ax, x, bottom, value, text, colour, width, size=9.0) -> bool:
+    """Write `text` centred in a vertical bar segment if it fits (with a margin)."""
+    fig = ax.figure
+    tw, th = _text_size_px(fig, text, size, "bold")
+    (x0, y0), (x1, y1) = ax.transData.transform(
+        [(x - width / 2, bottom), (x + width / 2, bottom + value)]
+    )
+    if (x1 - x0) < tw + 4 or (y1 - y0) < th + 3:
+        return False
+    ax.text(
+        x,
+        bottom + value / 2,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        fontweight="bold",
+        color=label_colour(colour),
+        zorder=5,
+    )
+    return True
+
+
 # -- 2. score distribution with the tier bands ------------------------------------------
+@_themed
 def score_distribution_chart(
     units: pd.DataFrame, cfg: ProvinceConfig, year: int, t: Translator, f: Formatter
 ) -> Chart:
-    """`units`: level, score, tier for the report year (both levels)."""
-    levels = [lv for lv in cfg.levels if lv in set(units["level"])]
-    fig, axes = _new_figure(1, max(len(levels), 1), height=3.3)
+    """`units`: level, score, tier for the report year (every level)."""
+    present = set(units["level"])
+    order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
+    levels = [lv for lv in order if lv in present] + sorted(present - set(order))
+    n = max(len(levels), 1)
+    fig, axes = _new_figure(n, 1, height=0.35 + 2.25 * n)
     pal = tier_palette(cfg)
-    alt_parts = []
-    for ax, level in zip(axes[0], levels, strict=False):
+    alt_parts, band_labels = [], []
+    for ax, level in zip(axes[:, 0], levels, strict=False):
         u = units[units["level"] == level]
         lo = min(float(u["score"].min()), 60.0)
         lo = 10 * np.floor(lo / 10)
@@ -185,41 +501,37 @@ def score_distribution_chart(
         for band in bands:
             a, b = max(band.min_score, lo), min(band.max_score, 100.0)
             if b > a:
-                ax.axvspan(a, b, color=pal[band.tier], alpha=0.10, zorder=0)
-                ax.text(
-                    (a + b) / 2,
-                    0.97,
-                    cfg.tier(band.tier).label(t.lang),
-                    transform=ax.get_xaxis_transform(),
-                    ha="center",
-                    va="top",
-                    fontsize=8,
-                    color=pal[band.tier],
-                    fontweight="bold",
+                bg = tint(pal[band.tier])
+                ax.axvspan(a, b, color=bg, zorder=0, lw=0)
+                band_labels.append(
+                    (ax, a, b, cfg.tier(band.tier).label(t.lang), pal[band.tier], bg)
                 )
             if lo < band.min_score < 100:
                 ax.axvline(band.min_score, color=pal[band.tier], lw=1, ls="--", zorder=1)
         bins = np.arange(lo, 100.0001, 2.5)  # edges fall on the band limits (70, 85, ...)
-        sns.histplot(
-            u,
-            x="score",
-            hue="tier",
-            hue_order=[x for x in cfg.tier_ids if x in set(u["tier"])],
-            palette=pal,
-            bins=bins,
-            multiple="stack",
-            ax=ax,
-            legend=False,
-            edgecolor="white",
-            linewidth=0.5,
-            zorder=2,
-        )
+        bottom = np.zeros(len(bins) - 1)
+        for tier in [x for x in cfg.tier_ids if x in set(u["tier"])]:
+            counts, _ = np.histogram(u[u["tier"] == tier]["score"].astype(float), bins=bins)
+            ax.bar(
+                bins[:-1],
+                counts,
+                width=np.diff(bins),
+                bottom=bottom,
+                align="edge",
+                color=pal[tier],
+                edgecolor="white",
+                linewidth=0.5,
+                zorder=2,
+            )
+            bottom += counts
+        top = max(float(bottom.max()), 1.0)
+        ax.set_ylim(0, top * 1.3 + 0.5)  # the band names sit above the highest bar
         ax.set_xlim(lo, 100)
-        ax.set_title(_cap(cfg.level_label(level, t.lang)))
-        ax.set_xlabel(t("charts.score"))
+        ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
         ax.set_ylabel(t("charts.units"))
         ax.xaxis.set_major_formatter(_pct_axis(f))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.grid(axis="x", visible=False)
         alt_parts.append(
             t(
                 "charts.distribution.alt_level",
@@ -230,7 +542,23 @@ def score_distribution_chart(
                 median=f.pct(float(u["score"].median())),
             )
         )
-    fig.tight_layout()
+    axes[-1][0].set_xlabel(t("charts.score"))
+    _freeze(fig)
+    for ax, a, b, label, colour, bg in band_labels:
+        tw, _ = _text_size_px(fig, label, 9.5, "bold")
+        (x0, _), (x1, _) = ax.transData.transform([(a, 0), (b, 0)])
+        if x1 - x0 >= tw + 6:
+            ax.text(
+                (a + b) / 2,
+                0.96,
+                label,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=9.5,
+                color=readable(colour, _darker(bg, GRID)),
+                fontweight="bold",
+            )
     bands_text = ", ".join(
         f"{cfg.tier(b.tier).label(t.lang)} ≥ {f.num(b.min_score, strip_zeros=True)}"
         for b in cfg.bands(year, levels[0])[:-1]
@@ -238,46 +566,64 @@ def score_distribution_chart(
     return Chart(
         "score_distribution",
         fig,
-        t("charts.distribution.alt", details=" ".join(alt_parts)),
-        t("charts.distribution.caption", bands=bands_text),
+        _sentences([t("charts.distribution.alt", year=str(year)), *alt_parts]),
+        t("charts.distribution.caption", bands=bands_text, year=str(year)),
     )
 
 
 # -- 3. movement since the previous year --------------------------------------------------
+@_themed
 def movement_chart(
-    moves: pd.DataFrame, cfg: ProvinceConfig, t: Translator, f: Formatter, prev_year: int
+    moves: pd.DataFrame,
+    cfg: ProvinceConfig,
+    t: Translator,
+    f: Formatter,
+    prev_year: int,
+    *,
+    year: int | None = None,
 ) -> Chart:
-    """`moves`: level, score_prev, score, move ("up"/"same"/"down") for units scored both years."""
-    levels = [lv for lv in cfg.levels if lv in set(moves["level"])]
-    fig, axes = _new_figure(1, max(len(levels), 1), height=3.6)
+    """`moves`: level, score_prev, score, move ("up"/"same"/"down") for units scored both years.
+    `year` is the report year (default: prev_year + 1)."""
+    year = int(year) if year is not None else int(prev_year) + 1
+    present = set(moves["level"])
+    order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
+    levels = [lv for lv in order if lv in present] + sorted(present - set(order))
+    n = max(len(levels), 1)
+    ncols = 2 if n == 2 else 1
+    nrows = int(np.ceil(n / ncols))
+    side = (WIDTH_IN - 0.3) / ncols
+    fig, axes = _new_figure(nrows, ncols, height=min(side, 4.2) * nrows + 0.55)
     alt_parts = []
     order = ["up", "same", "down"]
-    for ax, level in zip(axes[0], levels, strict=False):
+    flat = list(axes.flat)
+    for ax, level in zip(flat, levels, strict=False):
         m = moves[moves["level"] == level]
         lo = 10 * np.floor(min(float(m["score_prev"].min()), float(m["score"].min())) / 10)
-        ax.plot([lo, 100], [lo, 100], color="#9aa5b1", lw=1, ls=":", zorder=1)
-        for mv in order:
+        ax.plot([lo, 100], [lo, 100], color="#7b8794", lw=1, ls=":", zorder=1)
+        for mv in ["same", "up", "down"]:  # up and down drawn over the many "same"
             sub = m[m["move"] == mv]
             if len(sub):
                 ax.scatter(
                     sub["score_prev"],
                     sub["score"],
-                    s=16,
+                    s=30 if mv != "same" else 14,
+                    marker=MOVE_MARKERS[mv],
                     color=MOVE_COLOURS[mv],
-                    alpha=0.85,
-                    label=t(f"charts.movement.{mv}"),
-                    edgecolor="white",
-                    linewidth=0.3,
-                    zorder=2,
+                    alpha=0.9 if mv != "same" else 0.7,
+                    edgecolor="white" if mv == "same" else "#1d2733",
+                    linewidth=0.3 if mv == "same" else 0.4,
+                    zorder=3 if mv != "same" else 2,
                 )
         ax.set_xlim(lo, 100)
         ax.set_ylim(lo, 100)
         ax.set_aspect("equal", adjustable="box")
-        ax.set_title(_cap(cfg.level_label(level, t.lang)))
+        title = _cap(cfg.level_label(level, t.lang))
+        ax.set_title(textwrap.fill(title, 24) if ncols > 1 else title, loc="left")
         ax.set_xlabel(t("charts.movement.x", year=str(prev_year)))
-        ax.set_ylabel(t("charts.movement.y", year=str(prev_year + 1)))
-        ax.xaxis.set_major_formatter(_pct_axis(f))
-        ax.yaxis.set_major_formatter(_pct_axis(f))
+        ax.set_ylabel(t("charts.movement.y", year=str(year)))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+            axis.set_major_formatter(_pct_axis(f))
         counts = {mv: int((m["move"] == mv).sum()) for mv in order}
         alt_parts.append(
             t(
@@ -288,75 +634,150 @@ def movement_chart(
                 down=f.int(counts["down"]),
             )
         )
-    handles, labels = [], []
-    for ax in axes[0]:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    _legend_below(fig, handles, labels, bottom=0.06)
+    for ax in flat[len(levels) :]:
+        ax.set_visible(False)
+    shown = [mv for mv in order if (moves["move"] == mv).any()]
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker=MOVE_MARKERS[mv],
+            markersize=7 if mv != "same" else 5,
+            color=MOVE_COLOURS[mv],
+            markeredgecolor="#1d2733" if mv != "same" else "white",
+            markeredgewidth=0.4,
+        )
+        for mv in shown
+    ]
+    _legend_below(fig, handles, [t(f"charts.movement.{mv}") for mv in shown])
+    _freeze(fig)
     return Chart(
         "movement",
         fig,
-        t("charts.movement.alt", details=" ".join(alt_parts)),
-        t("charts.movement.caption", prev=str(prev_year)),
+        _sentences([t("charts.movement.alt", prev=str(prev_year), year=str(year)), *alt_parts]),
+        t("charts.movement.caption", prev=str(prev_year), year=str(year)),
     )
 
 
 # -- 4. satisfaction per unit against the target ------------------------------------------
+@_themed
 def satisfaction_chart(
     sat: pd.DataFrame,
     target: float | None,
     t: Translator,
     f: Formatter,
     overall: float | None = None,
+    *,
+    year: int | None = None,
 ) -> Chart:
-    """`sat`: unit_name, satisfaction_pct (one row per unit), sorted by the caller or here."""
+    """`sat`: unit_name, satisfaction_pct (one row per unit), sorted here (best first).
+
+    Bars start at 0. A unit that met the target is a solid bar, one below it a hatched
+    light bar, and the value column beside the bars says "met"/"below" in words. The target
+    (dashed) and the overall index (solid) are labelled above the bars, clear of them."""
     s = sat.sort_values(["satisfaction_pct", "unit_name"], ascending=[False, True]).reset_index(
         drop=True
     )
-    height = max(2.6, 0.24 * len(s) + 1.0)
-    fig, axes = _new_figure(1, 1, height=height)
+    names = [textwrap.fill(str(nm), 24, break_long_words=False) for nm in s["unit_name"]]
+    lines = max((nm.count("\n") + 1 for nm in names), default=1)
+    row = 0.24 if lines == 1 else 0.38
+    fig, axes = _new_figure(1, 1, height=max(2.4, row * len(s) + 1.45))
     ax = axes[0][0]
-    colours = [
-        MOVE_COLOURS["up"] if (target is None or v >= target) else MOVE_COLOURS["down"]
-        for v in s["satisfaction_pct"]
-    ]
-    ax.barh(s["unit_name"], s["satisfaction_pct"], color=colours, height=0.7, zorder=2)
-    ax.invert_yaxis()
-    lo = 10 * np.floor(min(float(s["satisfaction_pct"].min()), target or 100) / 10) - 5
-    ax.set_xlim(max(lo, 0), 100)
-    for i, v in enumerate(s["satisfaction_pct"]):  # inside the bar's end: clear of the lines
-        ax.text(
-            v - 0.3,
-            i,
-            f.pct(v),
-            va="center",
-            ha="right",
-            fontsize=7,
-            color="white",
-            fontweight="bold",
+    vals = s["satisfaction_pct"].astype(float).to_numpy()
+    met = [target is None or v >= target for v in vals]
+    ys = np.arange(len(s))
+    for flag in (True, False):
+        idx = [i for i, m in enumerate(met) if m == flag]
+        if not idx:
+            continue
+        style = SAT_NEUTRAL if target is None else (SAT_MET if flag else SAT_MISSED)
+        ax.barh(
+            ys[idx],
+            vals[idx],
+            height=0.68,
+            color=style["color"],
+            edgecolor=style["edgecolor"],
+            hatch=style["hatch"],
+            linewidth=0.8,
+            zorder=2,
         )
-    if target is not None:
-        ax.axvline(target, color="#1d2733", lw=1.4, ls="--", zorder=3)
-        ax.text(
-            target,
-            -0.9,
-            t("charts.satisfaction.target", value=f.pct(target, strip_zeros=True)),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            fontweight="bold",
-        )
-    if overall is not None:
-        ax.axvline(overall, color="#4a90c2", lw=1.2, zorder=3)
+    ax.set_yticks(ys, names)
+    ax.set_ylim(len(s) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
     ax.xaxis.set_major_formatter(_pct_axis(f))
     ax.set_xlabel(t("charts.satisfaction.x"))
-    ax.set_ylabel("")
     ax.grid(axis="y", visible=False)
-    ax.tick_params(axis="y", labelsize=8)
-    fig.tight_layout()
-    below = int((s["satisfaction_pct"] < target).sum()) if target is not None else 0
+    ax.tick_params(axis="y", labelsize=9)
+    # the values, in a column right of the plot (no line can cross them)
+    for i, v in enumerate(vals):
+        if target is None:
+            text = f.pct(v)
+        else:
+            word = t("charts.satisfaction.met" if met[i] else "charts.satisfaction.missed")
+            text = t("charts.satisfaction.value", value=f.pct(v), status=word)
+        ax.annotate(
+            text,
+            (1, i),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=9,
+            color=INK,
+            annotation_clip=False,
+        )
+    marks = []
+    if target is not None:
+        # dashed, on top of the overall line: both stay visible when they nearly coincide
+        _ref_line(ax, x=target, colour=TARGET_COLOUR, ls=(0, (4, 2.5)), lw=1.5, halo=0, zorder=6)
+        marks.append(
+            (target, t("charts.satisfaction.target", value=f.pct(target, strip_zeros=True)), INK)
+        )
+    if overall is not None:
+        _ref_line(ax, x=overall, colour=OVERALL_COLOUR, ls="-", lw=2.6, zorder=5)
+        marks.append(
+            (
+                overall,
+                t("charts.satisfaction.overall", value=f.pct(overall)),
+                readable(OVERALL_COLOUR),
+            )
+        )
+    # labels above the plot: the higher value's label to the right of its line, the lower
+    # value's to the left of its own, so they never meet
+    marks.sort(key=lambda m: m[0])
+    for k, (x, text, colour) in enumerate(marks):
+        left_side = len(marks) == 2 and k == 0
+        ax.annotate(
+            text,
+            (x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(-3 if left_side else 3, 4),
+            textcoords="offset points",
+            ha="right" if left_side else "left",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            color=colour,
+            annotation_clip=False,
+        )
+    if target is not None:
+        handles = [
+            Patch(facecolor=SAT_MET["color"], edgecolor=SAT_MET["edgecolor"]),
+            Patch(
+                facecolor=SAT_MISSED["color"],
+                edgecolor=SAT_MISSED["edgecolor"],
+                hatch=SAT_MISSED["hatch"],
+            ),
+        ]
+        _legend_below(
+            fig,
+            handles,
+            [t("charts.satisfaction.legend_met"), t("charts.satisfaction.legend_missed")],
+        )
+    below = int((vals < target).sum()) if target is not None else 0
     alt = t(
         "charts.satisfaction.alt",
         n=f.int(len(s)),
@@ -365,80 +786,198 @@ def satisfaction_chart(
         target=f.pct(target, strip_zeros=True) if target is not None else "–",
         below=f.int(below),
     )
-    cap_key = (
-        "charts.satisfaction.caption_overall"
-        if overall is not None
-        else "charts.satisfaction.caption"
+    if target is None:
+        alt = t(
+            "charts.satisfaction.alt_no_target",
+            n=f.int(len(s)),
+            low=f.pct(s["satisfaction_pct"].min()),
+            high=f.pct(s["satisfaction_pct"].max()),
+        )
+    parts = [
+        t("charts.satisfaction.caption", year=str(year))
+        if year is not None
+        else t("charts.satisfaction.caption_any_year")
+    ]
+    if target is not None:
+        parts.append(t("charts.satisfaction.caption_target"))
+    if overall is not None:
+        parts.append(t("charts.satisfaction.caption_overall", overall=f.pct(overall)))
+    _freeze(fig)
+    return Chart("satisfaction", fig, alt, " ".join(parts))
+
+
+def _line_points_px(ax) -> np.ndarray:
+    """Every data line of `ax` (not the reference lines) as dense display points."""
+    pts = []
+    for line in ax.lines:
+        if line.get_gid() == "refline":
+            continue
+        xy = ax.transData.transform(np.column_stack(line.get_data()).astype(float))
+        for a, b in zip(xy[:-1], xy[1:], strict=True):
+            if np.isfinite(a).all() and np.isfinite(b).all():
+                pts.append(a + np.linspace(0, 1, 40)[:, None] * (b - a))
+        pts.append(xy[np.isfinite(xy).all(axis=1)])
+    return np.vstack(pts) if pts else np.zeros((0, 2))
+
+
+def _place_point_label(ax, x, y, text, placed: list, size: float = 9.0) -> None:
+    """Label a point above, below, right or left of it: the first place inside the axes
+    that touches no line, marker or label already placed."""
+    fig = ax.figure
+    r = _renderer(fig)
+    box = ax.get_window_extent(r)
+    line_pts = _line_points_px(ax)
+    options = [
+        ((0, 7), "center", "bottom"),
+        ((0, -7), "center", "top"),
+        ((8, 0), "left", "center"),
+        ((-8, 0), "right", "center"),
+    ]
+    best = None
+    for offset, ha, va in options:
+        ann = ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=offset,
+            ha=ha,
+            va=va,
+            fontsize=size,
+            color=INK,
+            zorder=5,
+        )
+        bb = ann.get_window_extent(r)
+        grown = bb.expanded(1.0, 1.0).padded(2)
+        inside = box.x0 <= bb.x0 and bb.x1 <= box.x1 and box.y0 <= bb.y0 and bb.y1 <= box.y1
+        hits_line = bool(
+            len(line_pts)
+            and (
+                (line_pts[:, 0] >= grown.x0)
+                & (line_pts[:, 0] <= grown.x1)
+                & (line_pts[:, 1] >= grown.y0)
+                & (line_pts[:, 1] <= grown.y1)
+            ).any()
+        )
+        hits_label = any(bb.overlaps(o) for o in placed)
+        if inside and not hits_line and not hits_label:
+            placed.append(bb)
+            return
+        if best is None and inside and not hits_label:
+            best = (offset, ha, va)
+        ann.remove()
+    offset, ha, va = best or options[0]
+    ann = ax.annotate(
+        text,
+        (x, y),
+        textcoords="offset points",
+        xytext=offset,
+        ha=ha,
+        va=va,
+        fontsize=size,
+        color=INK,
+        zorder=5,
     )
-    return Chart(
-        "satisfaction", fig, alt, t(cap_key, overall=f.pct(overall) if overall is not None else "")
-    )
+    placed.append(ann.get_window_extent(r))
 
 
 # -- 5. national index ranks over time ----------------------------------------------------
+@_themed
 def national_ranks_chart(
     national: pd.DataFrame, cfg: ProvinceConfig, t: Translator, f: Formatter
 ) -> Chart:
-    """`national`: index, year, rank, rank_of (rows without a rank are skipped)."""
+    """`national`: index, year, rank, rank_of (rows without a rank are skipped).
+
+    One panel per index, each with its own axis from 1 (top) to the number of provinces
+    ranked; the line is broken at a year without a rank and where the number ranked
+    changes (a rank out of 34 is not compared with one out of 63)."""
     n = national.dropna(subset=["rank"]).copy()
     n["rank"] = n["rank"].astype(int)
-    fig, axes = _new_figure(1, 1, height=3.3)
-    ax = axes[0][0]
-    indices = sorted(n["index"].unique())
-    palette = dict(zip(indices, sns.color_palette("deep", len(indices)).as_hex(), strict=False))
+    n["year"] = n["year"].astype(int)
+    configured = list((cfg.data.get("national_indices") or {}).keys())
+    present = list(n["index"].unique())
+    indices = [i for i in configured if i in present] + sorted(set(present) - set(configured))
+    k = max(len(indices), 1)
+    fig, axes = _new_figure(k, 1, height=0.3 + 1.75 * k)
     all_years = list(range(int(n["year"].min()), int(n["year"].max()) + 1)) if len(n) else []
-    for idx in indices:
-        d = n[n["index"] == idx].sort_values("year")
-        # a year without a rank breaks the line (no slope drawn across unknown years)
-        full = d.set_index("year")["rank"].reindex(all_years)
-        ax.plot(
-            full.index,
-            full.values.astype(float),
-            marker="o",
-            ms=5,
-            lw=1.6,
-            color=palette[idx],
-            label=cfg.national_index_label(idx, t.lang),
-        )
+    colour = NATIONAL_COLOUR
+    parts, points = [], []
+    for ax, idx in zip(axes[:, 0], indices, strict=False):
+        d = n[n["index"] == idx].sort_values("year").reset_index(drop=True)
+        totals = d["rank_of"].where(d["rank_of"].notna(), None)
+        total = int(max([x for x in totals if x is not None] + [int(d["rank"].max())]))
+        # segments: consecutive years with a rank and the same total
+        segs, cur = [], []
+        for i, r in d.iterrows():
+            if cur:
+                p = d.loc[cur[-1]]
+                same_total = (pd.isna(p["rank_of"]) and pd.isna(r["rank_of"])) or (
+                    p["rank_of"] == r["rank_of"]
+                )
+                if not same_total or r["year"] != p["year"] + 1:
+                    segs.append(cur)
+                    cur = []
+                    if not same_total:
+                        x = r["year"] - 0.5
+                        _ref_line(ax, x=x, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.2)
+                        ax.set_title(
+                            t(
+                                "charts.national.total_change",
+                                year=str(int(r["year"])),
+                                total=f.int(r["rank_of"]) if not pd.isna(r["rank_of"]) else "–",
+                            ),
+                            loc="right",
+                            fontsize=9,
+                            fontweight="normal",
+                            color=readable(BREAK_COLOUR),
+                        )
+            cur.append(i)
+        if cur:
+            segs.append(cur)
+        for seg in segs:
+            sd = d.loc[seg]
+            ax.plot(sd["year"], sd["rank"], marker="o", ms=5.5, lw=1.8, color=colour, zorder=3)
         for _, r in d.iterrows():
-            ax.annotate(
-                f.fraction(r["rank"], r["rank_of"])
-                if not pd.isna(r["rank_of"])
-                else f.int(r["rank"]),
-                (r["year"], r["rank"]),
-                textcoords="offset points",
-                xytext=(0, 6),
-                ha="center",
-                fontsize=7,
-                color=palette[idx],
-            )
-    ax.invert_yaxis()
-    ymax = int(max(63, n["rank_of"].max() if n["rank_of"].notna().any() else 63))
-    ax.set_ylim(ymax + 2, -2)
-    years = sorted(n["year"].unique())
-    ax.set_xticks(years)
-    ax.set_xticklabels([str(y) for y in years])
-    if years:
-        ax.set_xlim(years[0] - 0.4, years[-1] + 0.4)
-    ax.set_ylabel(t("charts.national.y"))
-    ax.set_xlabel(t("charts.year"))
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    parts = []
-    for idx in indices:
-        d = n[n["index"] == idx].sort_values("year")
+            points.append((ax, r, total))
+        pad = max(total * 0.12, 2.5)
+        ax.set_ylim(total + pad, 1 - pad)  # inverted: 1 at the top, no 0
+        ticks = (
+            [1]
+            + [
+                v
+                for v in MaxNLocator(nbins=3, integer=True).tick_values(1, total)
+                if 1 + total * 0.25 < v < total - total * 0.25
+            ]
+            + [total]
+        )
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f.int(int(round(v)))))
+        ax.set_xticks(all_years, [str(y) for y in all_years])
+        if all_years:
+            ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
+        ax.grid(axis="x", visible=False)
+        ax.set_title(cfg.national_index_label(idx, t.lang), loc="left")
+        ax.set_ylabel(t("charts.national.y_short"))
         last = d.iloc[-1]
         parts.append(
             t(
                 "charts.national.alt_index",
                 index=cfg.national_index_label(idx, t.lang),
                 year=str(int(last["year"])),
-                rank=f.fraction(last["rank"], last["rank_of"]),
+                rank=f.fraction(last["rank"], last["rank_of"])
+                if not pd.isna(last["rank_of"])
+                else f.int(last["rank"]),
             )
         )
+    _freeze(fig)
+    placed: dict = {}
+    for ax, r, _total in points:
+        label = (
+            f.fraction(r["rank"], r["rank_of"]) if not pd.isna(r["rank_of"]) else f.int(r["rank"])
+        )
+        _place_point_label(ax, r["year"], r["rank"], label, placed.setdefault(ax, []))
     return Chart(
         "national_ranks",
         fig,
-        t("charts.national.alt", details=" ".join(parts)),
+        _sentences([t("charts.national.alt"), *parts]),
         t("charts.national.caption"),
     )
