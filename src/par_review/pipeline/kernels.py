@@ -122,10 +122,10 @@ class Worker:
             ) from None
 
     def _exec(self, code: str, timeout: int = 600) -> None:
-        from jupyter_client import BlockingKernelClient
-
-        kc = BlockingKernelClient()
-        kc.load_connection_info(self.km.get_connection_info())
+        """Run code in this kernel (set-up, warm-up, rendering). The client is the kernel
+        manager's own, so "is the kernel alive" asks the process, not the heartbeat, which
+        misses beats on a loaded machine and made a booting kernel look dead."""
+        kc = self.km.client()
         kc.start_channels()
         try:
             errors = []
@@ -136,8 +136,10 @@ class Worker:
                         f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}"
                     )
 
-            kc.wait_for_ready(timeout=60)
-            kc.execute_interactive(code, timeout=timeout, output_hook=hook, store_history=False)
+            _run_sync(kc.wait_for_ready)(timeout=120)
+            _run_sync(kc.execute_interactive)(
+                code, timeout=timeout, output_hook=hook, store_history=False
+            )
             if errors:
                 raise RuntimeError(errors[0])
         finally:
