@@ -1239,7 +1239,7 @@ def test_one_level_three_tiers_no_tier_column_two_areas(tmp_path):
         ],
     )
     result = clean_year(2024, paths)
-    assert set(result.tables) == {"xa", "national_indices"}
+    assert set(result.tables) == {"xa", "national_indices"} and result.levels == ["xa"]
     assert sorted(p.name for p in paths.processed_year(2024).iterdir()) == [
         "national_indices.csv",
         "xa.csv",

@@ -582,3 +582,80 @@ def test_other_demo_years_pass(paths, tmp_path, year):
     report = validate_year(year, paths, out_dir=tmp_path, docs=False)
     assert report.success and not report.warnings, report.summary_text()
     assert report.tables["satisfaction"]["status"] == "absent"
+
+
+# -- a failure names the check, the unit, the value, the raw file and row, and the Data Docs ----
+def test_a_failure_names_the_raw_file_and_row(paths, tables):
+    prov = tables["provincial"].copy()
+    prov.loc[2, "score"] = 101.0
+    prov = pd.concat([prov, prov.iloc[[7]]], ignore_index=True)  # a duplicate row
+    report = validate_tables(
+        YEAR, {"provincial": prov}, paths, only=["provincial"], write=False, docs=False
+    )
+    text = report.summary_text()
+    score = next(f for f in report.failures if f["check"] == "provincial.score.range")
+    u = next(u for u in score["units"] if u["unit_id"] == prov.loc[2, "unit_id"])
+    assert (u["source_file"], u["source_row"]) == (
+        prov.loc[2, "source_file"],
+        int(prov.loc[2, "source_row"]),
+    )
+    assert u["source_file"] == "data/raw/khanh_hoa/2022/provincial.xlsx"
+    block = _block(text, "provincial.score.range")
+    assert prov.loc[2, "unit_name"] in block and "101" in block
+    assert f"tệp / file {u['source_file']}, dòng / row {u['source_row']}" in block
+    dup = _block(text, "provincial.unit_id.unique")
+    assert f"dòng / row {int(prov.loc[7, 'source_row'])}" in dup
+
+
+def test_the_summary_says_where_the_data_docs_are(project, tables):
+    sat = tables["satisfaction"].copy()
+    sat.loc[1, "satisfaction_pct"] = 120.0
+    out = project.work_year(YEAR)
+    report = validate_tables(
+        YEAR, {"satisfaction": sat}, project, out_dir=out, only=["satisfaction"]
+    )
+    assert not report.success
+    assert (out / "validation" / "index.html").is_file()
+    text = report.summary_text()
+    assert "Data Docs" in text
+    assert f"build/work/khanh_hoa/{YEAR}/validation/index.html" in text
+    assert report.to_dict()["data_docs"] == "validation/index.html"  # beside validation.json
+    assert str(project.root) not in text  # never an absolute path
+    with pytest.raises(ValidationFailed) as exc:
+        gate(report)
+    assert "Data Docs" in str(exc.value) and "satisfaction.satisfaction_pct.range" in str(exc.value)
+
+
+def test_a_missing_target_is_a_warning_naming_the_key(project, tables):
+    """A new year with a satisfaction table and no `targets:` for it: the table is cleaned
+    with no target; validation warns, names the key to add, and does not stop the year."""
+    yml = project.config_dir / "khanh_hoa" / "province.yml"
+    text = yml.read_text(encoding="utf-8")
+    assert "targets:\n  2022:" in text
+    yml.write_text(text.replace("targets:\n  2022:", "targets:\n  2021:"), encoding="utf-8")
+    sat = tables["satisfaction"].copy()
+    sat["target_pct"] = float("nan")  # what cleaning writes when no target is set
+    report = validate_tables(
+        YEAR, {"satisfaction": sat}, project, only=["satisfaction"], write=False, docs=False
+    )
+    assert report.success, report.summary_text()
+    gate(report)  # does not raise
+    w = next(w for w in report.warnings if w["check"] == "satisfaction.target_pct.present")
+    assert w["severity"] == "warning"
+    key = f"targets: {{{YEAR}: {{satisfaction: {{value: <target %>, group: so_ban_nganh}}}}}}"
+    assert key in w["hint"]["en"] and key in w["hint"]["vi"]
+    summary = report.summary_text()
+    assert key in summary and "config/khanh_hoa/province.yml" in summary
+    assert "CẢNH BÁO / WARNING" in summary
+
+
+def test_missing_table_names_its_province_folder(paths, tables):
+    report = validate_tables(
+        YEAR,
+        {**tables, "satisfaction": None},
+        paths,
+        only=["satisfaction"],
+        write=False,
+        docs=False,
+    )
+    assert f"data/processed/khanh_hoa/{YEAR}/satisfaction.csv" in report.summary_text()

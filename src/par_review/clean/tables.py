@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,7 @@ from ..rawdata.rawio import (
     Grid,
     GroupedNumber,
     cell_text,
+    describe_content,
     ensure_inside,
     is_blank_row,
     match_header,
@@ -799,7 +800,17 @@ def read_national(paths: Paths, year: int) -> pd.DataFrame:
         return pd.DataFrame(columns=NATIONAL_COLUMNS)
     shown = _shown(paths, path)
     ensure_inside(path, paths.root, shown)
-    df = pd.read_csv(path, dtype={"index": str})
+    try:
+        df = pd.read_csv(path, dtype={"index": str})
+    except (ValueError, UnicodeDecodeError, OSError) as exc:  # pandas' ParserError is a ValueError
+        raise InputError(
+            shown,
+            "not a readable CSV table",
+            found=describe_content(path) or type(exc).__name__,
+            expected=f"a UTF-8 CSV file with the columns {', '.join(NATIONAL_COLUMNS)}",
+            problem_vi="không phải bảng CSV đọc được",
+            expected_vi=f"một tệp CSV mã UTF-8 với các cột {', '.join(NATIONAL_COLUMNS)}",
+        ) from None
     missing = [c for c in NATIONAL_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
@@ -819,6 +830,7 @@ class CleanResult:
     year: int
     tables: dict[str, pd.DataFrame]
     inputs: dict[str, str]  # table -> raw file (relative)
+    levels: list[str] = field(default_factory=list)  # the unit tables: the levels of the year
 
 
 def clean_year(
@@ -860,7 +872,7 @@ def clean_year(
         inputs["national_indices"] = _shown(paths, paths.national_raw)
     if write:
         write_processed(paths, year, tables)
-    return CleanResult(year, tables, inputs)
+    return CleanResult(year, tables, inputs, list(cfg.levels_for(year)))
 
 
 def write_processed(paths: Paths, year: int, tables: dict[str, pd.DataFrame]) -> Path:

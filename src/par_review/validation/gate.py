@@ -5,6 +5,13 @@ anything is reported from them.
     print(report.summary_text())      # Vietnamese with English alongside
     gate(report)                      # raises ValidationFailed on any critical failure
 
+A failure names what failed: the check, the unit, the value, the raw file and row the value
+came from (the processed tables carry `source_file` and `source_row`), and where the Data
+Docs are. A year with a satisfaction table but no satisfaction target in the config is a
+warning that names the key to add, never a failure (the report then says no target was set).
+The tables of a year are its levels (`cfg.levels_for(year)`), then satisfaction and the
+national indices.
+
 The suites, validation definitions and checkpoints are the file-backed GX project in
 `validation/gx/`, generated from the config (`par_review.validation.suites`). Year-dependent
 values (the year, the roster, the score bands, the satisfaction target) are GX suite
@@ -33,6 +40,7 @@ from ..config import ProvinceConfig, load_config
 from ..fsutil import write_text_atomic
 from ..paths import Paths
 from ..rawdata.registry import Registry, load_registry
+from . import suites as _suites
 from .suites import (
     GX_DIR,
     INDEX_COLUMNS,
@@ -100,6 +108,9 @@ class ValidationReport:
     suites_sha256: str = ""
     data_docs: str | None = None  # relative to the folder of validation.json
     seconds: float = 0.0  # wall time of validation + Data Docs, GX import excluded (not in to_dict)
+    data_docs_at: str | None = (
+        None  # where they were written, from the project root (not in to_dict)
+    )
 
     @property
     def success(self) -> bool:
@@ -148,15 +159,45 @@ class ValidationReport:
             lines.append("")
             lines.extend(_finding_lines(f))
         if self.data_docs:
-            lines += ["", f"Chi tiết / details: {self.data_docs}"]
+            at = f" ({self.data_docs_at})" if self.data_docs_at else ""
+            lines += [
+                "",
+                f"Chi tiết từng phép kiểm tra (Data Docs) / every check in detail (Data Docs): "
+                f"{self.data_docs}{at}",
+            ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary_text()
 
 
-def _table_order(name: str) -> int:
-    return TABLES.index(name) if name in TABLES else len(TABLES)
+def _table_order(name: str) -> tuple[int, str]:
+    """The levels first (as the config lists them), then satisfaction, then national."""
+    tail = ("satisfaction", "national_indices")
+    if name in tail:
+        return (2 + tail.index(name), name)
+    if name in TABLES:
+        return (0, f"{TABLES.index(name):03d}")
+    return (1, name)
+
+
+# -- the tables of a year (levels are data) --------------------------------------------------
+def year_tables(cfg: ProvinceConfig, year: int) -> list[str]:
+    """The processed tables validated for a year: its levels, satisfaction, national."""
+    tables_for = getattr(_suites, "tables_for", None)
+    if tables_for is not None:
+        return list(tables_for(cfg, year))
+    return [*cfg.levels_for(year), "satisfaction", "national_indices"]
+
+
+def _suite_of(cfg: ProvinceConfig, table: str, year: int) -> str:
+    key = getattr(_suites, "suite_key", None)
+    return suite_name(cfg.id, key(cfg, table, year) if key else table)
+
+
+def _index_columns(table: str) -> list[str]:
+    f = getattr(_suites, "index_columns", None)
+    return list(f(table)) if f else list(INDEX_COLUMNS.get(table, ["unit_id", "unit_name"]))
 
 
 def _show(v: Any) -> str:
@@ -181,24 +222,43 @@ def _finding_lines(f: dict) -> list[str]:
         out.append(f"  Tìm thấy / found: {_show(f['found'])}")
     if f.get("error"):
         out.append(f"  Lỗi khi kiểm tra / error while checking: {f['error']}")
+    if f.get("hint"):
+        out.append(f"  Cách sửa / how to fix: {f['hint']['vi']} / {f['hint']['en']}")
     for u in f.get("units", []):
         out.append(
-            "  - " + _unit_label(u, f["table"]) + f": giá trị / found {_show(u.get('value'))}"
+            "  - "
+            + _unit_label(u, f["table"])
+            + f": giá trị / found {_show(u.get('value'))}"
+            + _source(u)
         )
     for u in f.get("missing_units", []):
         out.append("  - " + _unit_label(u, f["table"]) + ": thiếu / missing")
     for u in f.get("extra_units", []):
         out.append(
-            "  - " + _unit_label(u, f["table"]) + ": không có trong danh sách / not on the roster"
+            "  - "
+            + _unit_label(u, f["table"])
+            + ": không có trong danh sách / not on the roster"
+            + _source(u)
         )
     for u in f.get("duplicate_units", []):
-        out.append("  - " + _unit_label(u, f["table"]) + ": trùng dòng / duplicate row")
+        out.append(
+            "  - " + _unit_label(u, f["table"]) + ": trùng dòng / duplicate row" + _source(u)
+        )
     shown = len(f.get("units", []))
     if f.get("n_units", 0) > shown:
         out.append(
             f"  … và {f['n_units'] - shown} dòng khác / and {f['n_units'] - shown} more rows"
         )
     return out
+
+
+def _source(u: dict) -> str:
+    """' · tệp / file data/raw/…/provincial.xlsx, dòng / row 12' (where the value came from)."""
+    if not u.get("source_file"):
+        return ""
+    rows = u.get("source_rows") or ([u["source_row"]] if u.get("source_row") is not None else [])
+    at = f", dòng / row {', '.join(_show(r) for r in rows)}" if rows else ""
+    return f" · tệp / file {u['source_file']}{at}"
 
 
 def _unit_label(u: dict, table: str) -> str:
@@ -212,7 +272,7 @@ def _unit_label(u: dict, table: str) -> str:
 def read_tables(paths: Paths, year: int) -> dict[str, pd.DataFrame | None]:
     """The processed tables of a year (None for a table whose file is absent)."""
     out: dict[str, pd.DataFrame | None] = {}
-    for table in TABLES:
+    for table in year_tables(load_config(paths.province, paths), year):
         p = paths.processed_year(year) / f"{table}.csv"
         out[table] = read_processed(paths, year, table) if p.is_file() else None
     return out
@@ -225,9 +285,9 @@ def _required(table: str, cfg: ProvinceConfig, year: int) -> bool:
 
 
 def suites_fingerprint(paths: Paths, province: str) -> str:
+    """Of every suite of the province (one per level and set of areas, and the others)."""
     h = hashlib.sha256()
-    for table in TABLES:
-        p = paths.validation / GX_DIR / "expectations" / f"{suite_name(province, table)}.json"
+    for p in sorted((paths.validation / GX_DIR / "expectations").glob(f"{province}-*.json")):
         if p.is_file():
             h.update(p.name.encode())
             h.update(p.read_bytes())
@@ -287,8 +347,10 @@ def validate_tables(
     )
     run_id = RunIdentifier(run_name=f"{province}-{year}")
     result_ids: list = []
+    docs_suites: list[str] = []
+    no_target = not (cfg.targets(year) or {}).get("satisfaction")
     try:
-        for table in TABLES:
+        for table in year_tables(cfg, year):
             df = tables.get(table)
             if only is not None and table not in only:
                 report.tables[table] = {
@@ -300,7 +362,7 @@ def validate_tables(
                 continue
             if df is None:
                 if _required(table, cfg, year):
-                    report.failures.append(_missing_table_finding(table, year))
+                    report.failures.append(_missing_table_finding(table, year, paths))
                     report.tables[table] = {
                         "status": "missing",
                         "rows": 0,
@@ -317,11 +379,14 @@ def validate_tables(
                 continue
             view = validation_view(table, df, cfg)
             params = expectation_parameters(table, year, cfg, reg)
-            checkpoint = ctx.checkpoints.get(suite_name(province, table))
+            name = _suite_of(cfg, table, year)
+            checkpoint = ctx.checkpoints.get(name)
             result = checkpoint.run(
                 batch_parameters={"dataframe": view}, expectation_parameters=params, run_id=run_id
             )
-            order = _suite_order(paths, suite_name(province, table))
+            docs_suites.append(name)
+            order = _suite_order(paths, name)
+            where = _Locator(view, table, paths)
             for vr_id, vr in result.run_results.items():
                 result_ids.append(vr_id)
                 n = len(vr.results)
@@ -332,28 +397,24 @@ def validate_tables(
                     "passed": sum(1 for r in vr.results if r.success),
                 }
                 found = [
-                    _finding(evr, table, params, view, reg) for evr in vr.results if not evr.success
+                    where.add_sources(_finding(evr, table, params, view, reg))
+                    for evr in vr.results
+                    if not evr.success
                 ]
                 found.sort(
                     key=lambda f: (order.get(f["check"], len(order)), f["check"])
                 )  # the suite's order
+                if table == "satisfaction" and no_target:
+                    found = [_no_target_is_a_warning(f, cfg, paths, year) for f in found]
                 for f in found:
                     (report.failures if f["severity"] == "critical" else report.warnings).append(f)
         if docs and write:
             out = Path(out_dir) if out_dir else paths.work_year(year)
             from .datadocs import build_data_docs
 
-            build_data_docs(
-                ctx,
-                result_ids,
-                [
-                    suite_name(province, t)
-                    for t in TABLES
-                    if report.tables.get(t, {}).get("status") == "validated"
-                ],
-                out / DOCS_DIR,
-            )
+            build_data_docs(ctx, result_ids, docs_suites, out / DOCS_DIR)
             report.data_docs = f"{DOCS_DIR}/index.html"
+            report.data_docs_at = paths.rel(out / DOCS_DIR / "index.html")
     finally:
         store = ctx.validation_results_store
         for key in result_ids:  # the in-memory store must not grow with every run
@@ -404,7 +465,115 @@ def _fill(template: str, params: dict) -> str:
     return template.format_map(Safe(shown))
 
 
-def _missing_table_finding(table: str, year: int) -> dict:
+TARGET_CHECKS = ("satisfaction.target_pct.present", "satisfaction.target_pct.configured")
+
+
+def _no_target_is_a_warning(f: dict, cfg: ProvinceConfig, paths: Paths, year: int) -> dict:
+    """No satisfaction target for the year (a new year): a warning naming the key to add."""
+    if f["check"] not in TARGET_CHECKS:
+        return f
+    try:
+        yml = paths.rel(cfg.source)
+    except (AttributeError, TypeError):  # pragma: no cover - a config always has a source
+        yml = f"config/{cfg.id}/province.yml"
+    group = (cfg.targets(year - 1).get("satisfaction") or {}).get("group") or "<group id>"
+    key = f"targets: {{{year}: {{satisfaction: {{value: <target %>, group: {group}}}}}}}"
+    return {
+        **f,
+        "severity": "warning",
+        "expected": {
+            "vi": f"mục tiêu chỉ số hài lòng năm {year} trong {yml}",
+            "en": f"the satisfaction target of {year} in {yml}",
+        },
+        "hint": {
+            "vi": f"chưa đặt mục tiêu cho năm {year}: thêm khóa {key} vào {yml}; "
+            "báo cáo ghi là chưa đặt mục tiêu",
+            "en": f"no target is set for {year}: add the key {key} to {yml}; the report "
+            "says that no target was set",
+        },
+        "units": [],
+        "n_units": 0,
+    }
+
+
+class _Locator:
+    """Where a row of a processed table came from: its raw file and row (`source_file`,
+    `source_row`; national indices: the row of the raw national table)."""
+
+    def __init__(self, view: pd.DataFrame, table: str, paths: Paths):
+        self.table = table
+        self.rows: dict[tuple, list[tuple[Any, Any]]] = {}
+        self.cols: list[str] = []
+        if table == "national_indices":
+            self._national(view, paths)
+            return
+        if "source_file" not in view.columns or "source_row" not in view.columns:
+            return
+        cols = [c for c in ("unit_id", "unit_name") if c in view.columns]
+        for _, r in view.iterrows():
+            key = tuple(_key(r[c]) for c in cols)
+            self.rows.setdefault(key, []).append(
+                (_jsonable(r["source_file"]), _jsonable(r["source_row"]))
+            )
+        self.cols = cols
+
+    def _national(self, view: pd.DataFrame, paths: Paths) -> None:
+        raw = paths.national_raw
+        if not raw.is_file() or raw.is_symlink():
+            return
+        try:
+            df = pd.read_csv(raw, dtype={"index": str})
+        except (OSError, ValueError):
+            return
+        shown = paths.rel(raw)
+        for k, (idx, yr) in enumerate(zip(df.get("index", []), df.get("year", []), strict=False)):
+            self.rows.setdefault((_key(idx), _key(yr)), []).append((shown, k + 2))
+        self.cols = ["index", "year"]
+
+    def _find(self, u: dict, seen: dict) -> list[tuple[Any, Any]]:
+        if not self.rows:
+            return []
+        key = tuple(_key(u.get(c)) for c in self.cols)
+        hits = self.rows.get(key)
+        if hits is None and self.table != "national_indices" and u.get("unit_id") is not None:
+            hits = [
+                v for k, vs in self.rows.items() if k and k[0] == _key(u["unit_id"]) for v in vs
+            ]
+        if not hits:
+            return []
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        return [hits[min(n, len(hits) - 1)]]
+
+    def add_sources(self, f: dict) -> dict:
+        seen: dict = {}
+        for u in f.get("units", []):
+            for file, row in self._find(u, seen):
+                u["source_file"], u["source_row"] = file, row
+        for kind in ("extra_units", "duplicate_units"):
+            for u in f.get(kind, []):
+                key = tuple(_key(u.get(c)) for c in self.cols)
+                hits = self.rows.get(key) or [
+                    v
+                    for k, vs in self.rows.items()
+                    if k and k[0] == _key(u.get("unit_id"))
+                    for v in vs
+                ]
+                if hits:
+                    u["source_file"] = hits[0][0]
+                    u["source_rows"] = [r for _, r in hits]
+        return f
+
+
+def _key(v: Any) -> Any:
+    v = _jsonable(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _missing_table_finding(table: str, year: int, paths: Paths) -> dict:
+    where = paths.rel(paths.processed_year(year) / f"{table}.csv")
     return {
         "check": f"{table}.table.present",
         "table": table,
@@ -415,10 +584,7 @@ def _missing_table_finding(table: str, year: int) -> dict:
             "vi": f"Có bảng {table}.csv của năm {year} trong data/processed",
             "en": f"The {table}.csv table of {year} is in data/processed",
         },
-        "expected": {
-            "vi": f"data/processed/{year}/{table}.csv",
-            "en": f"data/processed/{year}/{table}.csv",
-        },
+        "expected": {"vi": where, "en": where},
         "found": "không có tệp / no file",
         "n_units": 0,
         "units": [],
@@ -455,7 +621,7 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
     error = _exception_message(evr.exception_info)
     if error:
         f["error"] = error
-    index_cols = INDEX_COLUMNS[table]
+    index_cols = _index_columns(table)
     value_cols = [
         c
         for c in (
