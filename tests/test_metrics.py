@@ -1084,3 +1084,23 @@ def test_a_one_level_three_tier_province(tmp_path):
     assert tables["metrics_areas"].empty and "change" in tables["metrics_areas"]
     assert tables["metrics_national"].empty and "rank_change" in tables["metrics_national"]
     assert len(tables["metrics_tiers"]) == 3
+
+
+def test_pooled_areas_only_when_every_province_has_them(tmp_path):
+    import yaml
+
+    paths = _structure_project(tmp_path)
+    yml = paths.config_dir / "tinh_a" / "province.yml"
+    data = yaml.safe_load(yml.read_text("utf-8"))
+    data["areas"] = {"commune": [{"id": "a", "label": {"vi": "A"}, "max": 100}]}
+    yml.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    for pid, year in (("tinh_a", 2024), ("tinh_a", 2025), ("tinh_b", 2024)):
+        f = paths.of(pid).processed_year(year) / "commune.csv"
+        df = pd.read_csv(f)
+        df.assign(area_a=df["score"]).to_csv(f, index=False)
+    a = compute_metrics(2025, paths)["levels"]["commune"]["areas"]["a"]
+    assert a["prev_mean"] == pytest.approx(77.5) and a["change"] == pytest.approx(85 - 77.5)
+    f = paths.of("tinh_b").processed_year(2024) / "commune.csv"
+    pd.read_csv(f).drop(columns="area_a").to_csv(f, index=False)
+    a = compute_metrics(2025, paths)["levels"]["commune"]["areas"]["a"]
+    assert a["mean"] == pytest.approx(85) and a["prev_mean"] is None and a["change"] is None

@@ -1187,7 +1187,15 @@ def level_metrics(
             same_areas = [(a.id, a.max) for a in cfg.areas(level, year)] == [
                 (a.id, a.max) for a in cfg.areas(level, year - 1)
             ]
-            area_prev = pool if same_areas else None
+            # every pooled table must have every area: a mean over some provinces is not one
+            columns = [a.column for a in cfg.areas(level, year)]
+            complete = all(
+                c in f.columns and f[c].notna().all()
+                for f in comp["frames"].values()
+                if f is not None
+                for c in columns
+            )
+            area_prev = pool if same_areas and complete else None
             note = f"shares and the mean compared with the pooled {year - 1}; counts are not compared. {reason_en}"
         else:
             units = unit_records(df, None, reg, tier_ids, area_ids)
