@@ -281,3 +281,13 @@ def test_cli_cleans_missing_years_first(project, capsys):
     assert "cleaning data/raw/khanh_hoa/2022" in err
     assert project.processed_year(2022).is_dir() and project.processed_year(2018).is_dir()
     assert "1 WRONG" in out.splitlines()[-1]
+
+
+def test_the_complete_example_in_docs_audit_md_is_what_the_audit_prints(demo_processed, facts):
+    doc = (Path(__file__).parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    example = doc[doc.index("## Example run (complete, demo data)") :]
+    rel = "tests/fixtures/notices/notice_2023_par_review_khanhhoa.txt"
+    shown = example.split(f"$ par-review audit {rel} --year 2022\n", 1)[1].split("```", 1)[0]
+    result = audit(REAL, demo_processed, facts)
+    result.source = rel
+    assert format_text(result) == shown

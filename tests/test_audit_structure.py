@@ -342,3 +342,16 @@ def test_a_tier_count_worded_as_a_total_is_not_read_as_the_total():
     fs = run(PROV_2025 + "Tổng số đơn vị xếp hạng Tốt là 20.")
     assert not [f for f in fs if f.figure == "total"]
     assert not [f for f in fs if f.verdict == WRONG]
+
+
+def test_the_worked_example_in_docs_audit_md_is_what_the_audit_prints():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Structure over time") :]
+    notice = section.split("```text\n", 1)[1].split("```", 1)[0]
+    shown = section.split("$ par-review audit notice_2025.txt --year 2025\n", 1)[1]
+    shown = shown.split("$ echo $?", 1)[0]
+    result = AuditResult("notice_2025.txt", 2025, "khanh_hoa", "half_up", run(notice), LABELS)
+    assert format_text(result) == shown
+    assert result.exit_code == 1

@@ -66,7 +66,10 @@ def audit_file(
 ) -> AuditResult:
     """Read a notice and check its figures against the data for `year`."""
     from ..config import load_config
+    from ..paths import Paths
 
+    paths = (paths or Paths.from_root()).of(province)
+    province = paths.province
     text = read_notice(path)
     policy = rounding
     if policy is None:
