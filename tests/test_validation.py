@@ -659,3 +659,37 @@ def test_missing_table_names_its_province_folder(paths, tables):
         docs=False,
     )
     assert f"data/processed/khanh_hoa/{YEAR}/satisfaction.csv" in report.summary_text()
+
+
+# -- levels are data: a province with one level, 3 tiers, no tier column and 2 areas -------------
+def test_one_level_province_is_cleaned_and_validated_from_config_only(tmp_path):
+    """tests/test_clean.py's fixture province: its suites are generated from its config,
+    its one level is validated, and a bad value is named with its raw file and row."""
+    from par_review.clean.tables import clean_year
+    from tests.test_clean import ONE_LEVEL_UNITS, one_level_province, one_level_raw, write_province
+
+    paths = write_province(tmp_path / "proj", one_level_province(), ONE_LEVEL_UNITS)
+    one_level_raw(
+        paths,
+        2024,
+        [
+            ["1", "Xã Bắc Sơn", "55,0", "35,5", "90,5"],
+            ["2", "Xã Nam Hà", "40,0", "25,0", "65,0"],
+            ["3", "Phường Đông Hải", "30,0", "12,0", "42,0"],
+        ],
+    )
+    clean_year(2024, paths)
+    write_project(paths)  # the GX project of this checkout: its one province
+    assert check_project(paths) == []
+    report = validate_year(2024, paths, out_dir=tmp_path / "out", docs=False)
+    assert report.success and not report.warnings, report.summary_text()
+    assert report.tables["xa"]["status"] == "validated" and report.tables["xa"]["rows"] == 3
+    assert report.tables["satisfaction"]["status"] == "absent"
+    xa = read_tables(paths, 2024)["xa"]
+    xa.loc[1, "tier"] = "tot"  # 65 rated Tốt: outside the Tốt band (from 80)
+    bad = validate_tables(2024, {"xa": xa}, paths, only=["xa"], write=False, docs=False)
+    band = next(f for f in bad.failures if f["check"] == "xa.tier.band.tot")
+    assert band["units"][0]["unit_id"] == "x-2"
+    assert band["units"][0]["source_file"] == "data/raw/tinh_mot_cap/2024/ket_qua_xa.csv"
+    assert band["units"][0]["source_row"] == 4
+    assert "dòng / row 4" in _block(bad.summary_text(), "xa.tier.band.tot")
