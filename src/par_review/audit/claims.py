@@ -274,107 +274,123 @@ def _opt_words(key: tuple[str, ...], trailing=r"\s+") -> str:
 
 
 class Patterns:
-    """Every regular expression of the reader, built from vocabulary.yml and the tier names."""
+    """Every regular expression of the reader, built from vocabulary.yml and the tier names:
+    the shared pieces first, then the statements about tiers, the statements added for the
+    2025 structure, the context (levels, years, qualifiers), satisfaction and leftovers."""
 
     def __init__(self, tier_names: Iterable[str]):
         v = vocabulary()
+        self._pieces(v, tier_names)
+        self._tier_statements(v)
+        self._structure_statements(v)
+        self._context(v)
+        self._satisfaction(v["satisfaction"])
+        self._leftovers(v)
+
+    def _pieces(self, v: dict, tier_names: Iterable[str]) -> None:
         tier_alt = "|".join(re.escape(n) for n in sorted(tier_names, key=len, reverse=True))
         self.tier = rf"(?:{tier_alt})(?!\w)"
-        tier_list = rf"(?P<tiers>{self.tier}(?:\s*(?:,|và|hoặc|/)\s*{self.tier})*)"
+        self._tier_list = rf"(?P<tiers>{self.tier}(?:\s*(?:,|và|hoặc|/)\s*{self.tier})*)"
         stops = "|".join(re.escape(w) for w in v["noun_stops"])
-        noun = rf"(?P<noun>(?:(?!(?:{stops})\s)[^\d;:()%.\n]){{0,45}}?)"
+        self._noun = rf"(?P<noun>(?:(?!(?:{stops})\s)[^\d;:()%.\n]){{0,45}}?)"
         after = "|".join(phrase_rx(w) for w in v["ranked"]["after"])
-        ranked = (
+        self._ranked = (
             _opt_words(("ranked", "before"))
             + any_rx(v["ranked"]["verbs"])
             + rf"\s+(?:(?:{after})\s+)?[\"“]?"
         )
-        share_words = any_rx(v["share"]["words"])
-        share = rf"{share_words}\s+(?:{any_rx(v['share']['of_count'])}\s+)?"
-        since_prev = "|".join(phrase_rx(p) for p in v["since"]["previous"])
-        self.since_lead = any_rx(v["since"]["lead"])
-        since = rf"(?:\s*{self.since_lead}\s+(?P<cy>\d{{4}}|{since_prev}))?"
-        up, down = any_rx(v["change"]["up"]), any_rx(v["change"]["down"])
+        self._share_words = any_rx(v["share"]["words"])
+        self._share = rf"{self._share_words}\s+(?:{any_rx(v['share']['of_count'])}\s+)?"
+        self._since_prev = "|".join(phrase_rx(p) for p in v["since"]["previous"])
+        since_lead = any_rx(v["since"]["lead"])
+        self._since = rf"(?:\s*{since_lead}\s+(?P<cy>\d{{4}}|{self._since_prev}))?"
+        self._up, self._down = any_rx(v["change"]["up"]), any_rx(v["change"]["down"])
+        self._extra = any_rx(v["change"]["extra"])
         self.up_words = {w.casefold() for w in v["change"]["up"]}
-        self.direction = rf"(?P<dir>{up}|{down})\s+(?:{any_rx(v['change']['extra'])}\s+)?"
-        zero = (
-            rf"{any_rx(v['zero']['lead'])}\s+{noun}\s*(?:{any_rx(v['zero']['after_noun'])}\s+)?"
-            rf"{ranked}{tier_list}"
+        self._direction = rf"(?P<dir>{self._up}|{self._down})\s+(?:{self._extra}\s+)?"
+        self._units = any_rx(v["change"]["units"])
+        self._zero = (
+            rf"{any_rx(v['zero']['lead'])}\s+{self._noun}\s*"
+            rf"(?:{any_rx(v['zero']['after_noun'])}\s+)?{self._ranked}{self._tier_list}"
         )
-        self.count = re.compile(
-            rf"(?<![\w/.,])(?P<n>\d{{1,4}})(?:\s*/\s*(?P<of>\d{{1,4}}))?(?![\w/.,]\d)\s+{noun}\s*{ranked}"
-            rf"(?P<tier>{self.tier})"
-            rf"(?:\s*[(,]?\s*(?:{any_rx(v['share']['lead'])}\s+(?:{share_words}\s+)?|{share_words}\s+|=\s*)?"
-            rf"{_PCT}\s*\)?)?",
-            _I,
-        )
-        self.zero = re.compile(zero, _I)
-        streak = "|".join(
+        self._streak = "|".join(
             [phrase_rx(p, "n") for p in v["streak"]["ordinal"]]
             + [phrase_rx(p, "n2") for p in v["streak"]["cardinal"]]
         )
-        self.streak = re.compile(rf"(?:{streak})\s+(?:{any_rx(v['streak']['then'])}\s+)?{zero}", _I)
-        points = any_rx(v["change"]["points"])
+
+    def _tier_statements(self, v: dict) -> None:
+        noun, ranked, tier, since = self._noun, self._ranked, self.tier, self._since
+        share_lead = any_rx(v["share"]["lead"])
+        self.count = re.compile(
+            rf"(?<![\w/.,])(?P<n>\d{{1,4}})(?:\s*/\s*(?P<of>\d{{1,4}}))?(?![\w/.,]\d)"
+            rf"\s+{noun}\s*{ranked}(?P<tier>{tier})"
+            rf"(?:\s*[(,]?\s*(?:{share_lead}\s+(?:{self._share_words}\s+)?"
+            rf"|{self._share_words}\s+|=\s*)?{_PCT}\s*\)?)?",
+            _I,
+        )
+        self.zero = re.compile(self._zero, _I)
+        then = any_rx(v["streak"]["then"])
+        self.streak = re.compile(rf"(?:{self._streak})\s+(?:{then}\s+)?{self._zero}", _I)
+        self.first = re.compile(rf"{any_rx(v['first'])}\s+(?:{then}\s+)?{self._zero}", _I)
         self.pp = re.compile(
-            rf"{share}{noun}\s*{ranked}(?P<tier>{self.tier})[^;:.\d%]{{0,30}}?"
-            rf"{self.direction}(?P<pp>{_DEC})\s*{points}{since}",
+            rf"{self._share}{noun}\s*{ranked}(?P<tier>{tier})[^;:.\d%]{{0,30}}?"
+            rf"{self._direction}(?P<pp>{_DEC})\s*{any_rx(v['change']['points'])}{since}",
             _I,
         )
         self.share = re.compile(
-            rf"{share}{noun}\s*{ranked}(?P<tier>{self.tier})\s*(?:năm\s+\d{{4}}\s*)?"
+            rf"{self._share}{noun}\s*{ranked}(?P<tier>{tier})\s*(?:năm\s+\d{{4}}\s*)?"
             rf"{any_rx(v['share']['verbs'])}\s+{_PCT}",
             _I,
         )
-        self.first = re.compile(
-            rf"{any_rx(v['first'])}\s+(?:{any_rx(v['streak']['then'])}\s+)?{zero}", _I
-        )
-        self.since_tail = re.compile(rf"[^;:.]{{0,40}}?{since[:-1]}", _I)
-        units = any_rx(v["change"]["units"])
-        same = any_rx(v["change"]["same"])
+        # the change after a statement, and the year after a change stated before its tier
         equal = any_rx(v["change"]["equal"])
         self.change = re.compile(
-            rf"{self.direction}(?P<n>\d{{1,4}}(?:[.,]\d+)?|{number_words_rx()})\s*"
-            rf"(?P<unit>{units})?{since}"
-            rf"|(?P<same>{same}|{equal}\s+(?P<cy2>\d{{4}}|{since_prev}))"
+            rf"{self._direction}(?P<n>\d{{1,4}}(?:[.,]\d+)?|{number_words_rx()})\s*"
+            rf"(?P<unit>{self._units})?{since}"
+            rf"|(?P<same>{any_rx(v['change']['same'])}|{equal}\s+(?P<cy2>\d{{4}}|{self._since_prev}))"
             rf"{since.replace('cy', 'cy3')}",
             _I,
         )
-        # statements added for the 2025 structure: totals, mean scores, national ranks
-        total_lead = any_rx(v["total"]["lead"])
+        self.since_tail = re.compile(rf"[^;:.]{{0,40}}?{since[:-1]}", _I)
+
+    def _structure_statements(self, v: dict) -> None:
+        """Totals, mean scores and national ranks: what a notice says about a new structure."""
+        since, direction = self._since, self._direction
         self.total = re.compile(
-            rf"{total_lead}\s+{noun}\s*(?:{any_rx(v['total']['scored'])}\s+)?"
-            rf"{any_rx(v['total']['verbs'])}\s+"
+            rf"{any_rx(v['total']['lead'])}\s+{self._noun}\s*"
+            rf"(?:{any_rx(v['total']['scored'])}\s+)?{any_rx(v['total']['verbs'])}\s+"
             rf"(?P<n>\d{{1,4}})(?![\w/.,]\d)(?:\s+[^\d;:.,()%]{{0,30}}?)??"
-            rf"(?:\s*,\s*{self.direction}(?P<cn>\d{{1,4}})(?:\s*{units})?{since})?",
+            rf"(?:\s*,\s*{direction}(?P<cn>\d{{1,4}})(?:\s*{self._units})?{since})?",
             _I,
         )
         self.mean = re.compile(
-            rf"{any_rx(v['mean']['words'])}[^;:.\d%]{{0,60}}?{self.direction}"
+            rf"{any_rx(v['mean']['words'])}[^;:.\d%]{{0,60}}?{direction}"
             rf"(?P<pp>{_DEC})\s*{any_rx(v['mean']['unit'])}(?!\s+phần)(?!\s*%){since}",
             _I,
         )
-        rank_words = any_rx(v["national"]["rank_words"])
-        bac = any_rx(v["change"]["rank"])
-        self.national_names = {
-            k: any_rx(names) for k, names in v["national"].items() if k != "rank_words"
-        }
-        names = "|".join(f"(?P<idx_{k}>{rx})" for k, rx in self.national_names.items())
+        national = {k: any_rx(n) for k, n in v["national"].items() if k != "rank_words"}
+        names = "|".join(f"(?P<idx_{k}>{rx})" for k, rx in national.items())
         self.rank = re.compile(
-            rf"(?:{names})[^;:.]{{0,80}}?{rank_words}\s+(?:thứ\s+)?(?P<rank>\d{{1,2}})"
-            rf"(?:\s*/\s*(?P<of>\d{{2}}))?(?![\d/])"
-            rf"(?:[^;:.\d]{{0,40}}?{self.direction}(?P<cn>\d{{1,2}})\s*{bac}{since})?",
+            rf"(?:{names})[^;:.]{{0,80}}?{any_rx(v['national']['rank_words'])}\s+(?:thứ\s+)?"
+            rf"(?P<rank>\d{{1,2}})(?:\s*/\s*(?P<of>\d{{2}}))?(?![\d/])"
+            rf"(?:[^;:.\d]{{0,40}}?{direction}(?P<cn>\d{{1,2}})\s*{any_rx(v['change']['rank'])}"
+            rf"{since})?",
             _I,
         )
-        # level cues (a cue in an agent phrase, "do UBND cấp huyện đánh giá", is not a cue)
+
+    def _context(self, v: dict) -> None:
+        """Level cues and nouns, who scored a level, the year, and the words around a count
+        that make it something else (a total, a movement, an approximation, a change)."""
+        levels = v["levels"]
         self.cue = re.compile(
-            "|".join(f"(?P<{lv}>{any_rx(spec['cues'])})" for lv, spec in v["levels"].items()),
-            _I,
+            "|".join(f"(?P<{lv}>{any_rx(spec['cues'])})" for lv, spec in levels.items()), _I
         )
+        agent = v["agent"]
         self.agent = re.compile(
-            rf"\b{any_rx(v['agent']['lead'])}\s+[^,;:.\n]{{0,40}}?{any_rx(v['agent']['verbs'])}", _I
+            rf"\b{any_rx(agent['lead'])}\s+[^,;:.\n]{{0,40}}?{any_rx(agent['verbs'])}", _I
         )
         self.level_nouns = {
-            lv: re.compile(rf"^{any_rx(spec['nouns'])}$", _I) for lv, spec in v["levels"].items()
+            lv: re.compile(rf"^{any_rx(spec['nouns'])}$", _I) for lv, spec in levels.items()
         }
         self.generic_nouns = {n.casefold() for n in v["generic_nouns"]}
         self.noun_lead = re.compile(rf"^{any_rx(v['noun_lead'])}\s+", _I)
@@ -390,10 +406,10 @@ class Patterns:
             _I,
         )
         self.change_before = re.compile(
-            rf"(?P<dir>{up}|{down})\s+(?:{any_rx(v['change']['extra'])}\s+)?$", _I
+            rf"(?P<dir>{self._up}|{self._down})\s+(?:{self._extra}\s+)?$", _I
         )
-        # satisfaction
-        s = v["satisfaction"]
+
+    def _satisfaction(self, s: dict) -> None:
         self.sat_cue = re.compile(any_rx(s["cue"]), _I)
         self.sat_lead = re.compile(any_rx(s["lead"]), _I)
         self.target = re.compile(
@@ -413,42 +429,42 @@ class Patterns:
             _I,
         )
         self.sat_groups = [(gid, re.compile(any_rx(p), _I)) for gid, p in s["groups"].items()]
-        # figure-like fragments no statement accounts for
-        unit_nouns = any_rx(v["unit_nouns"])
-        not_after = any_rx(v["not_unit_after"])
+
+    def _leftovers(self, v: dict) -> None:
+        """Figure-like fragments that no statement accounts for (reported `not checked`)."""
+        not_year = r"(?<!năm\s)(?<![\w/.,])(?!(?:19|20)\d\d\b)"
+        streak = self._streak.replace("(?P<n>", "(?:").replace("(?P<n2>", "(?:")
         self.leftovers = [
             ("percentage", re.compile(r"(?<![\w/.,])\d{1,3}(?:[.,]\d+)?\s*%")),
             (
                 "count",
                 re.compile(
-                    rf"(?<![\w/.,])\d{{1,4}}\s*/\s*\d{{1,4}}(?![\w/.,]\d)(?=\s+{unit_nouns})", _I
-                ),
-            ),
-            (
-                "count",
-                re.compile(
-                    rf"(?<!năm\s)(?<![\w/.,])(?!(?:19|20)\d\d\b)\d{{1,4}}\s+(?:cơ\s+quan,\s*)?"
-                    rf"đơn\s+vị(?!\s+{not_after})",
+                    rf"(?<![\w/.,])\d{{1,4}}\s*/\s*\d{{1,4}}(?![\w/.,]\d)"
+                    rf"(?=\s+{any_rx(v['unit_nouns'])})",
                     _I,
                 ),
             ),
             (
                 "count",
                 re.compile(
-                    rf"(?<!năm\s)(?<![\w/.,])(?!(?:19|20)\d\d\b)\d{{1,4}}\s+"
-                    rf"{any_rx(v['count_nouns'])}(?!\w)",
+                    rf"{not_year}\d{{1,4}}\s+(?:cơ\s+quan,\s*)?đơn\s+vị"
+                    rf"(?!\s+{any_rx(v['not_unit_after'])})",
                     _I,
                 ),
+            ),
+            (
+                "count",
+                re.compile(rf"{not_year}\d{{1,4}}\s+{any_rx(v['count_nouns'])}(?!\w)", _I),
             ),
             (
                 "change",
                 re.compile(
-                    rf"(?:{up}|{down})\s+(?:{any_rx(v['change']['extra'])}\s+)?\d{{1,4}}(?:[.,]\d+)?"
+                    rf"(?:{self._up}|{self._down})\s+(?:{self._extra}\s+)?\d{{1,4}}(?:[.,]\d+)?"
                     rf"(?:\s*%|\s+đơn\s+vị|\s+điểm)?",
                     _I,
                 ),
             ),
-            ("streak", re.compile(streak.replace("(?P<n>", "(?:").replace("(?P<n2>", "(?:"), _I)),
+            ("streak", re.compile(streak, _I)),
             ("first_year", re.compile(any_rx(v["first"]), _I)),
             ("points", re.compile(rf"(?<![\w/.,]){_DEC}\s*điểm(?:\s+phần\s+trăm)?", _I)),
         ]
