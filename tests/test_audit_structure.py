@@ -355,3 +355,10 @@ def test_the_worked_example_in_docs_audit_md_is_what_the_audit_prints():
     result = AuditResult("notice_2025.txt", 2025, "khanh_hoa", "half_up", run(notice), LABELS)
     assert format_text(result) == shown
     assert result.exit_code == 1
+
+
+def test_last_years_rank_is_checked_against_the_previous_ranking():
+    fs = run("Năm 2024, Chỉ số PAR INDEX của tỉnh xếp hạng 30/63.")
+    assert (one(fs, "rank").computed, one(fs, "rank").verdict) == ("30/63", OK)
+    fs = run("Năm 2024, Chỉ số PAR INDEX của tỉnh xếp hạng 30/34.")
+    assert one(fs, "rank").verdict == WRONG

@@ -586,50 +586,58 @@ def check_mean(out: _Out, c: MeanChange, rules: Rules) -> None:
 
 
 def check_rank(out: _Out, c: NationalRank, rules: Rules) -> list[Finding]:
+    """A national rank ("xếp hạng 10/34") of the audited year or the year before, and its
+    change ("tăng 20 bậc"), compared only between rankings out of the same total."""
     n = rules.facts.national.get(c.index)
     year = out.common["year"]
     shown = f"{c.rank}/{c.rank_of}" if c.rank_of else str(c.rank)
-    if n is None or n.rank is None or year != rules.facts.year:
-        note = f"no national rank of {c.index} for {year}"
-        out.add("rank", c.text, shown, None, NOT_CHECKED, note)
+    if n is not None and year == rules.facts.year:
+        rank, rank_of = n.rank, n.rank_of
+    elif n is not None and year == n.previous_year:
+        rank, rank_of = n.prev_rank, n.prev_rank_of
+    else:
+        rank = rank_of = None
+    if rank is None:
+        out.add("rank", c.text, shown, None, NOT_CHECKED, f"no {c.index} rank for {year}")
         return out.findings
-    ok = c.rank == n.rank and (c.rank_of is None or c.rank_of == n.rank_of)
-    computed = f"{n.rank}/{n.rank_of}" if c.rank_of else str(n.rank)
-    out.add(
-        "rank",
-        c.text,
-        shown,
-        computed,
-        OK if ok else WRONG,
-        "" if ok else f"{n.label}: {n.rank}/{n.rank_of}",
-    )
-    if c.change is None:
-        return out.findings
+    ok = c.rank == rank and (c.rank_of is None or c.rank_of == rank_of)
+    computed = f"{rank}/{rank_of}" if c.rank_of else str(rank)
+    note = "" if ok else f"{n.label}: {rank}/{rank_of} in {year}"
+    out.add("rank", c.text, shown, computed, OK if ok else WRONG, note)
+    if c.change is not None:
+        check_rank_change(out, c, n, rules)
+    return out.findings
+
+
+def check_rank_change(out: _Out, c: NationalRank, n, rules: Rules) -> None:
+    year = out.common["year"]
     since, _ = _since(c.since, year)
     claimed = signed(c.change)
+    if year != rules.facts.year or n.previous_year != since:
+        note = f"no {c.index} rank change from {since} to {year} in the data"
+        out.add("rank_change", c.change_text, claimed, None, NOT_CHECKED, note)
+        return
     if not n.comparable:
-        c_ = Comparison(
+        why = Comparison(
             basis="not_comparable",
             previous_year=n.previous_year,
             reason={
-                "vi": f"Xếp hạng {year} trên {n.rank_of} tỉnh, thành phố; "
+                "vi": f"Năm {year} xếp hạng trên {n.rank_of} tỉnh, thành phố, năm "
                 f"{n.previous_year} trên {n.prev_rank_of}: không so sánh thứ bậc.",
                 "en": f"ranked out of {n.rank_of} in {year} and out of {n.prev_rank_of} "
                 f"in {n.previous_year}: ranks out of different totals are not compared",
             },
         )
-        out.not_comparable("rank_change", c.change_text, claimed, None, c_, since)
-        return out.findings
-    if n.rank_change is None or n.previous_year != since:
-        note = f"no rank change of {c.index} from {since} to {year} in the data"
+        out.not_comparable("rank_change", c.change_text, claimed, None, why, since)
+        return
+    if n.rank_change is None:
+        note = f"no {c.index} rank change from {since} to {year} in the data"
         out.add("rank_change", c.change_text, claimed, None, NOT_CHECKED, note)
-        return out.findings
-    note = (
-        f"{n.prev_rank}/{n.prev_rank_of or n.rank_of} in {since} → {n.rank}/{n.rank_of} in {year}"
-    )
+        return
+    of = n.prev_rank_of or n.rank_of
+    note = f"{n.prev_rank}/{of} in {since} → {n.rank}/{n.rank_of} in {year}"
     verdict = OK if c.change == n.rank_change else WRONG
     out.add("rank_change", c.change_text, claimed, signed(n.rank_change), verdict, note)
-    return out.findings
 
 
 # ---------------------------------------------------------------------------------------
