@@ -291,3 +291,12 @@ def test_the_complete_example_in_docs_audit_md_is_what_the_audit_prints(demo_pro
     result = audit(REAL, demo_processed, facts)
     result.source = rel
     assert format_text(result) == shown
+
+
+def test_cli_takes_the_province_from_the_global_option(demo_processed, capsys):
+    rc = cli.main(
+        ["--root", str(demo_processed.root), "--province", "khanh_hoa", "audit", str(REAL)]
+        + ["--year", "2022", "--format", "json"]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 1 and data["province"] == "khanh_hoa" and data["summary"][WRONG] == 1
