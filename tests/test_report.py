@@ -255,3 +255,316 @@ def test_no_text_in_the_wrong_language(ctx):
     # and the check is not vacuous: each page does show its own wording
     assert sum(w in _html.unescape(pages["vi"]) for w in vi_only) > 10
     assert sum(w in _html.unescape(pages["en"]) for w in en_only) > 10
+
+
+# --------------------------------------------------------------------------- issue 13: a publishable report
+from par_review.report.context import report_tables, write_companions  # noqa: E402
+from par_review.textnorm import vi_name_sort_key  # noqa: E402
+
+
+class _Cells(HTMLParser):
+    """Every table cell with its tag and attributes, and the language of every span."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[tuple[str, dict]] = []
+        self.rows: list[list[tuple[str, dict]]] = []
+        self.spans: list[dict] = []
+        self.links: list[str] = []
+        self.in_row = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("th", "td"):
+            self.cells.append((tag, a))
+            self.rows[-1].append((tag, a))
+        if tag == "span":
+            self.spans.append(a)
+        if tag == "a":
+            self.links.append(a.get("href", ""))
+
+
+def _page(c) -> str:
+    return "\n".join(render_section(c, s) for s in SECTIONS if s != "charts")
+
+
+def _text(html: str) -> str:
+    import html as _html
+
+    return squash(_html.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_header_cell_has_a_scope_and_every_row_a_row_header(ctx, lang):
+    p = _Cells()
+    p.feed(_page(ctx(lang)))
+    ths = [a for tag, a in p.cells if tag == "th"]
+    assert len(ths) > 100
+    assert all(a.get("scope") in ("col", "row") for a in ths)
+    body_rows = [r for r in p.rows if r and r[0][1].get("scope") != "col"]
+    assert body_rows and all(any(a.get("scope") == "row" for _, a in r) for r in body_rows)
+
+
+def test_vietnamese_names_carry_lang_vi_on_the_english_page(ctx):
+    en, vi = _Cells(), _Cells()
+    en.feed(_page(ctx("en")))
+    vi.feed(_page(ctx("vi")))
+    marked = [a for a in en.spans if a.get("lang") == "vi"]
+    n_units = sum(len(lv["units"]) for lv in ctx().metrics["levels"].values())
+    assert len(marked) >= n_units  # every unit in the rankings at least
+    assert not [a for a in vi.spans if a.get("lang") == "vi"]  # the page is already Vietnamese
+    html = render_part(ctx("en"), "rankings")
+    assert '<span lang="vi">Phường Ngọc Hiệp</span>' in html
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_no_raw_codes_or_jargon_for_readers(ctx, lang):
+    text = _text(_page(ctx(lang)))
+    for raw in (
+        "half_up",
+        "truncate",
+        "khanh_hoa",
+        "so_ban_nganh",
+        "trung_binh",
+        "manifest.json",
+        "metrics.json",
+        "SHA-256",
+        "data/raw",
+        "README",
+        "Tỉnh, thành phố:",
+        "hạt giống",
+        " vi ",
+        "None",
+    ):
+        assert raw not in text, raw
+    assert not re.search(r"\bnan\b", text, re.I)
+    # sentences end with a full stop
+    for para in re.findall(r'<p class="par-result">(.*?)</p>', _page(ctx(lang)), re.S):
+        assert _text(para).rstrip().endswith(".")
+
+
+def test_changes_are_coloured_as_good_or_bad_news(ctx):
+    html = render_part(ctx(), "key_figures")
+    # communes: Trung bình fell by 5 (good news), Tốt rose by 3 (good news)
+    row = re.search(r"<tr><th scope=\"row\" class=\"par-tier\">Trung bình</th>.*?</tr>", html)
+    assert (
+        row
+        and 'class="num good">−05' in row.group(0).replace("-05", "−05")
+        or "good" in row.group(0)
+    )
+    assert "bad" not in row.group(0)
+    foot = re.findall(r"<tfoot>.*?</tfoot>", html, re.S)
+    assert foot and not any("good" in f or "bad" in f for f in foot)  # a total's change is neutral
+
+
+def test_contents_methodology_areas_blocs_and_national_sections(ctx):
+    c = ctx()
+    html = _page(c)
+    for anchor in ("key-figures", "results", "areas", "blocs", "national", "rankings"):
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+    text = _text(html)
+    assert "Lĩnh vực" in text and "Cải cách thủ tục hành chính" in text
+    assert "Hạng trong khối" in text and "Hạng trong huyện" in text
+    assert "UBND cấp huyện đánh giá" in text  # who scores the communes (config scored_by)
+    # the rounding rule: 30/43 = 69,7674%, rounded 69,77%, the notice's 69,76%
+    assert "69,7674%" in text and "69,77%" in text and "69,76%" in text
+    # commune tables are headed by the level's own units
+    assert "Xã, phường, thị trấn" in render_part(c, "rankings")
+    # the national indices over the years, with ranks out of the year's total
+    assert "25/63" in render_part(c, "national")
+
+
+def test_ranks_within_bloc_start_at_one_in_every_bloc(ctx):
+    from par_review.report.context import ranks_in_group
+
+    lv = ctx().metrics["levels"]["provincial"]
+    ranks = ranks_in_group(lv)
+    by_group: dict[str, list[int]] = {}
+    for u in lv["units"]:
+        by_group.setdefault(u["group"], []).append(ranks[u["unit_id"]])
+    assert len(by_group) > 1 and all(min(r) == 1 for r in by_group.values())
+
+
+def test_names_sort_without_their_type_word_and_numbers_numerically():
+    names = ["Phường 10", "Thành phố Nha Trang", "Phường 2", "Huyện Cam Lâm", "Thị xã Ninh Hòa"]
+    assert sorted(names, key=vi_name_sort_key) == [
+        "Huyện Cam Lâm",
+        "Thành phố Nha Trang",
+        "Thị xã Ninh Hòa",
+        "Phường 2",
+        "Phường 10",
+    ]
+
+
+def test_language_links_and_companion_links_are_relative(ctx):
+    p = _Cells()
+    p.feed(render_section(ctx("vi"), "header") + render_section(ctx("vi"), "quality"))
+    assert "report.en.html" in p.links and "report.vi.pdf" in p.links
+    assert "data-notes.vi.html" in p.links and "validation.vi.html" in p.links
+    assert "downloads/vi/tables.xlsx" in p.links
+    assert all(not re.match(r"^[a-z]+:|^/", h) for h in p.links), p.links
+
+
+def test_companions_are_written_byte_identical_and_the_links_resolve(ctx, tmp_path):
+    import openpyxl
+
+    c = ctx()
+    a = write_companions(c, tmp_path / "a")
+    b = write_companions(c, tmp_path / "b")
+    names = sorted(p.relative_to(tmp_path / "a").as_posix() for p in a)
+    assert "data-notes.vi.html" in names and "validation.vi.html" in names
+    assert (
+        "downloads/vi/tables.xlsx" in names and "downloads/vi/key-figures-provincial.csv" in names
+    )
+    for pa, pb in zip(sorted(a), sorted(b), strict=True):
+        assert pa.read_bytes() == pb.read_bytes(), pa.name
+    # every download the report links to exists
+    p = _Cells()
+    p.feed(render_section(c, "quality"))
+    for href in p.links:
+        if href.startswith("downloads/"):
+            assert (tmp_path / "a" / href).is_file(), href
+    wb = openpyxl.load_workbook(tmp_path / "a" / "downloads/vi/tables.xlsx")
+    assert len(wb.sheetnames) == len(report_tables(c))
+    csv_text = (tmp_path / "a" / "downloads/vi/key-figures-provincial.csv").read_text("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("Mức xếp hạng,Số đơn vị,Tỷ lệ")
+    assert "Tốt,30,69.77" in csv_text  # numbers stay numbers in the downloads
+    notes = (tmp_path / "a" / "data-notes.vi.html").read_text("utf-8")
+    assert "DỮ LIỆU MÔ PHỎNG" in notes and 'href="report.vi.html"' in notes
+
+
+def _with_config(project, extra: str) -> None:
+    cfg = project.config / "province.yml"
+    text = cfg.read_text(encoding="utf-8")
+    text = text.replace("\nbands:\n", "\nbands:\n  assumed: true\n", 1)
+    cfg.write_text(text + "\n" + extra, encoding="utf-8")
+
+
+PUBLISHED = """
+published:
+  2022:
+    document: {vi: "Thông báo kết quả năm 2022", en: "The 2022 results notice"}
+    date: 2023-02-28
+    shares: {provincial: {tot: 69.76, kha: 31.24}}
+data_notes:
+  - {status: simulated, kind: tier_counts, level: commune, years: [2018, 2019, 2020],
+     what: {vi: "Số UBND cấp xã theo mức xếp hạng", en: "Commune tier counts"}}
+  - {status: derived, kind: tier_counts, level: provincial, years: [2019],
+     what: {vi: "Số cơ quan, đơn vị cấp tỉnh theo mức xếp hạng", en: "Provincial tier counts"}}
+"""
+
+
+def test_methodology_from_config_bands_assumed_notice_errors_and_simulated_claims(
+    project, metrics_2022, tmp_path
+):
+    _with_config(project, PUBLISHED)
+    c = build_context(
+        2022, project, lang="vi", out_dir=tmp_path, metrics=copy.deepcopy(metrics_2022)
+    )
+    text = _text(render_part(c, "methodology"))
+    assert "giả định" in text
+    assert "ghi tỷ lệ cơ quan, đơn vị cấp tỉnh xếp hạng Khá là 31,24%" in text
+    assert "tỷ lệ đúng là 13/43 = 30,23%" in text
+    assert "69,76%" not in [m for m in re.findall(r"\d+,\d+%", text) if m == "31,24%"]
+    header = _text(render_part(c, "header"))
+    assert "Thông báo kết quả năm 2022 ngày 28/02/2023" in header
+    # the commune claims rest on simulated tier counts, and say so; provincial ones do not
+    com = results_paragraph(c, "commune")
+    assert "dựa cả vào số liệu mô phỏng của năm 2018–2020" in com
+    assert "mô phỏng" not in results_paragraph(c, "provincial")
+    notes = write_companions(c, tmp_path / "pub")
+    page = (tmp_path / "pub" / "data-notes.vi.html").read_text("utf-8")
+    assert "Số liệu mô phỏng" in page and "năm 2018–2020" in page and "Số liệu suy ra" in page
+    assert notes
+
+
+# --------------------------------------------------------------------------- issue 12: structure
+def _across_a_break(m: dict) -> dict:
+    """2022 as if the communes had been reorganised in 2022: the figures metrics.json then
+    gives (PLAN.md "Structure over time")."""
+    m = copy.deepcopy(m)
+    lv = m["levels"]["commune"]
+    lv["comparison"] = {
+        "basis": "combined_baseline",
+        "previous_year": 2021,
+        "reason": {"vi": "Các xã được sắp xếp lại.", "en": "The communes were reorganised."},
+        "baseline": {"units": 201, "provinces": ["khanh_hoa"], "by_province": {"khanh_hoa": 201}},
+        "lineage": {"merged": 61, "new": 1, "previous_roster": {"khanh_hoa": 201}},
+    }
+    lv["change_total"] = None
+    for e in lv["tiers"].values():
+        e["change_count"] = None
+    for s in lv["streaks"].values():
+        s.update(bounded_by="structure", since_structure=2022, years_without=1, first_time=None)
+    n = m["national_indices"]["PAR_INDEX"]
+    n.update(rank=10, rank_of=34, prev_rank=10, prev_rank_of=63, rank_change=None)
+    n["rank_comparable"] = False
+    return m
+
+
+def test_no_count_change_across_a_break_and_the_basis_is_said(ctx, metrics_2022):
+    c = ctx(metrics=_across_a_break(metrics_2022))
+    para = results_paragraph(c, "commune")
+    assert not re.search(r"(tăng|giảm) \d+ đơn vị so với năm", para)
+    assert "trong năm đầu tiên của cơ cấu hiện nay (từ năm 2022)" in para
+    assert "năm thứ 3 liên tiếp" not in para and "là năm đầu tiên" not in para
+    results = _text(render_part(c, "results"))
+    assert "Tổng số đơn vị được đánh giá là 136 (năm 2021 là 136 đơn vị theo tổ chức cũ)" in results
+    assert "8/34" not in results and "10/34 (2022) · 10/63 (2021)" in results
+    assert "tăng 23 bậc" not in results
+    kf = render_part(c, "key_figures")
+    assert "gộp chung của tỉnh Khánh Hòa (201 đơn vị)" in _text(kf)
+    assert "Tăng, giảm so với năm 2021 (đơn vị)" in kf  # provincial still same set
+    com = kf[kf.index("UBND cấp xã: số đơn vị") :]
+    assert "Tăng, giảm so với năm 2021 (đơn vị)" not in com  # no count column for communes
+    s = _text(render_part(c, "structure"))
+    assert "UBND cấp xã: 201 đơn vị năm 2021, 136 đơn vị năm 2022" in s
+    assert "61 đơn vị hình thành từ việc hợp nhất" in s
+
+
+def test_no_structure_section_when_nothing_changed(ctx):
+    assert render_part(ctx(), "structure") == ""
+    assert 'href="#structure"' not in render_part(ctx(), "header")
+
+
+def test_wording_overrides_from_config_replace_the_locale(ctx):
+    c = ctx()
+    c.t.overrides["results.intro.commune"] = (
+        "Đối với UBND cấp xã do UBND tỉnh đánh giá, năm {year} có"
+    )
+    para = results_paragraph(c, "commune")
+    assert para.startswith("Đối với UBND cấp xã do UBND tỉnh đánh giá, năm 2022 có 73/136")
+    assert "UBND cấp huyện đánh giá và xếp hạng" not in para
+
+
+def test_merged_units_name_predecessors_of_the_absorbed_province(ctx, metrics_2022):
+    m = copy.deepcopy(metrics_2022)
+    mv = m["levels"]["provincial"]["movements"]
+    mv["merged"] = [
+        {
+            "unit_id": "p-new",
+            "unit_name": "Sở Nông nghiệp và Môi trường",
+            "group": "so_ban_nganh",
+            "tier": "tot",
+            "score": 97.3,
+            "predecessors": [
+                {
+                    "unit_id": "p-a",
+                    "province": None,
+                    "unit_name": "Sở Tài nguyên và Môi trường",
+                    "prev_tier": "tot",
+                },
+                {
+                    "unit_id": "ninh_thuan:nt-b",
+                    "province": "ninh_thuan",
+                    "unit_name": "Sở Tài nguyên và Môi trường tỉnh Ninh Thuận",
+                    "prev_tier": "kha",
+                },
+            ],
+        }
+    ]
+    html = render_part(ctx("en", metrics=m), "rankings")
+    assert "Merged from" in html
+    assert '<span lang="vi">Sở Tài nguyên và Môi trường tỉnh Ninh Thuận</span>' in html

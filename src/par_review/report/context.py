@@ -894,7 +894,8 @@ def blocs_data(ctx: ReportContext) -> dict | None:
 
 # --------------------------------------------------------------------------- national
 def national_table(ctx: ReportContext) -> Table | None:
-    """The national indices over the years: value and rank per index and year."""
+    """The national indices over the years: one row per year, value and rank per index
+    (a rank keeps the number of provinces ranked that year: 10/63, then 8/34)."""
     t = ctx.t
     df = ctx.national
     if df is None or df.empty or "index" not in df.columns:
@@ -902,23 +903,20 @@ def national_table(ctx: ReportContext) -> Table | None:
     df = df[df["year"] <= ctx.year] if "year" in df.columns else df
     indices = list(dict.fromkeys(df["index"]))
     years = sorted({int(y) for y in df["year"]})
-    cols = [head(t("national.col_index"))]
-    cols += [head(str(y), True) for y in years]
+    cols = [head(t("national.col_year"))]
+    cols += [head(ctx.cfg.national_index_label(idx, ctx.lang), True) for idx in indices]
     rows = []
-    for idx in indices:
-        sub = df[df["index"] == idx]
-        row = [Cell(ctx.cfg.national_index_label(idx, ctx.lang), row_header=True)]
-        for y in years:
-            r = sub[sub["year"] == y]
+    for y in years:
+        row = [Cell(str(y), row_header=True, value=y)]
+        for idx in indices:
+            r = df[(df["index"] == idx) & (df["year"] == y)]
             if r.empty:
                 row.append(num("–"))
                 continue
             r0 = r.iloc[0]
-            value = r0.get("value")
+            value = None if pd.isna(r0.get("value")) else float(r0["value"])
             unit = r0.get("unit") if "unit" in r.columns else None
-            value = None if pd.isna(value) else float(value)
-            rank = r0.get("rank")
-            rank = None if pd.isna(rank) else int(rank)
+            rank = None if pd.isna(r0.get("rank")) else int(r0["rank"])
             rank_of = r0.get("rank_of") if "rank_of" in r.columns else None
             rank_of = None if rank_of is None or pd.isna(rank_of) else int(rank_of)
             v = prose.index_value(ctx, value, unit) if value is not None else None
