@@ -500,3 +500,29 @@ def test_tinh_mau_fixture():
     assert set(seen) == {"tot", "kha", "kem"}  # every tier occurs once derived
     assert not (REPO / "config" / "tinh_mau").exists()
     assert not (REPO / "data" / "raw" / "tinh_mau").exists()
+
+
+def test_tinh_mau_cleans_with_tiers_from_the_bands(tmp_path):
+    import shutil
+
+    from conftest import make_project_copy
+
+    from par_review.config import load_config
+
+    paths = make_project_copy(tmp_path / "proj")
+    shutil.copytree(TINH_MAU / "config" / "tinh_mau", paths.root / "config" / "tinh_mau")
+    shutil.copytree(
+        TINH_MAU / "data" / "raw" / "tinh_mau", paths.root / "data" / "raw" / "tinh_mau"
+    )
+    tm = paths.of("tinh_mau")
+    cfg = load_config("tinh_mau", tm)
+    (level,) = cfg.levels_for(2024)
+    assert tm.raw_years() == [2023, 2024]
+    for year in tm.raw_years():
+        df = clean_year(year, tm).tables[level]
+        assert len(df) == 9
+        assert df["tier"].tolist() == [cfg.tier_for_score(s, year, level) for s in df["score"]]
+        assert set(df["tier"]) == {"tot", "kha", "kem"}
+        assert set(df["group"]) == set(cfg.groups_for(year))
+    # the checkout's own provinces are untouched by the copy
+    assert not (REPO / "data" / "processed" / "tinh_mau").exists()
