@@ -127,6 +127,29 @@ def _area_periods(cfg: ProvinceConfig, level: str) -> list[int | None]:
     return periods or [None]
 
 
+def _district_years(cfg: ProvinceConfig, level: str) -> tuple | None:
+    """When a level's `district` column must be filled: () every year, (operator, year) from
+    or until a structure's first year, None never (or no simple rule)."""
+    spans = [(None, cfg.group_by(level))] if level in cfg.levels else []
+    spans += [
+        (e["from"], cfg.group_by(level, e["from"]))
+        for e in cfg.structures
+        if level in cfg.levels_for(e["from"])
+    ]
+    flags = [g == "district" for _, g in spans]
+    if flags and all(flags):
+        return ()
+    if not any(flags):
+        return None
+    first_off = flags.index(False)
+    if first_off > 0 and not any(flags[first_off:]):
+        return ("<", spans[first_off][0])  # until the districts were abolished
+    first_on = flags.index(True)
+    if all(flags[first_on:]) and spans[first_on][0] is not None:
+        return (">=", spans[first_on][0])
+    return None
+
+
 def suite_key(cfg: ProvinceConfig, table: str, year: int) -> str:
     """The key of build_suites() (and suite name after `<province>-`) that validates
     `table` in `year`."""
@@ -238,17 +261,36 @@ class _SuiteBuilder:
                 ),
             )
 
-    def not_null(self, columns: list[str], severity: str = "critical") -> None:
+    def not_null(
+        self,
+        columns: list[str],
+        severity: str = "critical",
+        only_years: dict[str, tuple[str, int]] | None = None,
+    ) -> None:
+        """`only_years`: column -> (operator, year): the column must be filled only in the
+        years `year <operator> <year>` (e.g. district until the districts were abolished)."""
         for col in columns:
             vi, en = self.lab(col)
+            kwargs: dict[str, Any] = {"column": col}
+            when_vi = when_en = ""
+            if only_years and col in only_years:
+                op, year = only_years[col]
+                kwargs["row_condition"] = {
+                    "column": {"name": "year"},
+                    "operator": op,
+                    "parameter": year,
+                    "type": "comparison",
+                }
+                when_vi = f" (các năm {op} {year})"
+                when_en = f" (years {op} {year})"
             self.add(
                 f"{col}.not_null",
                 "expect_column_values_to_not_be_null",
-                {"column": col},
+                kwargs,
                 severity,
                 (
-                    f"Cột {col} ({vi}) không được để trống",
-                    f"Column {col} ({en}) has no empty cells",
+                    f"Cột {col} ({vi}) không được để trống{when_vi}",
+                    f"Column {col} ({en}) has no empty cells{when_en}",
                 ),
                 ("có giá trị", "a value"),
             )
@@ -389,11 +431,11 @@ def unit_suite(cfg: ProvinceConfig, level: str, year: int | None = None) -> dict
     for a in areas:
         types[a.column] = NUM
     b.types(types)
-    # district must be filled only where the level is grouped by district in every year
-    years = [None, *(e["from"] for e in cfg.structures)]
-    grouped = {cfg.group_by(level, y) for y in years if y is None or level in cfg.levels_for(y)}
-    required = [c for c in columns if not (c == "district" and grouped != {"district"})]
-    b.not_null(required)
+    # district must be filled in the years the level is grouped by district (and only then)
+    district_years = _district_years(cfg, level)
+    required = [c for c in columns if not (c == "district" and district_years is None)]
+    only = {"district": district_years} if district_years not in (None, ()) else None
+    b.not_null(required, only_years=only)
     b.unique("unit_id")
     b.in_set(
         "unit_id.in_roster",
