@@ -5,7 +5,7 @@ data per year (data/raw/<province>/<year>/). With no selector, every command cov
 province, year and report language; --province, --year and --lang narrow it.
 
 Exit codes: 0 everything built or up to date · 1 a year failed validation (or an audited
-figure is wrong) · 2 bad usage or bad input (the message names file, sheet, row, column,
+figure is wrong or not comparable) · 2 bad usage or bad input (the message names file, sheet, row, column,
 the value found and the value expected) · 3 another build holds the lock · 4 a step failed
 for another reason (the executed notebook is kept in build/logs/).
 """

@@ -156,17 +156,9 @@ class Worker:
         and WeasyPrint are imported once per worker): writes report.<lang>.<format>."""
         self._ensure()
         code = (
-            "import inspect as _i, os as _o\n"
-            "from par_review.report.exporters import render_report as _r\n"
-            f"_a = ({str(executed)!r}, {str(out_dir)!r})\n"
-            "if 'lang' in _i.signature(_r).parameters:\n"
-            f"    _r(*_a, formats={tuple(formats)!r}, lang={lang!r})\n"
-            "else:  # an exporter without languages: render apart, then name the files\n"
-            f"    _t = _a[1] + '/.render-{lang}'\n"
-            f"    for _p in _r(_a[0], _t, formats={tuple(formats)!r}).values():\n"
-            f"        _o.replace(_p, _a[1] + '/report.{lang}' + _p.suffix)\n"
-            "    _o.rmdir(_t)\n"
-            "del _i, _o, _r, _a"
+            "from par_review.report.exporters import render_report\n"
+            f"render_report({str(executed)!r}, {str(out_dir)!r}, formats={tuple(formats)!r}, "
+            f"lang={lang!r})"
         )
         try:
             self._exec(code)

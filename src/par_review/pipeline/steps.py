@@ -198,7 +198,11 @@ def report_files(lang: str, formats: tuple[str, ...]) -> list[Output]:
 
 
 # Pages and downloads written beside each language's report from inside the 40_report notebook.
-COMPANIONS: tuple[tuple[str, str], ...] = ()
+COMPANIONS: tuple[tuple[str, str], ...] = (
+    ("validation.{lang}.html", "file"),  # our own validation summary page, in the language
+    ("data-notes.{lang}.html", "file"),  # what is real, derived or simulated, in plain words
+    ("downloads/{lang}", "dir"),  # the report's tables as CSV and XLSX
+)
 
 
 def _report_outputs(key: Key, ctx: Context) -> list[Output]:
