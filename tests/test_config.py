@@ -439,9 +439,13 @@ def test_validation_suites_follow_the_levels_of_every_year(tmp_path):
         return e["kwargs"]["column_list"]
 
     assert "area_c" in columns("commune-from2025") and "area_c" not in columns("commune")
-    # communes are grouped by district until 2024 only: district may be empty
-    checks = {e["meta"]["check"] for e in suites["commune"]["expectations"]}
-    assert "commune.district.not_null" not in checks
+    # communes are grouped by district until 2024 only: district must be filled until then
+    checks = {e["meta"]["check"]: e for e in suites["commune"]["expectations"]}
+    cond = checks["commune.district.not_null"]["kwargs"]["row_condition"]
+    assert (cond["column"]["name"], cond["operator"], cond["parameter"]) == ("year", "<", 2025)
+    assert "provincial.district.not_null" not in {
+        e["meta"]["check"] for e in suites["provincial"]["expectations"]
+    }
     sat = {e["meta"]["check"]: e for e in suites["satisfaction"]["expectations"]}
     assert sat["satisfaction.target_pct.present"]["meta"]["severity"] == "warning"
     params = expectation_parameters("satisfaction", 2026, cfg, Registry([]))
