@@ -24,7 +24,9 @@ Readability rules every chart follows (tests/test_charts.py checks them on the d
 from __future__ import annotations
 
 import io
+import re
 import textwrap
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import wraps
@@ -131,9 +133,11 @@ def png_bytes(chart: Chart | Figure, dpi: int = DPI) -> bytes:
     fig = chart.figure if isinstance(chart, Chart) else chart
     buf = io.BytesIO()
     with theme():
-        if not isinstance(fig.canvas, FigureCanvasAgg):
-            FigureCanvasAgg(fig)
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        if dpi == fig.dpi:  # one draw, straight to PNG
+            canvas.print_png(buf, metadata={"Software": None})
+        else:
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -199,11 +203,28 @@ def _label_of(value, lang: str) -> str | None:
     if isinstance(value, str):
         return value or None
     if isinstance(value, Mapping):
-        if "label" in value:
-            return _label_of(value["label"], lang)
+        for key in ("short_label", "label"):
+            if key in value:
+                return _label_of(value[key], lang)
         v = value.get(lang) or value.get("vi")
         return str(v) if v else None
     return None
+
+
+_FROM_YEAR = re.compile(r"^\s*(?:từ\s+năm|từ|from|since)\s+\d{4}\s*[:,.]?\s*", re.IGNORECASE)
+
+
+def short_break_label(label: str | None) -> str | None:
+    """A chart-sized version of a structure label: without its leading "Từ năm 2025:" /
+    "From 2025:" (the chart prints the year), its parentheses, and anything after the
+    first ";"."""
+    if not label:
+        return None
+    s = _FROM_YEAR.sub("", str(label))
+    s = s.split(";")[0]
+    s = re.sub(r"\s*\([^)]*\)", "", s)
+    s = re.sub(r"\s+", " ", s).strip(" ,.")
+    return s or None
 
 
 def structure_breaks(
@@ -236,7 +257,7 @@ def structure_breaks(
             except (KeyError, ValueError, TypeError):
                 is_break = False
         if is_break:
-            out[y] = _label_of(entry, lang) if entry else None
+            out[y] = short_break_label(_label_of(entry, lang)) if entry else None
     if metrics:
         my = metrics.get("year")
         lvs = metrics.get("levels") or {}
@@ -248,7 +269,7 @@ def structure_breaks(
                 y = int(my)
                 if y in years[1:] and y not in out:
                     entry = brk(y) if callable(brk) else None
-                    out[y] = _label_of(entry, lang) if entry else None
+                    out[y] = short_break_label(_label_of(entry, lang)) if entry else None
     return out
 
 
@@ -296,13 +317,28 @@ def _text_size_px(fig: Figure, text: str, size: float, weight: str = "normal"):
     return bb.width, bb.height
 
 
+def _wrap_to(fig: Figure, text: str, size: float, room_px: float) -> str:
+    """`text` wrapped on spaces so that no line is wider than `room_px`."""
+    if _text_size_px(fig, text, size)[0] <= room_px:
+        return text
+    for width in range(len(text) - 1, 7, -1):
+        wrapped = textwrap.fill(text, width, break_long_words=False)
+        if max(_text_size_px(fig, ln, size)[0] for ln in wrapped.split("\n")) <= room_px:
+            return wrapped
+    return textwrap.fill(text, 8, break_long_words=False)
+
+
 def _legend_below(fig: Figure, handles, labels, **kw) -> None:
     """One legend for all panels, in rows under them, as many columns as fit the width."""
     width = fig.get_figwidth() * fig.dpi
     for ncols in range(len(labels), 0, -1):
         leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kw)
-        fig.draw_without_rendering()
-        if leg.get_window_extent(_renderer(fig)).width <= 0.96 * width or ncols == 1:
+        if ncols == 1:
+            return
+        with warnings.catch_warnings():  # a trial too wide for the figure may not lay out
+            warnings.simplefilter("ignore", UserWarning)
+            fig.draw_without_rendering()
+        if leg.get_window_extent(_renderer(fig)).width <= 0.96 * width:
             return
         leg.remove()
 
@@ -355,7 +391,16 @@ def tier_shares_chart(
     order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     n = max(len(levels), 1)
-    fig, axes = _new_figure(n, 1, height=0.55 + 2.35 * n)
+    breaks_of = {}
+    for level in levels:
+        years = sorted(int(y) for y in history[history["level"] == level]["year"].unique())
+        breaks_of[level] = (
+            {y: lab for y, lab in breaks.items() if y in years[1:]}
+            if breaks is not None
+            else structure_breaks(cfg, years, t.lang, level=level, metrics=metrics)
+        )
+    panel = 2.35 + (0.55 if any(breaks_of.values()) else 0.0)  # room for the break's label
+    fig, axes = _new_figure(n, 1, height=0.55 + panel * n)
     pal = tier_palette(cfg)
     tiers = [x for x in cfg.tier_ids if x in set(history["tier"])] or cfg.tier_ids
     alt_parts, cap_breaks = [], {}
@@ -363,11 +408,7 @@ def tier_shares_chart(
     for ax, level in zip(axes[:, 0], levels, strict=False):
         h = history[history["level"] == level]
         years = sorted(int(y) for y in h["year"].unique())
-        brk = (
-            {y: lab for y, lab in breaks.items() if y in years[1:]}
-            if breaks is not None
-            else structure_breaks(cfg, years, t.lang, level=level, metrics=metrics)
-        )
+        brk = breaks_of[level]
         cap_breaks.update(brk)
         # x slots: one per year, one empty slot before each break
         xs, slot = [], 0
@@ -398,26 +439,36 @@ def tier_shares_chart(
             bottom += vals
         ax.set_xticks(xs, [str(y) for y in years])
         ax.set_xlim(-0.6, slot - 0.4)
-        ax.set_ylim(0, 100 if not brk else 122)
         ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
         ax.yaxis.set_major_formatter(_pct_axis(f))
         ax.set_ylabel(t("charts.share"))
         ax.grid(axis="x", visible=False)
         ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
+        # the break: a line in the empty slot, its label in a strip above the 100% line
+        slot_px = (WIDTH_IN - 1.0) * DPI / slot  # estimate: the y labels take about an inch
+        placed, lines = [], 0
         for y, lab in brk.items():
             x = xs[years.index(y)] - 1
-            _ref_line(ax, x=x, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.3)
             right = x > (slot - 1) / 2  # label on the side with more room
+            room = ((x - 0.12 + 0.6) if right else (slot - 0.4 - x - 0.12)) * slot_px - 8
+            text = _wrap_to(fig, _break_text(t, y, lab), 9, room)
+            placed.append((x, right, text))
+            lines = max(lines, text.count("\n") + 1)
+        top = 100.0 if not brk else 100 / (1 - (lines * 12.5 + 10) / (72 * (panel - 0.65)))
+        ax.set_ylim(0, top)
+        for x, right, text in placed:
+            _ref_line(ax, x=x, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.3)
             ax.text(
                 x - 0.12 if right else x + 0.12,
-                111,
-                _break_text(t, y, lab),
+                (100 + top) / 2,
+                text,
                 ha="right" if right else "left",
                 va="center",
                 fontsize=9,
                 color=readable(BREAK_COLOUR),
                 gid="break-label",
-            )
+                linespacing=1.15,
+            ).set_in_layout(False)
         last = years[-1]
         best = cfg.tier_ids[0]
         best_share = float(h[(h["year"] == last) & (h["tier"] == best)]["share"].sum())
@@ -806,12 +857,27 @@ def satisfaction_chart(
     return Chart("satisfaction", fig, alt, " ".join(parts))
 
 
-def _line_points_px(ax) -> np.ndarray:
-    """Every data line of `ax` (not the reference lines) as dense display points."""
+def _rank_axis(a, total: int, f: Formatter, twin: int, fig: Figure) -> None:
+    """A rank axis from 1 (top) to `total` (bottom), with no 0; twin axes on the right."""
+    pad = max(total * 0.12, 2.5)
+    a.set_ylim(total + pad, 1 - pad)
+    mids = MaxNLocator(nbins=3, integer=True).tick_values(1, total)
+    ticks = [1] + [v for v in mids if 1 + total * 0.25 < v < total - total * 0.25] + [total]
+    a.yaxis.set_major_locator(FixedLocator(ticks))
+    a.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f.int(int(round(v)))))
+    if twin:
+        a.grid(False)
+        a.spines["right"].set_visible(True)
+        a.spines["right"].set_position(("outward", 34 * (twin - 1)))
+        a.spines["right"].set_linestyle((0, (4, 2)))
+        a.spines["right"].set_color(BREAK_COLOUR)
+
+
+def _line_points_px(axes) -> np.ndarray:
+    """Every line of `axes` (data and reference lines) as dense display points."""
     pts = []
-    for line in ax.lines:
-        if line.get_gid() == "refline":
-            continue
+    for line in [ln for ax in axes for ln in ax.lines]:
+        ax = line.axes
         xy = ax.transData.transform(np.column_stack(line.get_data()).astype(float))
         for a, b in zip(xy[:-1], xy[1:], strict=True):
             if np.isfinite(a).all() and np.isfinite(b).all():
@@ -820,13 +886,13 @@ def _line_points_px(ax) -> np.ndarray:
     return np.vstack(pts) if pts else np.zeros((0, 2))
 
 
-def _place_point_label(ax, x, y, text, placed: list, size: float = 9.0) -> None:
+def _place_point_label(ax, x, y, text, placed: list, group=None, size: float = 9.0) -> None:
     """Label a point above, below, right or left of it: the first place inside the axes
     that touches no line, marker or label already placed."""
     fig = ax.figure
     r = _renderer(fig)
     box = ax.get_window_extent(r)
-    line_pts = _line_points_px(ax)
+    line_pts = _line_points_px(group or [ax])
     options = [
         ((0, 7), "center", "bottom"),
         ((0, -7), "center", "top"),
@@ -903,27 +969,41 @@ def national_ranks_chart(
     parts, points = [], []
     for ax, idx in zip(axes[:, 0], indices, strict=False):
         d = n[n["index"] == idx].sort_values("year").reset_index(drop=True)
-        totals = d["rank_of"].where(d["rank_of"].notna(), None)
-        total = int(max([x for x in totals if x is not None] + [int(d["rank"].max())]))
+
+        def total_of(r) -> int | None:
+            return None if pd.isna(r["rank_of"]) else int(r["rank_of"])
+
+        # one rank axis per number of provinces ranked (1 at the top, the total at the
+        # bottom): the first on the left, each later one on the right
+        axis_of: dict = {}
+        for _, r in d.iterrows():
+            key = total_of(r)
+            if key in axis_of:
+                continue
+            j = len(axis_of)
+            a = ax if j == 0 else ax.twinx()
+            rows = d[[total_of(x) == key for _, x in d.iterrows()]]
+            _rank_axis(a, max(key or 0, int(rows["rank"].max())), f, twin=j, fig=fig)
+            axis_of[key] = a
+        group = list(axis_of.values())
         # segments: consecutive years with a rank and the same total
         segs, cur = [], []
         for i, r in d.iterrows():
             if cur:
                 p = d.loc[cur[-1]]
-                same_total = (pd.isna(p["rank_of"]) and pd.isna(r["rank_of"])) or (
-                    p["rank_of"] == r["rank_of"]
-                )
+                same_total = total_of(p) == total_of(r)
                 if not same_total or r["year"] != p["year"] + 1:
                     segs.append(cur)
                     cur = []
                     if not same_total:
-                        x = r["year"] - 0.5
-                        _ref_line(ax, x=x, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.2)
+                        _ref_line(
+                            ax, x=r["year"] - 0.5, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.2
+                        )
                         ax.set_title(
                             t(
                                 "charts.national.total_change",
                                 year=str(int(r["year"])),
-                                total=f.int(r["rank_of"]) if not pd.isna(r["rank_of"]) else "–",
+                                total=f.int(total_of(r)) if total_of(r) is not None else "–",
                             ),
                             loc="right",
                             fontsize=9,
@@ -935,22 +1015,11 @@ def national_ranks_chart(
             segs.append(cur)
         for seg in segs:
             sd = d.loc[seg]
-            ax.plot(sd["year"], sd["rank"], marker="o", ms=5.5, lw=1.8, color=colour, zorder=3)
+            axis_of[total_of(sd.iloc[0])].plot(
+                sd["year"], sd["rank"], marker="o", ms=5.5, lw=1.8, color=colour, zorder=3
+            )
         for _, r in d.iterrows():
-            points.append((ax, r, total))
-        pad = max(total * 0.12, 2.5)
-        ax.set_ylim(total + pad, 1 - pad)  # inverted: 1 at the top, no 0
-        ticks = (
-            [1]
-            + [
-                v
-                for v in MaxNLocator(nbins=3, integer=True).tick_values(1, total)
-                if 1 + total * 0.25 < v < total - total * 0.25
-            ]
-            + [total]
-        )
-        ax.yaxis.set_major_locator(FixedLocator(ticks))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f.int(int(round(v)))))
+            points.append((axis_of[total_of(r)], group, r))
         ax.set_xticks(all_years, [str(y) for y in all_years])
         if all_years:
             ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
@@ -970,11 +1039,13 @@ def national_ranks_chart(
         )
     _freeze(fig)
     placed: dict = {}
-    for ax, r, _total in points:
+    for a, group, r in points:
         label = (
             f.fraction(r["rank"], r["rank_of"]) if not pd.isna(r["rank_of"]) else f.int(r["rank"])
         )
-        _place_point_label(ax, r["year"], r["rank"], label, placed.setdefault(ax, []))
+        _place_point_label(
+            a, r["year"], r["rank"], label, placed.setdefault(id(group[0]), []), group
+        )
     return Chart(
         "national_ranks",
         fig,
