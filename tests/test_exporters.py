@@ -109,14 +109,19 @@ def _execute(project_root: Path, out_dir: Path, dst: Path, lang: str = "vi") -> 
 
 @pytest.fixture(scope="module")
 def demo_report(demo_processed, tmp_path_factory):
-    """The 2022 demo report, executed twice (two kernels) and rendered twice."""
+    """The 2022 demo report: Vietnamese executed twice (two kernels) and rendered twice,
+    English once; the companion pages and downloads of both languages."""
     from conftest import make_project_copy
+
+    from par_review.metrics.compute import compute_metrics, write_metrics
+    from par_review.report.context import build_context, write_companions
 
     base = tmp_path_factory.mktemp("report")
     paths = make_project_copy(base / "proj")
     shutil.copytree(demo_processed.processed, paths.processed)
     out = paths.work_year(2022)
     out.mkdir(parents=True)
+    write_metrics(compute_metrics(2022, paths), out, paths, 2022)  # the analyse step's output
     # a passed validation (the gate's summary format): the report links its Data Docs
     (out / "validation.json").write_text(
         json.dumps(
@@ -135,14 +140,21 @@ def demo_report(demo_processed, tmp_path_factory):
     )
     nb1 = _execute(paths.root, out, base / "run1.ipynb")
     nb2 = _execute(paths.root, out, base / "run2.ipynb")
-    first = render_report(nb1, base / "a")
-    second = render_report(nb2, base / "b")
+    nb_en = _execute(paths.root, out, base / "run_en.ipynb", lang="en")
+    first = render_report(nb1, base / "a", lang="vi")
+    second = render_report(nb2, base / "b", lang="vi")
+    english = render_report(nb_en, base / "a", lang="en")
+    for lang in ("vi", "en"):
+        write_companions(build_context(2022, paths, lang=lang, out_dir=out), base / "a")
     return {
         "nb": nb1,
         "html": first["html"],
         "pdf": first["pdf"],
         "html2": second["html"],
         "pdf2": second["pdf"],
+        "html_en": english["html"],
+        "pdf_en": english["pdf"],
+        "dir": base / "a",
         "paths": paths,
     }
 
@@ -153,6 +165,7 @@ def test_demo_html_is_clean(demo_report):
     assert not [
         o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
+    assert demo_report["html"].name == "report.vi.html"
     html = demo_report["html"].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="vi">' in html
     text = DATA_URI.sub("data:", html)
@@ -167,13 +180,35 @@ def test_demo_html_is_clean(demo_report):
         "Traceback",
     ):
         assert code not in text
-    assert html.count("<img ") == 5 and html.count('src="data:image/png;base64,') == 5
+    n_img = html.count("<img ")
+    assert n_img >= 5 and html.count('src="data:image/png;base64,') == n_img
     assert 'alt=""' not in text
+    for alt in re.findall(r'alt="([^"]*)"', text):
+        assert alt[:1].isupper(), alt  # an alt text starts properly (not ". cơ quan")
     assert "DỮ LIỆU MÔ PHỎNG" in text
     assert 'href="validation/index.html"' in text  # the Data Docs, relative to the report
-    assert (
-        "Số liệu đã qua kiểm định" in text and "ĐẠT (17 phép kiểm tra, 0 lỗi, 0 cảnh báo)" in text
-    )
+    assert 'href="report.en.html"' in text and 'href="validation.vi.html"' in text
+    assert "Đã qua kiểm tra tự động" in text and "ĐẠT (17 phép kiểm tra, 0 lỗi, 0 cảnh báo)" in text
+
+
+@pytest.mark.slow
+def test_every_link_of_the_published_pages_resolves(demo_report):
+    folder = demo_report["dir"]
+    pages = sorted(folder.glob("*.html"))
+    assert {p.name for p in pages} >= {
+        "report.vi.html",
+        "report.en.html",
+        "data-notes.vi.html",
+        "data-notes.en.html",
+        "validation.vi.html",
+        "validation.en.html",
+    }
+    for page in pages:
+        for href in re.findall(r'href="([^"#]+)', page.read_text(encoding="utf-8")):
+            assert not re.match(r"^[a-z]+:|^/", href), (page.name, href)
+            if href.startswith("validation/") or href.endswith(".pdf"):
+                continue  # the Data Docs are the validate step's; the PDF is written beside
+            assert (folder / href).is_file(), (page.name, href)
 
 
 @pytest.mark.slow
@@ -183,16 +218,22 @@ def test_demo_report_is_byte_identical_across_runs(demo_report):
     assert demo_report["pdf"].read_bytes() == demo_report["pdf2"].read_bytes()
 
 
+def _pdftotext(pdf: Path, page: int | None = None) -> str:
+    args = ["pdftotext"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(pdf), "-"]
+    return re.sub(
+        r"\s+", " ", subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    )
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
 @pytest.mark.slow
 def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
     pdf = demo_report["pdf"]
-    text = re.sub(
-        r"\s+",
-        " ",
-        subprocess.run(
-            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
-        ).stdout,
-    )
+    text = _pdftotext(pdf)
     for sentence in (
         "30/43 đơn vị xếp hạng Tốt (chiếm tỷ lệ 69,77%)",
         "13/43 đơn vị xếp hạng Khá (chiếm tỷ lệ 30,23%)",
@@ -203,10 +244,111 @@ def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
         assert sentence in text, sentence
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    pages = _pages(pdf)
     assert pages > 2 and f"1 / {pages}" in text and f"{pages} / {pages}" in text
     assert re.search(r"Tagged:\s+yes", info)  # structure and alt text for screen readers
     fonts = subprocess.run(
         ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # every font embedded
+    assert "SHA-256" not in text and "validation" in text  # says where the Data Docs are
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key,mark", [("pdf", "DỮ LIỆU MÔ PHỎNG"), ("pdf_en", "SIMULATED DATA")])
+def test_the_simulated_mark_is_on_every_pdf_page(demo_report, key, mark):
+    pdf = demo_report[key]
+    for page in range(1, _pages(pdf) + 1):
+        assert mark in _pdftotext(pdf, page), f"page {page} has no simulated-data mark"
+
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _last_content(page) -> tuple[list[str], str] | None:
+    """The element tags above the last text (or image) laid out on a WeasyPrint page,
+    running headers and footers left out."""
+    last = None
+
+    def walk(box, stack):
+        nonlocal last
+        tag = getattr(box, "element_tag", None)
+        stack = [*stack, tag] if tag else stack
+        kind = type(box).__name__
+        if kind == "TextBox" and box.text.strip():
+            last = (stack, box.text)
+        elif kind in ("InlineReplacedBox", "BlockReplacedBox"):
+            last = (stack, "<img>")
+        for child in getattr(box, "children", None) or []:
+            walk(child, stack)
+
+    for child in page._page_box.children:
+        if type(child).__name__ != "MarginBox":
+            walk(child, [])
+    return last
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["html", "html_en"])
+def test_no_pdf_page_ends_with_a_heading(demo_report, key):
+    from par_review.report.exporters import _offline_fetcher, _weasyprint
+
+    weasyprint, fonts = _weasyprint()
+    html = demo_report[key].read_text(encoding="utf-8")
+    doc = weasyprint.HTML(string=html, url_fetcher=_offline_fetcher()).render(font_config=fonts)
+    assert len(doc.pages) > 2
+    for i, page in enumerate(doc.pages[:-1], start=1):
+        last = _last_content(page)
+        assert last is not None, f"page {i} is empty"
+        stack, text = last
+        assert not HEADINGS & set(stack), f"page {i} ends with the heading {text!r}"
+
+
+def _chromium_scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
+    """document.documentElement.scrollWidth and innerWidth of `page` in an iframe of
+    `width` px (headless Chromium's own window is at least 500 px wide)."""
+    import tempfile
+
+    probe = page.parent / f".probe-{page.stem}.html"
+    probe.write_text(
+        f'<!DOCTYPE html><html><head><title>x</title></head><body style="margin:0">'
+        f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe>'
+        "<script>document.getElementById('f').onload=function(){var d=this.contentDocument"
+        ".documentElement;document.title='SW:'+d.scrollWidth+'/'+this.contentWindow.innerWidth;};"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            out = subprocess.run(
+                [
+                    shutil.which("chromium") or "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--allow-file-access-from-files",
+                    f"--user-data-dir={profile}",
+                    "--virtual-time-budget=10000",
+                    "--window-size=800,900",
+                    "--dump-dom",
+                    probe.as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
+    finally:
+        probe.unlink()
+    m = re.search(r"<title>SW:(\d+)/(\d+)", out)
+    assert m, "Chromium did not report the page width"
+    return int(m.group(1)), int(m.group(2))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs the Debian chromium")
+def test_no_sideways_scroll_on_a_phone(demo_report):
+    for name in ("report.vi.html", "report.en.html", "data-notes.vi.html", "validation.en.html"):
+        scroll, inner = _chromium_scroll_width(demo_report["dir"] / name)
+        assert scroll <= inner, f"{name}: {scroll} px wide in a {inner} px window"
