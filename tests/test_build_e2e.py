@@ -481,3 +481,60 @@ def test_two_projects_at_other_paths_give_identical_bytes(tmp_path):
     for name in ("report.vi.html", "report.en.pdf", "metrics.json"):
         a, b = ((r / "reports" / SECOND / str(y) / name).read_bytes() for r in roots)
         assert a == b, f"{name} differs between two clean builds"
+
+
+def test_read_only_reports_fail_with_exit_4_and_are_recorded(tmp_path):
+    # root ignores file modes, so the province's report folder is made unwritable by
+    # being a file: publishing into it fails for everybody
+    root = make_project(tmp_path / "ro")
+    blocker = root / "reports" / SECOND
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = cli(root, "build", "--province", SECOND, "--formats", "html")
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert "FAILED at publish" in out.stdout
+    assert re.search(rf"^{SECOND}/\d+ .*FAILED at publish", cli(root, "status").stdout, re.M)
+    blocker.unlink()
+    out = cli(root, "build", "--province", SECOND, "--formats", "html")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "FAILED" not in cli(root, "status").stdout
+
+
+def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):
+    import nbformat
+
+    root = make_project(tmp_path / "hung")
+    nbp = root / "notebooks" / "30_analyse.ipynb"
+    nb = nbformat.read(nbp, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    nbformat.write(nb, nbp)
+    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
+    env["PAR_REVIEW_HEARTBEAT"] = "2"
+    y = years(root, SECOND)[0]
+    out = subprocess.run(
+        [
+            PY,
+            "-m",
+            "par_review.cli",
+            "--root",
+            str(root),
+            "build",
+            "--province",
+            SECOND,
+            "--year",
+            str(y),
+            "--timeout",
+            "8",
+            "--formats",
+            "html",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert f"{SECOND}/{y} analyse still running after" in out.stdout
+    assert re.search(r"FAILED at analyse: .*(Timeout|timed out)", out.stdout, re.I), out.stdout
+    assert not (root / "reports" / SECOND / str(y)).exists()

@@ -480,3 +480,19 @@ def test_paths_keys(tmp_path):
     assert p.of("khanh_hoa").raw == tmp_path / "data/raw/khanh_hoa"
     assert p.rel(tmp_path / "data" / "x.csv") == "data/x.csv"
     assert p.rel("/etc/passwd") == "passwd"  # never an absolute path outside the project
+
+
+def test_recover_cleans_leftovers_and_never_follows_a_link(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x", encoding="utf-8")
+    (reports / "2022").mkdir()
+    os.symlink(outside, reports / ".2022.old-123")
+    (reports / ".index.html.tmp-999").write_text("half", encoding="utf-8")
+    recover(reports)
+    assert not (reports / ".2022.old-123").exists() and not (reports / ".2022.old-123").is_symlink()
+    assert not (reports / ".index.html.tmp-999").exists()
+    assert (outside / "keep.txt").is_file()  # the link was removed, not what it points at
+    assert (reports / "2022").is_dir()

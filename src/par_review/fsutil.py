@@ -50,18 +50,24 @@ def _readable_by_all(root: Path) -> None:
 
 def recover(parent: Path) -> list[Path]:
     """Undo half-finished swaps under `parent` (after a crash or kill -9): restore any
-    `.X.old-*` whose `X` is missing, and delete leftovers. Returns what was restored."""
+    `.X.old-*` whose `X` is missing, and delete leftovers (`.X.old-*` folders or links,
+    `.X.tmp-*` files of an interrupted atomic write). Returns what was restored."""
     restored = []
     if not parent.is_dir():
         return restored
     for old in sorted(parent.glob(".*.old-*")):
         name = old.name[1:].rsplit(".old-", 1)[0]
         target = parent / name
-        if not target.exists():
+        if not target.exists() and not old.is_symlink():
             os.rename(old, target)
             restored.append(target)
+        elif old.is_symlink() or old.is_file():
+            old.unlink()  # rmtree refuses a link: never follow it
         else:
             shutil.rmtree(old, ignore_errors=True)
+    for tmp in parent.glob(".*.tmp-*"):
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
     return restored
 
 

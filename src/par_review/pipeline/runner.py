@@ -41,7 +41,7 @@ from .steps import BY_NAME, STEPS, Context, Key, Output, Step, data_keys_read, s
 
 EXIT_OK, EXIT_LOCKED = 0, 3
 LANGS = ("vi", "en")
-HEARTBEAT = 60.0
+HEARTBEAT = float(os.environ.get("PAR_REVIEW_HEARTBEAT", "60"))  # seconds between "still running"
 
 
 class UsageError(Exception):
@@ -564,6 +564,9 @@ class Runner:
         fast_imports()
         self.started_at = now()
         self.make_tasks()
+        self._last_before = {
+            k: (self.state.key(k).get("last") or {}).get("status") for k in self.results
+        }
         recover(self.paths.reports_root)
         for k in {t.province for t in self.targets}:
             recover(self.paths.of(k).reports)
@@ -609,6 +612,7 @@ class Runner:
 
     def finish(self) -> int:
         changed = any(r.status != "up-to-date" for r in self.results.values())
+        changed = changed or any(self._last_before.get(k) == "failed" for k in self.results)
         if changed or not (self.paths.reports_root / "index.html").exists():
             try:
                 from ..report.index import write_index
