@@ -69,7 +69,7 @@ def data_notes_page(ctx: ReportContext) -> str:
             )
     body = render(
         "pages/data_notes.html.j2",
-        intro=t("data_notes.intro", year=str(ctx.year), province=ctx.cfg.name(ctx.lang)),
+        intro=t("data_notes.intro", year=str(ctx.year), province=ctx.province_in_sentence()),
         summary=t("data_notes.simulated_all") if ctx.simulated else t("data_notes.real_all"),
         simulated=bool(ctx.simulated),
         groups=groups,
@@ -109,7 +109,7 @@ def validation_page(ctx: ReportContext) -> str:
         )
     body = render(
         "pages/validation.html.j2",
-        intro=t("quality.page_intro", year=str(ctx.year), province=ctx.cfg.name(ctx.lang)),
+        intro=t("quality.page_intro", year=str(ctx.year), province=ctx.province_in_sentence()),
         q=q,
         table=table,
     )

@@ -69,6 +69,13 @@ class Wording:
     def rich(self, key: str, **values: object) -> Rich:
         return prose.fill(str(self.raw(key)), **values)
 
+    def plural(self, key: str, n: int, **values: object) -> str:
+        sub = "one" if n == 1 and self.has(f"{key}.one") else "other"
+        return self(f"{key}.{sub}", **values)
+
+    def __getattr__(self, name: str) -> Any:  # anything else a Translator offers
+        return getattr(self.tr, name)
+
     def join(self, items: list[str]) -> str:
         items = [i for i in items if i]
         if len(items) <= 1:
