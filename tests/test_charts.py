@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -223,25 +224,46 @@ def national_frame():
 SAT = pd.DataFrame({"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]})
 
 
-@pytest.fixture(scope="module")
-def demo_charts(demo_processed, tmp_path_factory):
-    """Every chart the 2022 report draws on the demo data, in both languages."""
+def _report_charts(paths, year: int, tmp_path_factory) -> dict:
     from par_review.metrics.compute import compute_metrics
     from par_review.report.context import build_context, make_charts
 
-    metrics = compute_metrics(2022, demo_processed)
+    metrics = compute_metrics(year, paths)
     out = {}
     for lang in ("vi", "en"):
         ctx = build_context(
-            2022,
-            demo_processed,
+            year,
+            paths,
             lang=lang,
-            out_dir=tmp_path_factory.mktemp(f"out-{lang}"),
+            out_dir=tmp_path_factory.mktemp(f"out-{year}-{lang}"),
             metrics=copy.deepcopy(metrics),
         )
         for ch in make_charts(ctx):
             out[(lang, ch.key)] = ch
     return out
+
+
+@pytest.fixture(scope="module")
+def demo_charts(demo_processed, tmp_path_factory):
+    """Every chart the 2022 report draws on the demo data, in both languages."""
+    return _report_charts(demo_processed, 2022, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def merger_charts(demo_processed, tmp_path_factory):
+    """Every chart the 2025 report draws (the year of the merger), in both languages: on a
+    copy of the cleaned demo, with the absorbed province's 2024 cleaned as its baseline."""
+    from par_review.clean.tables import clean_year
+    from par_review.config import load_config
+    from par_review.paths import Paths
+
+    root = tmp_path_factory.mktemp("merger") / "proj"
+    shutil.copytree(demo_processed.root, root)
+    paths = Paths.from_root(root).of(demo_processed.province)
+    cfg = load_config(paths.province, paths)
+    for prov in getattr(cfg, "baseline_provinces", lambda _y: [])(2025):
+        clean_year(2024, paths.of(prov))
+    return _report_charts(paths, 2025, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -286,10 +308,15 @@ SYN = [
 ]
 
 
-@pytest.fixture(params=[("demo", *p) for p in ALL] + [("synthetic", *p) for p in SYN], ids=str)
-def any_chart(request, demo_charts, synthetic_charts):
+@pytest.fixture(
+    params=[("demo", *p) for p in ALL]
+    + [("merger", *p) for p in ALL]
+    + [("synthetic", *p) for p in SYN],
+    ids=str,
+)
+def any_chart(request, demo_charts, merger_charts, synthetic_charts):
     src, lang, key = request.param
-    pool = demo_charts if src == "demo" else synthetic_charts
+    pool = {"demo": demo_charts, "merger": merger_charts, "synthetic": synthetic_charts}[src]
     assert (lang, key) in pool, f"the {src} data did not draw {key} ({lang})"
     return pool[(lang, key)]
 
@@ -325,8 +352,8 @@ def test_png_is_deterministic_after_the_checks(any_chart):
     assert a["png_after"] == a["png"]
 
 
-def test_demo_captions_name_the_year_and_alts_start_properly(demo_charts):
-    for (_lang, key), ch in demo_charts.items():
+def test_demo_captions_name_the_year_and_alts_start_properly(demo_charts, merger_charts):
+    for (_lang, key), ch in [*demo_charts.items(), *merger_charts.items()]:
         for text in (ch.caption, ch.alt):
             assert "năm nay" not in text and "this year" not in text, (key, text)
             assert not text.startswith((".", " ")) and ". ." not in text and " . " not in text
@@ -404,6 +431,31 @@ def test_tier_shares_break_at_the_structure_change(cfg, merger_history):
         assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in {t.get_text() for t in ax.texts}
     assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in ch.caption
     assert "2025: hợp nhất tỉnh, bỏ cấp huyện" in ch.alt
+
+
+def test_demo_2025_charts_break_at_the_merger(cfg, merger_charts):
+    entry = cfg.structure_break(2025)
+    assert entry, "the demo config has a structure starting in 2025"
+    for lang in ("vi", "en"):
+        ch = merger_charts[(lang, "tier_shares")]
+        short = charts.short_break_label(entry["label"][lang])
+        for ax in ch.figure.axes:
+            xs = _bar_years(ax)
+            assert xs[2025] - xs[2024] >= 2
+            refs = [ln.get_xdata()[0] for ln in ax.lines if ln.get_gid() == "refline"]
+            assert len(refs) == 1 and xs[2024] < refs[0] < xs[2025]
+            label = " ".join(t.get_text().replace("\n", " ") for t in ax.texts if t.get_gid())
+            assert label == f"2025: {short}"
+        assert f"2025: {short}" in ch.caption
+    # national ranks: where the number ranked changes, a break and a second axis
+    nat = merger_charts[("vi", "national_ranks")]
+    par = next(
+        a
+        for a in nat.figure.axes
+        if a.get_title(loc="left") == cfg.national_index_label("PAR_INDEX", "vi")
+    )
+    twins = [a for a in nat.figure.axes if a is not par and a.bbox.bounds == par.bbox.bounds]
+    assert twins and any(ln.get_gid() == "refline" for ln in par.lines)
 
 
 def test_tier_shares_break_from_metrics_comparison(cfg, merger_history):
