@@ -262,11 +262,9 @@ class Runner:
 
     def gate(self, task: Task) -> None:
         """Analysis only from tables that passed validation as they are now."""
+        vstep = BY_NAME["validate"]
         for k in self.reads.get(task.key.data, []):
             v = self.state.key(k).get("validated") or {}
-            current = fpr.fingerprint(
-                fpr.input_manifest(BY_NAME["validate"], k, self.ctx, self.report_dir(k))
-            )
             if not v.get("ok"):
                 why = v.get("reason") or "it has not passed validation"
                 raise StepFailed(
@@ -275,12 +273,15 @@ class Runner:
                     f"the {k} tables failed validation ({why}); figures of {task.key} "
                     f"compare with them, so {task.key} is not published (fix {k} first)",
                 )
-            if v.get("fp") != current:
+            current = fpr.input_manifest(vstep, k, self.ctx, self.report_dir(k))
+            if v.get("fp") != fpr.fingerprint(current):
+                rec = self.state.step(k, "validate") or {}
+                what = "; ".join(fpr.explain(rec.get("inputs"), current))
                 raise StepFailed(
                     "analyse",
                     "validation",
-                    f"the {k} tables changed since they were validated; "
-                    f"run `par-review build --year {k.year}`",
+                    f"the validation of {k} is out of date ({what}): its tables, suites, "
+                    f"config or code changed during this run; build again",
                 )
 
     # -- running -----------------------------------------------------------------------------
