@@ -91,9 +91,17 @@ def check_outputs(root: Path) -> list[str]:
 
 
 def make_project(dest: Path) -> Path:
+    """A project copy with the second province added the way the README says: its config
+    and raw folders dropped in, then the validation suites regenerated from the config."""
     root = make_project_copy(dest).root
     if FIXTURE.is_dir():
         shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+        subprocess.run(
+            [PY, "-m", "par_review.validation.suites", "--root", str(root), "--write"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return root
 
 
