@@ -568,3 +568,48 @@ def test_merged_units_name_predecessors_of_the_absorbed_province(ctx, metrics_20
     html = render_part(ctx("en", metrics=m), "rankings")
     assert "Merged from" in html
     assert '<span lang="vi">Sở Tài nguyên và Môi trường tỉnh Ninh Thuận</span>' in html
+
+
+# --------------------------------------------------------------------------- the 2025 merger, end to end
+@pytest.fixture(scope="module")
+def merged_2025(tmp_path_factory):
+    """The demo's 2025 report contexts (Khánh Hòa with Ninh Thuận absorbed), both languages."""
+    from conftest import make_project_copy
+
+    from par_review.clean.tables import clean_year
+
+    paths = make_project_copy(tmp_path_factory.mktemp("merger") / "proj")
+    for year in (2023, 2024, 2025):
+        clean_year(year, paths)
+    nt = paths.of("ninh_thuan")
+    for year in nt.raw_years():
+        clean_year(year, nt)
+    m = compute_metrics(2025, paths)
+    out = tmp_path_factory.mktemp("merger-out")
+    return {
+        lang: build_context(2025, paths, lang=lang, out_dir=out, metrics=copy.deepcopy(m))
+        for lang in ("vi", "en")
+    }
+
+
+@pytest.mark.slow
+def test_the_2025_report_states_the_break_and_compares_no_counts(merged_2025):
+    c = merged_2025["vi"]
+    text = _text(_page(c))
+    assert not re.search(r"(tăng|giảm) \d+ đơn vị so với năm 2024", text)
+    s = _text(render_part(c, "structure"))
+    assert "Ninh Thuận hợp nhất vào tỉnh Khánh Hòa" in s
+    assert "đơn vị năm 2024 (Khánh Hòa 43, Ninh Thuận 34)" in s
+    assert "UBND cấp huyện" in s  # the district committees ended
+    assert "Sở, ban, ngành: 40 đơn vị năm 2024, 14 đơn vị năm 2025" in s
+    # national ranks of two different totals side by side, never "tăng N bậc"
+    res = _text(render_part(c, "results"))
+    assert re.search(r"\d+/34 \(2025\) · \d+/63 \(2024\)", res)
+    assert "bậc so với năm 2024" not in res
+    # the streaks say since when the current structure began
+    assert "cơ cấu hiện nay" in res
+    # lineage names the absorbed province's predecessors
+    rk = render_part(merged_2025["en"], "rankings")
+    assert "Merged from" in rk and "tỉnh Ninh Thuận</span>" in rk
+    # the communes' column follows the 2025 title
+    assert "Xã, phường, đặc khu" in render_part(c, "rankings")
