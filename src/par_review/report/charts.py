@@ -104,6 +104,14 @@ RC = {
 }
 
 
+class ChartFigure(Figure):
+    """A Figure that shows itself in a notebook as PNG (`_repr_png_`), whatever the backend
+    and even when pyplot was never imported (no backend registered a display for it)."""
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
+
+
 @dataclass
 class Chart:
     key: str
@@ -291,7 +299,7 @@ def _pct_axis(f: Formatter):
 
 
 def _new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, **kw):
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    fig = ChartFigure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     fig.get_layout_engine().set(w_pad=0.04, h_pad=0.06, hspace=0.04, wspace=0.04)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
