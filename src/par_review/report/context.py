@@ -788,8 +788,6 @@ def results_data(ctx: ReportContext) -> dict:
                 "cls": "par-note",
             }
         )
-    if s.get("available") and s.get("target") is None:
-        paras.append({"text": t("results.no_target", year=str(ctx.year)), "cls": "par-note"})
     items = prose.national_items(ctx)
     return {
         "id": "results",

@@ -280,6 +280,8 @@ def satisfaction_paragraph(ctx: ReportContext) -> str:
     if not s.get("available"):
         return t("results.satisfaction_none", year=str(ctx.year))
     label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
+    if not label:
+        label = t("results.satisfaction_default_label")
     common = {
         "label": label,
         "value": f.pct(s["value_display"]),
