@@ -101,7 +101,7 @@ def validation_page(ctx: ReportContext) -> str:
             )
         table = Table(
             "validation-tables",
-            None,
+            t("quality.tables_caption"),
             [head(t("quality.col_table")), head(t("quality.col_checks"), True)]
             + [head(t("quality.col_status"))],
             rows,
