@@ -147,6 +147,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return _guarded(status, args)
 
 
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from .preview.server import run_preview
+
+    return run_preview(_paths(args), args.year, args.lang, args.port)
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -339,6 +345,34 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
     )
     audit.configure_parser(a)
     a.set_defaults(func=audit.cli_main)
+
+    pv = sub.add_parser(
+        "preview",
+        help="serve one report on 127.0.0.1 and rebuild it live as files change (no reports/)",
+        description="Serve the report of one province, year and language on 127.0.0.1, the way "
+        "`quarto preview` does: one warm kernel, the build's steps re-run only when their inputs "
+        "change (data/raw, config, notebooks, validation suites, src/par_review, the locales), "
+        "and the page reloads itself. Writes only under build/preview/ (see docs/preview.md); "
+        "Ctrl-C stops it.",
+    )
+    pv.add_argument(
+        "--province",
+        metavar="P",
+        default=argparse.SUPPRESS,
+        help="a folder under config/ (default: the only province, else khanh_hoa)",
+    )
+    pv.add_argument(
+        "--year", type=_year, metavar="Y", help="default: the latest data/raw/<province>/<year>/"
+    )
+    pv.add_argument("--lang", metavar="L", help="vi or en (default: the province's default_lang)")
+    pv.add_argument(
+        "--port",
+        type=int,
+        default=8008,
+        metavar="N",
+        help="port on 127.0.0.1 (default: %(default)s; 0 picks a free one and prints the URL)",
+    )
+    pv.set_defaults(func=_cmd_preview)
     return p
 
 
