@@ -547,6 +547,7 @@ def test_national_ranks_one_panel_per_index_axis_1_to_total_no_zero(cfg):
     refs = [ln for ln in par.lines if ln.get_gid() == "refline"]
     assert [ln.get_xdata()[0] for ln in refs] == [pytest.approx(2024.5)]
     assert "34" in par.get_title(loc="right")
+    assert "trục bên phải" in ch.caption
     texts = [t.get_text() for a in (par, *twins) for t in a.texts]
     assert texts.count("16/63") == 2 and "10/34" in texts and "8/34" in texts
 

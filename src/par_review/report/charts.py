@@ -1054,9 +1054,12 @@ def national_ranks_chart(
         _place_point_label(
             a, r["year"], r["rank"], label, placed.setdefault(id(group[0]), []), group
         )
+    caption = t("charts.national.caption")
+    if len(fig.axes) > len(indices):  # a second rank axis: the number ranked changed
+        caption += " " + t("charts.national.caption_total_change")
     return Chart(
         "national_ranks",
         fig,
         _sentences([t("charts.national.alt"), *parts]),
-        t("charts.national.caption"),
+        caption,
     )
