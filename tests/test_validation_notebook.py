@@ -70,7 +70,9 @@ def test_papermill_passes_on_demo_data_and_fails_on_a_critical_failure(demo_proc
     )
     assert "PASSED" in outputs and "ĐẠT" in outputs
 
-    csv = root / "data" / "processed" / "2022" / "provincial.csv"
+    from par_review.paths import Paths
+
+    csv = Paths.from_root(root, "khanh_hoa").processed_year(2022) / "provincial.csv"
     prov = pd.read_csv(csv, dtype=str, keep_default_na=False)
     i = prov.index[prov.tier == "tot"][0]
     prov.loc[i, "score"] = "84.9"
@@ -83,3 +85,6 @@ def test_papermill_passes_on_demo_data_and_fails_on_a_critical_failure(demo_proc
         o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
     )
     assert prov.loc[i, "unit_name"] in outputs and "84.9" in outputs and "KHÔNG ĐẠT" in outputs
+    # the failure names the raw file and row the value came from, and the Data Docs
+    assert f"{prov.loc[i, 'source_file']}, dòng / row {prov.loc[i, 'source_row']}" in outputs
+    assert "Data Docs" in outputs

@@ -49,7 +49,8 @@ PROBLEMS_VI: dict[str, str] = {
 }
 
 
-def problem_vi(problem: str) -> str | None:
+def vietnamese_problem(problem: str) -> str | None:
+    """The Vietnamese wording of a standard problem (PROBLEMS_VI), or None."""
     for prefix, vi in PROBLEMS_VI.items():
         if problem.startswith(prefix):
             return vi
@@ -87,7 +88,7 @@ class InputError(Exception):
     def __post_init__(self) -> None:
         self.file = _safe_file(self.file)
         if self.problem_vi is None:
-            self.problem_vi = problem_vi(self.problem) or self.problem
+            self.problem_vi = vietnamese_problem(self.problem) or self.problem
         if self.expected_vi is None and self.expected is not None:
             self.expected_vi = str(self.expected)
         super().__init__(str(self))

@@ -85,7 +85,8 @@ def get_context(paths: Paths | None = None):
         return ctx
     if not (root / GX_DIR / "great_expectations.yml").is_file():
         raise ValidationSetupError(
-            f"{root / GX_DIR / 'great_expectations.yml'} not found: the GX project is missing "
+            f"{paths.rel(root / GX_DIR / 'great_expectations.yml')} not found: the GX project "
+            "is missing "
             "(regenerate it with `python -m par_review.validation.suites --write`)"
         )
     for name in ("great_expectations", "great_expectations._docs_decorators"):
@@ -407,6 +408,9 @@ def validate_tables(
                 if table == "satisfaction" and no_target:
                     found = [_no_target_is_a_warning(f, cfg, paths, year) for f in found]
                 for f in found:
+                    if f.get("error"):  # an exception's text may hold a server path
+                        f["error"] = f["error"].replace(str(paths.root.resolve()), "<project>")
+                        f["error"] = f["error"].replace(str(paths.root), "<project>")
                     (report.failures if f["severity"] == "critical" else report.warnings).append(f)
         if docs and write:
             out = Path(out_dir) if out_dir else paths.work_year(year)
