@@ -230,7 +230,7 @@ def _clean_params(key, ctx, out_dir):
 
 
 # ---------------------------------------------------------------- the table
-COMMON = ("__init__.py", "paths.py", "config.py", "errors.py", "textnorm.py", "fsutil.py")
+COMMON = ("__init__.py", "paths.py", "config.py", "errors.py", "textnorm.py", "fsutil.py", "fmt.py")
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ STEPS: tuple[Step, ...] = (
         "validate",
         "20_validate.ipynb",
         False,
-        (*COMMON, "validation", "clean", "rawdata", "assets/datadocs", "i18n.py", "locales"),
+        (*COMMON, "validation", "clean", "rawdata", "assets/datadocs"),
         _params,
         _validate_inputs,
         _validate_outputs,
@@ -274,7 +274,7 @@ STEPS: tuple[Step, ...] = (
         "analyse",
         "30_analyse.ipynb",
         False,
-        (*COMMON, "metrics", "clean", "rawdata", "fmt.py"),
+        (*COMMON, "metrics", "clean", "rawdata"),
         _analyse_params,
         _analyse_inputs,
         _analyse_outputs,
