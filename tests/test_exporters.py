@@ -352,3 +352,61 @@ def test_no_sideways_scroll_on_a_phone(demo_report):
     for name in ("report.vi.html", "report.en.html", "data-notes.vi.html", "validation.en.html"):
         scroll, inner = _chromium_scroll_width(demo_report["dir"] / name)
         assert scroll <= inner, f"{name}: {scroll} px wide in a {inner} px window"
+
+
+def _axe_js() -> Path | None:
+    """axe-core from npm (`npm install axe-core` in the project, or AXE_CORE_JS)."""
+    import os
+
+    for p in (os.environ.get("AXE_CORE_JS"), REPO / "node_modules" / "axe-core" / "axe.min.js"):
+        if p and Path(p).is_file():
+            return Path(p)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not shutil.which("chromium") or _axe_js() is None, reason="needs chromium and axe-core"
+)
+def test_axe_core_finds_no_wcag_a_or_aa_violation(demo_report):
+    import tempfile
+
+    axe = _axe_js().read_text(encoding="utf-8")
+    run = (
+        "<script>" + axe + "</script><script>axe.run(document,{runOnly:{type:'tag',values:"
+        "['wcag2a','wcag2aa','wcag21a','wcag21aa']}}).then(function(r){document.title='V:'+"
+        "JSON.stringify(r.violations.map(function(v){return [v.id,v.nodes.length,"
+        "v.nodes[0].target.join(' ')]}))}).catch(function(e){document.title='ERR:'+e});"
+        "</script></body>"
+    )
+    folder = demo_report["dir"]
+    for name in ("report.vi.html", "report.en.html", "data-notes.vi.html", "validation.en.html"):
+        probe = folder / f".axe-{name}"
+        probe.write_text(
+            (folder / name).read_text(encoding="utf-8").replace("</body>", run), encoding="utf-8"
+        )
+        try:
+            with tempfile.TemporaryDirectory() as profile:
+                out = subprocess.run(
+                    [
+                        shutil.which("chromium") or "chromium",
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        f"--user-data-dir={profile}",
+                        "--virtual-time-budget=60000",
+                        "--window-size=1280,900",
+                        "--dump-dom",
+                        probe.as_uri(),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                ).stdout
+        finally:
+            probe.unlink()
+        m = re.search(r"<title>(V:|ERR:)([^<]*)", out)
+        assert m, f"{name}: axe-core gave no result"
+        assert m.group(0) == "<title>V:[]", f"{name}: {m.group(1)}{m.group(2)}"

@@ -613,3 +613,18 @@ def test_the_2025_report_states_the_break_and_compares_no_counts(merged_2025):
     assert "Merged from" in rk and "tỉnh Ninh Thuận</span>" in rk
     # the communes' column follows the 2025 title
     assert "Xã, phường, đặc khu" in render_part(c, "rankings")
+
+
+def test_par_index_components_when_the_data_has_them(project, metrics_2022, tmp_path):
+    (project.national_raw.parent / "par_index_components.csv").write_text(
+        "year,component_vi,component_en,value_pct,rank,rank_of\n"
+        "2022,Cải cách thể chế,Institutional reform,100.00,10,63\n"
+        "2022,Cải cách thủ tục hành chính,Administrative procedure reform,,53,63\n",
+        encoding="utf-8",
+    )
+    c = build_context(
+        2022, project, lang="vi", out_dir=tmp_path, metrics=copy.deepcopy(metrics_2022)
+    )
+    html = render_part(c, "national")
+    assert "Cải cách thể chế" in html and "100,00%" in html and "10/63" in html and "53/63" in html
+    assert any(t.id == "par-index-components" for t in report_tables(c))
