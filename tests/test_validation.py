@@ -700,3 +700,23 @@ def test_one_level_province_is_cleaned_and_validated_from_config_only(tmp_path):
     assert band["units"][0]["source_file"] == "data/raw/tinh_mot_cap/2024/ket_qua_xa.csv"
     assert band["units"][0]["source_row"] == 4
     assert "dòng / row 4" in _block(bad.summary_text(), "xa.tier.band.tot")
+
+
+def test_raw_data_identical_to_the_year_before_is_a_warning(project):
+    """A new year's folder copied from the last (and a title that names no year, so cleaning
+    cannot tell): validation warns, naming both files."""
+    new = project.raw_year(YEAR + 1)
+    shutil.rmtree(new, ignore_errors=True)
+    shutil.copytree(project.raw_year(YEAR), new)
+    report = validate_tables(YEAR + 1, {}, project, write=False, docs=False)
+    repeats = [w for w in report.warnings if w["check"] == "raw.same_as_previous_year"]
+    assert {w["table"] for w in repeats} == {"provincial", "commune", "satisfaction"}
+    text = report.summary_text()
+    a = f"data/raw/khanh_hoa/{YEAR + 1}/provincial.xlsx"
+    b = f"data/raw/khanh_hoa/{YEAR}/provincial.xlsx"
+    assert f"{a} = {b}" in text and "byte-identical" in text and "giống hệt" in text
+    assert all(w["severity"] == "warning" for w in repeats)
+    (new / "provincial.xlsx").write_bytes((new / "provincial.xlsx").read_bytes() + b"\0")
+    report = validate_tables(YEAR + 1, {}, project, write=False, docs=False)
+    tables = {w["table"] for w in report.warnings if w["check"] == "raw.same_as_previous_year"}
+    assert tables == {"commune", "satisfaction"}

@@ -424,6 +424,8 @@ def validate_tables(
         for key in result_ids:  # the in-memory store must not grow with every run
             with contextlib.suppress(Exception):
                 store.remove_key(key)
+    if only is None:  # a whole year: is its raw data a copy of the year before's?
+        report.warnings.extend(raw_repeats(paths, cfg, year))
     report.seconds = time.perf_counter() - t0
     if write:
         out = Path(out_dir) if out_dir else paths.work_year(year)
@@ -467,6 +469,48 @@ def _fill(template: str, params: dict) -> str:
         for k, v in params.items()
     }
     return template.format_map(Safe(shown))
+
+
+def raw_repeats(paths: Paths, cfg: ProvinceConfig, year: int) -> list[dict]:
+    """A warning for each raw file of the year that is byte-identical to the same file of the
+    year before (a new year's folder copied from the last, and not yet replaced)."""
+    here, before = paths.raw_year(year), paths.raw_year(year - 1)
+    if not here.is_dir() or not before.is_dir():
+        return []
+    stems = {(spec or {}).get("input", lv): lv for lv, spec in cfg.levels_for(year).items()}
+    out = []
+    for f in sorted(here.iterdir()):
+        g = before / f.name
+        if f.is_symlink() or g.is_symlink() or not (f.is_file() and g.is_file()):
+            continue
+        if f.stat().st_size != g.stat().st_size or f.read_bytes() != g.read_bytes():
+            continue
+        a, b = paths.rel(f), paths.rel(g)
+        out.append(
+            {
+                "check": "raw.same_as_previous_year",
+                "table": stems.get(f.stem, f.stem),
+                "severity": "warning",
+                "expectation": None,
+                "column": None,
+                "description": {
+                    "vi": f"Dữ liệu gốc năm {year} khác dữ liệu gốc năm {year - 1}",
+                    "en": f"The raw data of {year} differs from the raw data of {year - 1}",
+                },
+                "expected": {
+                    "vi": f"tệp của năm {year}, không phải bản sao của {b}",
+                    "en": f"the file of {year}, not a copy of {b}",
+                },
+                "found": f"{a} = {b}",
+                "hint": {
+                    "vi": f"{a} giống hệt từng byte {b}: thay bằng bảng kết quả năm {year}",
+                    "en": f"{a} is byte-identical to {b}: replace it with the {year} results",
+                },
+                "n_units": 0,
+                "units": [],
+            }
+        )
+    return out
 
 
 TARGET_CHECKS = ("satisfaction.target_pct.present", "satisfaction.target_pct.configured")
