@@ -24,7 +24,14 @@ from par_review.i18n import Translator
 from par_review.report import charts
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_KEYS = ("tier_shares", "score_distribution", "movement", "satisfaction", "national_ranks")
+DEMO_KEYS = (
+    "tier_shares",
+    "score_distribution",
+    "movement",
+    "satisfaction",
+    "national_ranks",
+    "areas",
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -240,6 +247,11 @@ def _report_charts(paths, year: int, tmp_path_factory) -> dict:
         )
         for ch in make_charts(ctx):
             out[(lang, ch.key)] = ch
+        areas = charts.areas_frame(metrics, lang)
+        if not areas.empty and (lang, "areas") not in out:  # until make_charts draws it
+            out[(lang, "areas")] = charts.areas_chart(
+                areas, ctx.cfg, year, ctx.t, ctx.f, prev_year=ctx.prev
+            )
     return out
 
 
@@ -550,6 +562,18 @@ def test_national_ranks_one_panel_per_index_axis_1_to_total_no_zero(cfg):
     assert "trục bên phải" in ch.caption
     texts = [t.get_text() for a in (par, *twins) for t in a.texts]
     assert texts.count("16/63") == 2 and "10/34" in texts and "8/34" in texts
+
+
+# --------------------------------------------------------------------------- Hình 6
+def test_areas_chart_from_zero_with_the_previous_year(demo_charts):
+    ch = demo_charts[("vi", "areas")]
+    axes = [ax for ax in ch.figure.axes if ax.get_title(loc="left")]
+    assert len(axes) == 2 and all(ax.get_xlim()[0] == 0 for ax in axes)
+    labels = [t.get_text() for t in axes[0].get_yticklabels()]
+    assert any("Cải cách thể chế" in x for x in labels)
+    assert "86,47%" in [t.get_text() for t in axes[0].texts]  # chỉ đạo, điều hành 2022
+    assert "năm 2022" in ch.caption and "năm 2021" in ch.caption
+    assert "lĩnh vực" in ch.alt
 
 
 # --------------------------------------------------------------------------- no side effects

@@ -1063,3 +1063,129 @@ def national_ranks_chart(
         _sentences([t("charts.national.alt"), *parts]),
         caption,
     )
+
+
+# -- 6. reform areas (lĩnh vực): mean as % of the area's maximum ---------------------------
+def areas_frame(metrics: Mapping, lang: str = "vi") -> pd.DataFrame:
+    """metrics.json `levels.*.areas` as a tidy frame: level, area, label, mean_pct, prev_pct
+    (prev_pct is None where the comparison basis gives no previous figure)."""
+    rows = []
+    for level, lv in (metrics.get("levels") or {}).items():
+        for area, a in ((lv or {}).get("areas") or {}).items():
+            label = a.get(f"label_{lang}") if lang != "vi" else None
+            rows.append(
+                {
+                    "level": level,
+                    "area": area,
+                    "label": label or a.get("label") or area,
+                    "mean_pct": a.get("mean_pct_of_max"),
+                    "prev_pct": a.get("prev_mean_pct_of_max"),
+                }
+            )
+    return pd.DataFrame(rows, columns=["level", "area", "label", "mean_pct", "prev_pct"])
+
+
+@_themed
+def areas_chart(
+    areas: pd.DataFrame,
+    cfg: ProvinceConfig,
+    year: int,
+    t: Translator,
+    f: Formatter,
+    *,
+    prev_year: int | None = None,
+) -> Chart:
+    """`areas`: level, area, label, mean_pct, prev_pct (`areas_frame`). One panel per level,
+    bars from 0 to 100% of each area's maximum, in config order; the previous year's
+    figure (where comparable) is a diamond on the bar."""
+    a = areas.dropna(subset=["mean_pct"])
+    present = set(a["level"])
+    order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
+    levels = [lv for lv in order if lv in present] + sorted(present - set(order))
+    rows = [len(a[a["level"] == lv]) for lv in levels]
+    names = {
+        r.Index: textwrap.fill(str(r.label), 26, break_long_words=False) for r in a.itertuples()
+    }
+    lines = max((nm.count("\n") + 1 for nm in names.values()), default=1)
+    row = 0.26 if lines == 1 else 0.4
+    fig, axes = _new_figure(
+        max(len(levels), 1),
+        1,
+        height=0.6 + sum(row * n + 0.75 for n in rows),
+        gridspec_kw={"height_ratios": [max(n, 1) for n in rows] or [1]},
+    )
+    has_prev = prev_year is not None and a["prev_pct"].notna().any()
+    alt_parts = []
+    for ax, level in zip(axes[:, 0], levels, strict=False):
+        d = a[a["level"] == level]
+        ys = np.arange(len(d))
+        ax.barh(ys, d["mean_pct"].astype(float), height=0.66, color=NATIONAL_COLOUR, zorder=2)
+        if has_prev:
+            p = d["prev_pct"].astype(float)
+            ax.scatter(
+                p,
+                ys,
+                marker="D",
+                s=30,
+                color="white",
+                edgecolor=INK,
+                linewidth=1.1,
+                zorder=3,
+            )
+        ax.set_yticks(ys, [names[i] for i in d.index])
+        ax.set_ylim(len(d) - 0.5, -0.5)
+        ax.set_xlim(0, 100)
+        ax.xaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+        ax.xaxis.set_major_formatter(_pct_axis(f))
+        ax.grid(axis="y", visible=False)
+        ax.tick_params(axis="y", labelsize=9)
+        ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
+        for i, v in enumerate(d["mean_pct"].astype(float)):
+            ax.annotate(
+                f.pct(v),
+                (1, i),
+                xycoords=("axes fraction", "data"),
+                xytext=(6, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=9,
+                color=INK,
+                annotation_clip=False,
+            )
+        best, worst = d.loc[d["mean_pct"].idxmax()], d.loc[d["mean_pct"].idxmin()]
+        alt_parts.append(
+            t(
+                "charts.areas.alt_level",
+                level=cfg.level_label(level, t.lang),
+                n=f.int(len(d)),
+                best=best["label"],
+                best_pct=f.pct(best["mean_pct"]),
+                worst=worst["label"],
+                worst_pct=f.pct(worst["mean_pct"]),
+            )
+        )
+    axes[-1][0].set_xlabel(t("charts.areas.x"))
+    if has_prev:
+        handles = [
+            Patch(color=NATIONAL_COLOUR),
+            Line2D([], [], ls="none", marker="D", markersize=6, color="white", markeredgecolor=INK),
+        ]
+        _legend_below(
+            fig,
+            handles,
+            [
+                t("charts.areas.legend_year", year=str(year)),
+                t("charts.areas.legend_year", year=str(prev_year)),
+            ],
+        )
+    _freeze(fig)
+    caption = t("charts.areas.caption", year=str(year))
+    if has_prev:
+        caption += " " + t("charts.areas.caption_prev", prev=str(prev_year))
+    return Chart(
+        "areas",
+        fig,
+        _sentences([t("charts.areas.alt", year=str(year)), *alt_parts]),
+        caption,
+    )
