@@ -26,6 +26,7 @@ from ..pipeline.steps import Context, Key, Step
 
 SKIP_DIRS = {"__pycache__", "uncommitted", ".ipynb_checkpoints", ".git", ".pytest_cache"}
 INTERVAL = 0.3
+SETTLE = 0.15  # a save is complete when a poll this much later sees nothing new
 
 Stamp = tuple[int, int]  # (mtime_ns, size)
 
@@ -90,7 +91,7 @@ class Watcher:
         seen = set(changed)
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            time.sleep(self.interval)
+            time.sleep(min(self.interval, SETTLE))
             more = self.poll()
             if not more:
                 break
