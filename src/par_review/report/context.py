@@ -1177,7 +1177,10 @@ def rankings_data(ctx: ReportContext) -> dict:
             )
         blocks.append(
             {
-                "heading": cap(t("rankings.full", level=label, year=str(ctx.year))),
+                # one table: its caption is the heading; district tables get one above them
+                "heading": cap(t("rankings.full", level=label, year=str(ctx.year)))
+                if len(tables) > 1
+                else None,
                 "note": t("rankings.full_note"),
                 "tables": tables,
                 "top_bottom": top_bottom_table(ctx, level),
