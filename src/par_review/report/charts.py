@@ -256,13 +256,13 @@ def structure_breaks(
         if callable(brk):
             try:
                 entry = brk(y)
-            except (KeyError, ValueError, TypeError):
+            except Exception:  # a config that cannot say: no break from it
                 entry = None
         is_break = bool(entry)
         if not is_break and level is not None and callable(comp):
             try:
                 is_break = (comp(y, level) or {}).get("basis", "same_set") != "same_set"
-            except (KeyError, ValueError, TypeError):
+            except Exception:  # a config that cannot say: no break from it
                 is_break = False
         if is_break:
             out[y] = short_break_label(_label_of(entry, lang)) if entry else None
