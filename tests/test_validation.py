@@ -720,3 +720,20 @@ def test_raw_data_identical_to_the_year_before_is_a_warning(project):
     report = validate_tables(YEAR + 1, {}, project, write=False, docs=False)
     tables = {w["table"] for w in report.warnings if w["check"] == "raw.same_as_previous_year"}
     assert tables == {"commune", "satisfaction"}
+
+
+def test_the_first_line_of_a_failure_says_what_failed(paths, tables):
+    """A log or status line often keeps only the first line of an error: it names the
+    check, the unit, the value and the raw file and row."""
+    prov = tables["provincial"].copy()
+    prov.loc[4, "score"] = 105.0
+    report = validate_tables(
+        YEAR, {"provincial": prov}, paths, only=["provincial"], write=False, docs=False
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        gate(report)
+    first = str(exc.value).splitlines()[0]
+    assert first.startswith(f"KHÔNG ĐẠT / FAILED {YEAR} (khanh_hoa): provincial.score.range")
+    assert prov.loc[4, "unit_name"] in first and "105" in first
+    assert f"{prov.loc[4, 'source_file']}, dòng / row {prov.loc[4, 'source_row']}" in first
+    assert "KHÔNG ĐẠT" in str(exc.value) and "FAILED" in str(exc.value)

@@ -72,7 +72,8 @@ class ValidationFailed(Exception):
 
     def __init__(self, report: ValidationReport):
         self.report = report
-        super().__init__(report.summary_text())
+        # the first line says what failed (a log or status line often keeps only that one)
+        super().__init__(report.headline() + "\n" + report.summary_text())
 
 
 # -- the GX context ------------------------------------------------------------------------------
@@ -170,6 +171,33 @@ class ValidationReport:
 
     def __str__(self) -> str:
         return self.summary_text()
+
+    def headline(self) -> str:
+        """One line naming the first critical failure: the check, the unit, the value, the
+        raw file and row, how many more, and where the Data Docs are."""
+        if self.success:
+            return f"ĐẠT / PASSED {self.year} ({self.province})"
+        f = self.failures[0]
+        parts = [f"KHÔNG ĐẠT / FAILED {self.year} ({self.province}): {f['check']}"]
+        unit = next(iter(f.get("units") or []), None)
+        if unit is not None:
+            parts.append(
+                f"{_unit_label(unit, f['table'])}: giá trị / found {_show(unit.get('value'))}"
+                + _source(unit)
+            )
+        elif f.get("missing_units"):
+            parts.append(
+                f"{_unit_label(f['missing_units'][0], f['table'])}: thiếu / missing"
+                + (f" (+{len(f['missing_units']) - 1})" if len(f["missing_units"]) > 1 else "")
+            )
+        elif f.get("found") is not None:
+            parts.append(f"giá trị / found {_show(f['found'])}")
+        more = len(self.failures) - 1
+        if more:
+            parts.append(f"+{more} lỗi khác / more failure(s)")
+        if self.data_docs:
+            parts.append(f"Data Docs: {self.data_docs_at or self.data_docs}")
+        return " · ".join(parts)
 
 
 def _table_order(name: str) -> tuple[int, str]:
