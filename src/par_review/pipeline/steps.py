@@ -289,8 +289,6 @@ STEPS: tuple[Step, ...] = (
             "report",
             "clean",
             "rawdata",
-            "metrics",
-            "fmt.py",
             "i18n.py",
             "locales",
             "provenance.py",
