@@ -231,13 +231,13 @@ def national_frame():
 SAT = pd.DataFrame({"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]})
 
 
-def _report_charts(paths, year: int, tmp_path_factory) -> dict:
+def _report_charts(paths, year: int, tmp_path_factory, langs=("vi", "en")) -> dict:
     from par_review.metrics.compute import compute_metrics
     from par_review.report.context import build_context, make_charts
 
     metrics = compute_metrics(year, paths)
     out = {}
-    for lang in ("vi", "en"):
+    for lang in langs:
         ctx = build_context(
             year,
             paths,
@@ -276,6 +276,23 @@ def merger_charts(demo_processed, tmp_path_factory):
     for prov in getattr(cfg, "baseline_provinces", lambda _y: [])(2025):
         clean_year(2024, paths.of(prov))
     return _report_charts(paths, 2025, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def tinh_mau_charts(tmp_path_factory):
+    """The charts of the small test province (one level, three tiers), 2024, Vietnamese."""
+    from conftest import make_project_copy
+
+    from par_review.clean.tables import clean_year
+
+    fixture = REPO / "tests" / "fixtures" / "provinces" / "tinh_mau"
+    paths = make_project_copy(tmp_path_factory.mktemp("tinh_mau") / "proj")
+    shutil.copytree(fixture / "config" / "tinh_mau", paths.root / "config" / "tinh_mau")
+    shutil.copytree(fixture / "data" / "raw" / "tinh_mau", paths.root / "data" / "raw" / "tinh_mau")
+    tm = paths.of("tinh_mau")
+    for year in tm.raw_years():
+        clean_year(year, tm)
+    return _report_charts(tm, 2024, tmp_path_factory, langs=("vi",))
 
 
 @pytest.fixture(scope="module")
@@ -323,12 +340,18 @@ SYN = [
 @pytest.fixture(
     params=[("demo", *p) for p in ALL]
     + [("merger", *p) for p in ALL]
-    + [("synthetic", *p) for p in SYN],
+    + [("synthetic", *p) for p in SYN]
+    + [("tinh_mau", "vi", k) for k in ("tier_shares", "score_distribution", "movement", "areas")],
     ids=str,
 )
-def any_chart(request, demo_charts, merger_charts, synthetic_charts):
+def any_chart(request, demo_charts, merger_charts, synthetic_charts, tinh_mau_charts):
     src, lang, key = request.param
-    pool = {"demo": demo_charts, "merger": merger_charts, "synthetic": synthetic_charts}[src]
+    pool = {
+        "demo": demo_charts,
+        "merger": merger_charts,
+        "synthetic": synthetic_charts,
+        "tinh_mau": tinh_mau_charts,
+    }[src]
     assert (lang, key) in pool, f"the {src} data did not draw {key} ({lang})"
     return pool[(lang, key)]
 

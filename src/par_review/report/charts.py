@@ -651,7 +651,9 @@ def movement_chart(
     ncols = 2 if n == 2 else 1
     nrows = int(np.ceil(n / ncols))
     side = (WIDTH_IN - 0.3) / ncols
-    fig, axes = _new_figure(nrows, ncols, height=min(side, 4.2) * nrows + 0.55)
+    fig, axes = _new_figure(
+        nrows, ncols, height=min(side, 4.2 if ncols > 1 else 3.7) * nrows + 0.55
+    )
     alt_parts = []
     order = ["up", "same", "down"]
     flat = list(axes.flat)
