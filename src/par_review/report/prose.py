@@ -64,6 +64,14 @@ def ordinal_en(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def lower_first(s: str) -> str:
+    """A label used mid-sentence: "chỉ số hài lòng …", not "Chỉ số hài lòng …" after a
+    colon (acronyms such as "PAR INDEX" stay as they are)."""
+    if len(s) > 1 and s[1].isupper():
+        return s
+    return s[:1].lower() + s[1:]
+
+
 def sentence(text: str) -> str:
     """End a sentence with a full stop (once)."""
     text = text.rstrip()
@@ -280,8 +288,7 @@ def satisfaction_paragraph(ctx: ReportContext) -> str:
     if not s.get("available"):
         return t("results.satisfaction_none", year=str(ctx.year))
     label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
-    if not label:
-        label = t("results.satisfaction_default_label")
+    label = lower_first(label) if label else t("results.satisfaction_default_label")
     common = {
         "label": label,
         "value": f.pct(s["value_display"]),
