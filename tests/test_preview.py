@@ -104,10 +104,8 @@ def test_a_report_code_or_notebook_change_re_runs_only_the_report(kh):
     assert kh.affected([kh.paths.notebooks / "40_report.ipynb"]) == ["report vi"]
 
 
-def test_a_locale_change_re_runs_the_report_and_no_data_step_that_ignores_wording(kh):
-    steps = kh.affected([PACKAGE_DIR / "locales" / "vi.yml"])
-    assert "report vi" in steps
-    assert not [s for s in steps if s.startswith(("clean", "analyse"))]
+def test_a_locale_change_re_runs_only_the_report(kh):
+    assert kh.affected([PACKAGE_DIR / "locales" / "vi.yml"]) == ["report vi"]
 
 
 def test_a_raw_change_of_the_year_re_runs_every_step_of_that_year(kh):
@@ -163,8 +161,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_the_server_serves_the_last_good_copy_with_the_script_and_the_error_instead(tmp_path):
     paths = Paths(tmp_path, "tinh_mau")
     pv = Preview(paths, Key("tinh_mau", 2024, "vi"), port=0, out=io.StringIO())
-    th = threading.Thread(target=pv.httpd.serve_forever, daemon=True)
-    th.start()
+    pv.start_server()
     try:
         status, body = _get(pv.url)
         assert status == 200 and "Đang dựng" in body and page.MARKER in body
@@ -195,6 +192,16 @@ def test_the_server_serves_the_last_good_copy_with_the_script_and_the_error_inst
         assert _get(pv.url + "__preview/version")[1] == v2
         status = json.loads(_get(pv.url + "__preview/status")[1])
         assert status["ok"] is False and status["error"]["step"] == "clean"
+        assert status["last_good_at"]
+
+        # a failed validation of the year shown: its Data Docs (in current/) are linked
+        docs = pv.session.current / "validation"
+        docs.mkdir(parents=True)
+        (docs / "index.html").write_text("<html><body>Data Docs</body></html>", "utf-8")
+        pv._finish(Outcome(ok=False, error={"step": "validate", "key": "tinh_mau/2024"}))
+        body = _get(pv.url + "report.vi.html")[1]
+        assert 'href="/current/validation/index.html"' in body
+        assert "Data Docs" in _get(pv.url + "current/validation/index.html")[1]
     finally:
         pv.close()
     assert pv.httpd.socket.fileno() == -1

@@ -88,6 +88,12 @@ def error_page(
         parts.append(
             f"<p>Sổ tay đã chạy / executed notebook: <code>{html.escape(notebook)}</code></p>"
         )
+    if error.get("docs"):
+        parts.append(
+            f'<p><a href="{html.escape(error["docs"])}">Báo cáo kiểm tra số liệu của lần chạy này '
+            '(Data Docs)<br><span class="en">The validation report of this run (Data Docs)'
+            "</span></a></p>"
+        )
     if last_good:
         when = f" ({html.escape(last_good_at)})" if last_good_at else ""
         parts.append(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+import signal
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from .session import Outcome, Session
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8008
 LAST_GOOD = "/last-good/"
+CURRENT = "/current/"  # the outputs of the last run, good or not (a failed validation's Data Docs)
 
 
 class Preview:
@@ -54,11 +56,11 @@ class Preview:
         self.version = 0
         self.running = ""
         self.outcome: Outcome | None = None
-        self.last_good_at = ""
         self.stop_event = threading.Event()
         self.httpd = ThreadingHTTPServer((HOST, port), _handler(self))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.own_signals = False  # the command line's process: Ctrl-C, SIGTERM, SIGHUP are ours
 
     @property
     def url(self) -> str:
@@ -82,16 +84,21 @@ class Preview:
                 "ran": [] if o is None else o.ran,
                 "seconds": None if o is None else round(o.seconds, 2),
                 "last_good": self.session.last_good.is_dir(),
-                "last_good_at": self.last_good_at,
+                "last_good_at": self._last_good_at(),
             }
+
+    def _last_good_at(self) -> str:
+        try:
+            t = (self.session.last_good / self.session.report_name()).stat().st_mtime
+        except OSError:
+            return ""
+        return time.strftime("%H:%M:%S", time.localtime(t))
 
     def _finish(self, outcome: Outcome) -> None:
         with self.lock:
             before = self.outcome
             self.outcome = outcome
             self.running = ""
-            if outcome.ok and outcome.ran:
-                self.last_good_at = time.strftime("%H:%M:%S")
             changed = (
                 before is None
                 or outcome.ran
@@ -119,10 +126,15 @@ class Preview:
             )
         return outcome
 
+    def start_server(self) -> None:
+        """Answer HTTP requests from a background thread (until close())."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+            self._thread.start()
+
     def serve(self) -> None:
         """Serve, build, then watch until stop() or Ctrl-C; always cleans up."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self.start_server()
         try:
             self.say(f"serving {self.key} at {self.url} (Ctrl-C stops)")
             ctx = self.session.context()
@@ -163,8 +175,11 @@ class Preview:
         self.stop_event.set()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.httpd.shutdown()
+        if self.own_signals and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still shut down
+        if self._thread is not None:
+            with contextlib.suppress(Exception):
+                self.httpd.shutdown()
         with contextlib.suppress(Exception):
             self.httpd.server_close()
         self.session.shutdown()
@@ -187,17 +202,24 @@ class Preview:
         good = self.session.last_good
         if path.startswith(LAST_GOOD):
             return self._file(good, path[len(LAST_GOOD) :], v)
+        if path.startswith(CURRENT):
+            return self._file(self.session.current, path[len(CURRENT) :], v)
         rel = path.lstrip("/")
-        if snap["ok"] is None:
-            if rel == report or not good.is_dir():
-                return 200, "text/html; charset=utf-8", page.waiting_page(str(self.key), v), {}
+        if snap["ok"] is None and not (good / report).is_file():
+            return 200, "text/html; charset=utf-8", page.waiting_page(str(self.key), v), {}
         elif snap["ok"] is False and rel.endswith(".html") and not rel.startswith("validation/"):
             href = LAST_GOOD + rel if (good / rel).is_file() else None
             if href is None and (good / report).is_file():
                 href = LAST_GOOD + report
-            body = page.error_page(
-                snap["error"] or {}, str(self.key), v, href, snap["last_good_at"]
-            )
+            error = dict(snap["error"] or {})
+            docs = self.session.current / "validation" / "index.html"
+            if (
+                error.get("step") == "validate"
+                and error.get("key") == str(self.key.data)
+                and docs.is_file()
+            ):
+                error["docs"] = CURRENT + "validation/index.html"  # the failed run's Data Docs
+            body = page.error_page(error, str(self.key), v, href, snap["last_good_at"])
             return 200, "text/html; charset=utf-8", body, {}
         return self._file(good, rel, v)
 
@@ -298,6 +320,15 @@ def run_preview(
     except OSError as exc:
         print(f"error: cannot listen on {HOST}:{port}: {exc.strerror or exc}", file=err)
         return 2
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        preview.own_signals = True
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         preview.serve()
     return 0
