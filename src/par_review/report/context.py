@@ -1286,7 +1286,7 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
         if items:
             tables.append(Table(f"movers-{kind}-{level}", f"{label}: {title}", cols, rows(items)))
         else:
-            empty.append(f"{title}: {t('rankings.movers_none')}")
+            empty.append(f"{cap(title)}: {t('rankings.movers_none')}")
     if mv.get("merged"):
         mcols = [
             head(unit_col),
