@@ -149,6 +149,57 @@ def test_error_of_notebook_keeps_every_line_of_the_message(tmp_path):
     assert error_of_notebook(tmp_path / "missing.ipynb") == ""
 
 
+def test_the_builds_records_spare_the_preview_what_the_build_already_did(tmp_path):
+    """The clean step's outputs are the build's own and an earlier year is only read: when
+    build/state.json says they are current (same fingerprint, same outputs), the preview
+    does not redo them; the build's state is only read."""
+    from par_review.clean.tables import clean_year
+    from par_review.pipeline import fingerprint as fpr
+    from par_review.pipeline.state import VERSION
+    from par_review.pipeline.steps import BY_NAME
+
+    root = tmp_path / "proj"
+    shutil.copytree(FIXTURE / "config", root / "config")
+    shutil.copytree(FIXTURE / "data" / "raw", root / "data" / "raw")
+    paths = Paths(root, "tinh_mau")
+    clean_year(2023, paths, "tinh_mau")
+    s = Session(paths, Key("tinh_mau", 2024, "vi"), say=lambda m: None)
+    ctx = s.context()
+    old, clean, validate = Key("tinh_mau", 2023), BY_NAME["clean"], BY_NAME["validate"]
+    assert s.decide(clean, old, ctx)[0] and s.decide(validate, old, ctx)[0]
+
+    m = fpr.input_manifest(clean, old, ctx, s.report_dir(old))
+    outs = fpr.output_signature(clean.outputs(old, ctx), root, s.report_dir(old))
+    vfp = fpr.fingerprint(fpr.input_manifest(validate, old, ctx, s.report_dir(old)))
+    rec = {"fp": fpr.fingerprint(m), "inputs": m, "outputs": outs, "at": "t"}
+    built = {
+        "version": VERSION,
+        "keys": {
+            "tinh_mau/2023": {
+                "steps": {"clean": rec},
+                "validated": {"fp": vfp, "ok": True},
+                "last": {},
+            }
+        },
+    }
+    (root / "build").mkdir()
+    (root / "build" / "state.json").write_text(json.dumps(built), "utf-8")
+    before = (root / "build" / "state.json").read_bytes()
+
+    s = Session(paths, Key("tinh_mau", 2024, "vi"), say=lambda m: None)
+    assert s.decide(clean, old, ctx)[0] is False
+    assert s.decide(validate, old, ctx)[0] is False
+    assert s.state.key(old)["validated"]["ok"] is True  # what the gate reads
+    # the year shown still gets its own validation (its Data Docs are on the page)
+    assert s.decide(validate, Key("tinh_mau", 2024), ctx)[0] is True
+    # a raw change: the build's record no longer holds
+    raw = paths.raw_year(2023) / "co_quan.csv"
+    raw.write_text(raw.read_text("utf-8") + "\n", "utf-8")
+    s = Session(paths, Key("tinh_mau", 2024, "vi"), say=lambda m: None)
+    assert s.decide(clean, old, s.context())[0] is True
+    assert (root / "build" / "state.json").read_bytes() == before
+
+
 # ------------------------------------------------------------------------- the server's answers
 def _get(url: str) -> tuple[int, str]:
     try:
