@@ -173,9 +173,11 @@ def test_output_signature_notices_a_rewrite(tmp_path):
 # ----------------------------------------------------------------------------- selection
 def test_selection_every_province_year_and_language(project):
     targets, langs = r.select(project, r.BuildOptions())
-    assert {t.province for t in targets} == {"khanh_hoa"}
-    assert [t.year for t in targets] == project.raw_years()
+    assert {t.province for t in targets} == {"khanh_hoa", "ninh_thuan"}  # every province
+    assert [t.year for t in targets if t.province == "khanh_hoa"] == project.raw_years()
     assert langs["khanh_hoa"] == ["vi", "en"]
+    targets, _ = r.select(project, r.BuildOptions(provinces=["ninh_thuan"]))
+    assert targets == [Key("ninh_thuan", y) for y in project.of("ninh_thuan").raw_years()]
     targets, langs = r.select(project, r.BuildOptions(years=[2022], langs=["en"]))
     assert targets == [Key("khanh_hoa", 2022)] and langs["khanh_hoa"] == ["en"]
 
@@ -185,7 +187,8 @@ def test_selection_every_province_year_and_language(project):
     [
         ({"provinces": ["../../etc"]}, "is not a name"),
         ({"provinces": ["nowhere"]}, "no province 'nowhere'"),
-        ({"years": [2031]}, "no raw data for khanh_hoa 2031"),
+        ({"years": [2031]}, "no raw data for 2031 in any province"),
+        ({"provinces": ["khanh_hoa"], "years": [2031]}, "no raw data for khanh_hoa 2031"),
         ({"langs": ["fr"]}, "unknown language"),
     ],
 )

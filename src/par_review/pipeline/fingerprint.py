@@ -116,7 +116,11 @@ def code_files(step: Step) -> dict[str, str]:
 
 def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict[str, str]:
     inputs = step.inputs(key, ctx, report_dir) if step.name == "report" else step.inputs(key, ctx)
-    m = {label: tree_hash(path) for label, path in sorted(inputs.items())}
+    root = ctx.paths.root.resolve()
+    m = {
+        label: (tree_hash(path) if _inside(path, root) else "a link outside the project")
+        for label, path in sorted(inputs.items())
+    }
     m[f"notebook:{step.notebook}"] = file_hash(ctx.paths.notebooks / step.notebook)
     m.update(code_files(step))
     params = step.params(key, ctx, None)
@@ -128,6 +132,15 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
     for k, v in versions().items():
         m[f"version:{k}"] = v
     return m
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Never read what a link outside the project points at (cleaning refuses it too)."""
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return not path.exists()  # a missing file is hashed as "missing"
+    return True
 
 
 def fingerprint(manifest: dict[str, str]) -> str:

@@ -113,7 +113,7 @@ class Worker:
             )
         except PapermillExecutionError as exc:
             raise StepFailed(
-                step, _classify(exc.ename), f"{exc.ename}: {_first_line(exc.evalue)}", dst
+                step, _classify(exc.ename), f"{exc.ename}: {_reason(exc.ename, exc.evalue)}", dst
             ) from None
         except Exception as exc:  # kernel died, timeout, ...
             self.shutdown()
@@ -271,6 +271,15 @@ def _run_sync(fn):
     from jupyter_core.utils import run_sync
 
     return run_sync(fn)
+
+
+def _reason(ename: str, evalue: str) -> str:
+    """What a failed step says: the first line, or for an input error its Vietnamese and
+    English lines (the analysts read the first, the log's other readers the second)."""
+    lines = [ln for ln in (evalue or "").strip().splitlines() if ln.strip()]
+    if ename == "InputError" and len(lines) >= 2:
+        return f"{lines[0]} / {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def _first_line(text: str) -> str:

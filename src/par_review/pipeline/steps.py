@@ -170,8 +170,7 @@ def _report_inputs(key: Key, ctx: Context, report_dir: Path) -> dict[str, Path]:
         **tables,
         **raw_inputs(key, ctx),  # their hashes are printed in the provenance block
         **_config_files(ctx, key.province),
-        "locales": PACKAGE_DIR / "locales",
-    }
+    }  # the locales are code of the step (see its modules), hashed file by file
 
 
 # ---------------------------------------------------------------- what each step writes

@@ -686,7 +686,12 @@ def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
             "Tên chỉ số là một chỉ số quốc gia đã cấu hình",
             "The index is a configured national index",
         ),
-        (", ".join(indices), ", ".join(indices)),
+        (", ".join(indices), ", ".join(indices))
+        if indices
+        else (
+            "không có chỉ số nào được cấu hình (config: national_indices)",
+            "none configured (config: national_indices)",
+        ),
     )
     b.between(
         "year.not_after",
