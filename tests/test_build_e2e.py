@@ -546,3 +546,69 @@ def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):
     assert f"{SECOND}/{y} analyse still running after" in out.stdout
     assert re.search(r"FAILED at analyse: .*(Timeout|timed out)", out.stdout, re.I), out.stdout
     assert not (root / "reports" / SECOND / str(y)).exists()
+
+
+def test_a_new_year_folder_builds_with_no_config_change_and_touches_no_other_year(built):
+    root, _ = built
+    last = years(root, SECOND)[-1]
+    new = last + 1
+    src = root / "data" / "raw" / SECOND / str(last)
+    dst = root / "data" / "raw" / SECOND / str(new)
+    dst.mkdir()
+    for f in src.iterdir():
+        text = f.read_text(encoding="utf-8-sig")
+        (dst / f.name).write_text(text.replace(f"NĂM {last}", f"NĂM {new}"), encoding="utf-8")
+    before = snapshot(root / "reports", SECOND)
+    out = cli(root, "build")
+    assert out.returncode == 0, out.stdout + out.stderr
+    after = snapshot(root / "reports", SECOND)
+    assert (root / "reports" / SECOND / str(new) / "report.vi.html").is_file()
+    assert {k: v for k, v in after.items() if not k.startswith(f"{SECOND}/{new}/")} == before
+    assert f'href="{SECOND}/{new}/report.vi.html"' in (root / "reports" / "index.html").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_an_unknown_predecessor_id_is_bad_input_naming_the_row(tmp_path):
+    root = make_project(tmp_path / "lineage")
+    units = root / "config" / SECOND / "units.csv"
+    lines = units.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    row = ["" for _ in head]
+    for k, v in {
+        "unit_id": "tm-moi",
+        "level": "co_quan",
+        "group": "so_nganh",
+        "name": "Sở Mới",
+        "valid_from": "2024",
+        "successor_of": "tm-khong-co",
+        "name_basis": "assumed",
+    }.items():
+        row[head.index(k)] = v
+    lines.append(",".join(row))
+    units.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = cli(root, "build", "--province", SECOND, "--formats", "html")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "units.csv" in out.stdout and "tm-khong-co" in out.stdout
+    assert f"dòng {len(lines)}" in out.stdout or f"row {len(lines)}" in out.stdout
+    assert not (root / "reports" / SECOND).exists()
+
+
+def test_the_2025_report_compares_only_what_is_comparable(built):
+    """Across the merger: no count change against the 2024 set, the break stated, lineage
+    with Ninh Thuận predecessors, streaks qualified, ranks out of 34 and 63 not compared."""
+    root, _ = built
+    if 2025 not in years(root, KH):
+        pytest.skip("no 2025 demo data")
+    d = root / "reports" / KH / "2025"
+    vi = re.sub(r"<[^>]+>", " ", (d / "report.vi.html").read_text(encoding="utf-8"))
+    vi = re.sub(r"\s+", " ", vi)
+    assert not re.search(r"(tăng|giảm) \d+ đơn vị so với năm 2024", vi)
+    assert not re.search(r"(tăng|giảm) \d+ bậc", vi)
+    assert "Ninh Thuận" in vi and "hợp nhất" in vi.lower()
+    assert not re.search(r"năm thứ \d+ liên tiếp", vi) or "kể từ năm 2025" in vi
+    m = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
+    for level in m["levels"].values():
+        assert level["comparison"]["basis"] != "same_set"
+        for t in level["tiers"].values():
+            assert t.get("change_count") is None
