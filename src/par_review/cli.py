@@ -194,7 +194,7 @@ def _selectors(sp: argparse.ArgumentParser, lang: bool = True) -> None:
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(audit_args: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="par-review", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -336,15 +336,16 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
     )
     m.set_defaults(func=_cmd_metrics)
 
-    from .audit import cli as audit
-
     a = sub.add_parser(
         "audit",
         help="check the figures of a published notice against the data",
         description="Check every figure of a notice (.txt, .md, .docx) against the computed metrics.",
     )
-    audit.configure_parser(a)
-    a.set_defaults(func=audit.cli_main)
+    if audit_args:  # its arguments only when it is the command: a build imports no audit code
+        from .audit import cli as audit
+
+        audit.configure_parser(a)
+        a.set_defaults(func=audit.cli_main)
 
     pv = sub.add_parser(
         "preview",
@@ -377,7 +378,8 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(audit_args="audit" in argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -13,6 +13,7 @@ once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -92,13 +93,40 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _site_stamp() -> str:
+    """Changes whenever a package is installed or removed (the folders' mtimes)."""
+    import sysconfig
+
+    parts = []
+    for key in ("purelib", "platlib"):
+        d = sysconfig.get_paths()[key]
+        with contextlib.suppress(OSError):
+            parts.append(f"{d}:{os.stat(d).st_mtime_ns}")
+    return "|".join(sorted(set(parts))) + f"|{sys.version}"
+
+
 _versions: dict[str, str] | None = None
 
 
-def versions() -> dict[str, str]:
+def versions(cache: Path | None = None) -> dict[str, str]:
+    """package_versions(), cached in `cache` (build/.versions.json) until a package is
+    installed or removed: importlib.metadata costs a no-op build a tenth of a second."""
     global _versions
     if _versions is None:
+        stamp = _site_stamp()
+        if cache is not None:
+            with contextlib.suppress(OSError, ValueError):
+                d = json.loads(cache.read_text(encoding="utf-8"))
+                if d.get("stamp") == stamp:
+                    _versions = d["versions"]
+                    return _versions
         _versions = package_versions()
+        if cache is not None:
+            with contextlib.suppress(OSError):
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(
+                    json.dumps({"stamp": stamp, "versions": _versions}), encoding="utf-8"
+                )
     return _versions
 
 
@@ -129,7 +157,7 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
         m[f"param:{k}"] = json.dumps(v, ensure_ascii=False)
     if step.name == "report":
         m["param:formats"] = ",".join(ctx.formats)
-    for k, v in versions().items():
+    for k, v in versions(ctx.paths.build / ".versions.json").items():
         m[f"version:{k}"] = v
     return m
 

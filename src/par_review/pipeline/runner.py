@@ -356,6 +356,8 @@ class Runner:
                 "ok": True,
                 "at": now(),
             }
+        if step.warm:
+            w.warm.add(step.warm)  # later tasks of this kind prefer this kernel
         task.seconds = time.perf_counter() - task.started
         self.say(f"{key} {step.name:<8} done in {task.seconds:.1f}s")
         if key.data in self.results:
