@@ -548,6 +548,30 @@ def write_national(path):
             w.writerow([index, year, value, unit, rank, rank_of, NATIONAL_2025_BASIS, ""])
 
 
+def write_components(path):
+    """The PAR INDEX 2022 components by area (real figures, copied from the reference with
+    their basis); the rank of 63 where the sources give one."""
+    src = ROOT.parent / "shared" / "reference" / "khanhhoa_par2022_components.csv"
+    rows = list(csv.DictReader(src.open(encoding="utf-8")))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            ["year", "component_vi", "component_en", "value_pct", "rank", "rank_of", "basis"]
+        )
+        for r in rows:
+            w.writerow(
+                [
+                    2022,
+                    r["component_vi"],
+                    r["component_en"],
+                    r["khanhhoa_pct"],
+                    r["khanhhoa_rank_of_63"],
+                    63,
+                    r["basis"],
+                ]
+            )
+
+
 # ---------------------------------------------------------------------------------------
 # Tỉnh Mẫu: the small SIMULATED test province (one level, 3 tiers, no tier column, 2 areas).
 TINH_MAU_YEARS = {2023: (4, 4, 1), 2024: (5, 3, 1)}  # Tốt, Khá, Kém
@@ -648,6 +672,7 @@ def main(argv=None):
     nat.mkdir(parents=True, exist_ok=True)
     if (ROOT.parent / "shared" / "reference").is_dir():
         write_national(nat / "national_indices.csv")
+        write_components(nat / "par_index_components.csv")
     write_tinh_mau(args.fixtures / "tinh_mau")
     print(f"demo data written to {args.out} and {args.fixtures}")
 

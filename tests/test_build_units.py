@@ -499,3 +499,46 @@ def test_recover_cleans_leftovers_and_never_follows_a_link(tmp_path):
     assert not (reports / ".index.html.tmp-999").exists()
     assert (outside / "keep.txt").is_file()  # the link was removed, not what it points at
     assert (reports / "2022").is_dir()
+
+
+def _edit_yaml(path, fn):
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_a_wording_edit_rerenders_reports_only_and_a_new_target_touches_its_year_only(project):
+    """A wording-only edit of province.yml re-runs no data step; adding next year's target
+    re-runs only what reads it (issue 12: a new year needs nothing but its folder)."""
+    years = [2021, 2022]
+
+    def fps(step, lang=None):
+        return {
+            y: fpr.fingerprint(manifest(project, step, Key("khanh_hoa", y, lang))) for y in years
+        }
+
+    before = {s: fps(s) for s in ("clean", "validate", "analyse")}
+    report_before = fps("report", "vi")
+    cfgfile = project.config / "province.yml"
+    _edit_yaml(
+        cfgfile,
+        lambda d: (
+            d.setdefault("wording", {})
+            .setdefault("vi", {})
+            .update({"results.intro.commune": "Một câu mới."})
+        ),
+    )
+    assert {s: fps(s) for s in ("clean", "validate", "analyse")} == before
+    assert fps("report", "vi") != report_before
+    _edit_yaml(
+        cfgfile,
+        lambda d: d["targets"].update(
+            {2021: {"satisfaction": {"value": 80.0, "group": "so_ban_nganh"}}}
+        ),
+    )
+    after = {s: fps(s) for s in ("clean", "validate", "analyse")}
+    assert after["clean"] == before["clean"]
+    assert after["analyse"][2022] == before["analyse"][2022]
+    assert after["analyse"][2021] != before["analyse"][2021]

@@ -163,6 +163,7 @@ class ProvinceConfig:
                 )
             unknown = set(entry) - {
                 "from",
+                "effective",
                 "_key",
                 "label",
                 "wording",

@@ -146,7 +146,13 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
     inputs = step.inputs(key, ctx, report_dir) if step.name == "report" else step.inputs(key, ctx)
     root = ctx.paths.root.resolve()
     m = {
-        label: (tree_hash(path) if _inside(path, root) else "a link outside the project")
+        label: (
+            path
+            if isinstance(path, str)  # already a hash (a view of a config file)
+            else tree_hash(path)
+            if _inside(path, root)
+            else "a link outside the project"
+        )
         for label, path in sorted(inputs.items())
     }
     m[f"notebook:{step.notebook}"] = file_hash(ctx.paths.notebooks / step.notebook)

@@ -20,6 +20,8 @@ reports/<province>/<year>/ once published).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +95,14 @@ def _files(folder: Path) -> list[Path]:
     return sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith((".", "~$")))
 
 
-def _config_files(ctx: Context, province: str) -> dict[str, Path]:
-    out = {}
+def _config_files(
+    ctx: Context, province: str, year: int | None = None, targets: bool = True
+) -> dict[str, Path | str]:
+    """The config a step reads. For the data steps (`year` given), province.yml is hashed
+    as they read it (`config_view`): wording, names and labels are left out (a wording
+    edit re-renders the reports only), and so are the targets and the structure entries
+    of other years (adding next year's target rebuilds nothing of this year)."""
+    out: dict[str, Path | str] = {}
     provinces = [province]
     cfg = ctx.cfg(province)
     for entry in cfg.data.get("absorbed") or []:
@@ -103,8 +111,72 @@ def _config_files(ctx: Context, province: str) -> dict[str, Path]:
             provinces.append(str(other))
     for prov in provinces:
         for f in _files(ctx.paths.config_dir / prov):
-            out[ctx.paths.rel(f)] = f
+            label = ctx.paths.rel(f)
+            if year is not None and f.name == "province.yml":
+                view = config_view(ctx.cfg(prov).data, year, targets)
+                out[label + " (as the data steps read it)"] = (
+                    "view:"
+                    + hashlib.sha256(
+                        json.dumps(view, sort_keys=True, ensure_ascii=False, default=str).encode()
+                    ).hexdigest()
+                )
+            else:
+                out[label] = f
     return out
+
+
+TOP_DISPLAY = (
+    "wording",
+    "name",
+    "short_name",
+    "authority",
+    "report_languages",
+    "default_lang",
+    "decision",
+)
+LEVEL_DISPLAY = ("label", "title", "scored_by")
+
+
+def config_view(data: dict, year: int, targets: bool = True) -> dict:
+    """What of province.yml can change a data step's output for `year`. Tier and area
+    labels stay: cleaning matches raw labels and headers with them."""
+
+    def levels(node):
+        if not isinstance(node, dict):
+            return node
+        return {
+            lv: (
+                {k: v for k, v in spec.items() if k not in LEVEL_DISPLAY}
+                if isinstance(spec, dict)
+                else spec
+            )
+            for lv, spec in node.items()
+        }
+
+    def ids(node):
+        return sorted(node) if isinstance(node, dict) else node
+
+    view = {k: v for k, v in data.items() if k not in (*TOP_DISPLAY, "targets", "structure")}
+    view["levels"] = levels(data.get("levels"))
+    for key in ("groups", "national_indices"):  # their ids matter (validation), not labels
+        if key in view:
+            view[key] = ids(view[key])
+    all_targets = (data.get("targets") or {}) if targets else {}  # cleaning reads none
+    this = all_targets.get(year) or all_targets.get(str(year)) or {}
+    view["targets"] = {
+        k: ({a: b for a, b in v.items() if a != "label"} if isinstance(v, dict) else v)
+        for k, v in this.items()
+    }
+    view["structure"] = []
+    for entry in data.get("structure") or []:
+        if isinstance(entry, dict) and int(entry.get("from", 0)) <= year:
+            e = {k: v for k, v in entry.items() if k not in ("label", "wording")}
+            if "levels" in e:
+                e["levels"] = levels(e["levels"])
+            if "groups" in e:
+                e["groups"] = ids(e["groups"])
+            view["structure"].append(e)
+    return view
 
 
 def clean_tables(key: Key, ctx: Context) -> list[str]:
@@ -122,8 +194,8 @@ def clean_tables(key: Key, ctx: Context) -> list[str]:
 def raw_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     p = ctx.p(key.province)
     files = {ctx.paths.rel(f): f for f in _files(p.raw_year(key.year))}
-    if p.national_raw.is_file():
-        files[ctx.paths.rel(p.national_raw)] = p.national_raw
+    for f in _files(p.national_raw.parent):  # the national indices (and their components)
+        files[ctx.paths.rel(f)] = f
     return files
 
 
@@ -138,7 +210,7 @@ def processed_inputs(keys: list[Key], ctx: Context) -> dict[str, Path]:
 
 
 def _clean_inputs(key: Key, ctx: Context) -> dict[str, Path]:
-    return {**raw_inputs(key, ctx), **_config_files(ctx, key.province)}
+    return {**raw_inputs(key, ctx), **_config_files(ctx, key.province, key.year, targets=False)}
 
 
 def _validate_inputs(key: Key, ctx: Context) -> dict[str, Path]:
@@ -153,12 +225,15 @@ def _validate_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     return {
         **processed_inputs([key], ctx),
         **suites,
-        **_config_files(ctx, key.province),
+        **_config_files(ctx, key.province, key.year),
     }
 
 
 def _analyse_inputs(key: Key, ctx: Context) -> dict[str, Path]:
-    return {**processed_inputs(data_keys_read(key, ctx), ctx), **_config_files(ctx, key.province)}
+    return {
+        **processed_inputs(data_keys_read(key, ctx), ctx),
+        **_config_files(ctx, key.province, key.year),
+    }
 
 
 def _report_inputs(key: Key, ctx: Context, report_dir: Path) -> dict[str, Path]:
