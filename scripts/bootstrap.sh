@@ -9,8 +9,13 @@ purpose="${1:-report}"
 # --- system packages (Debian/Ubuntu) -------------------------------------------------
 # WeasyPrint (PDF) needs Pango/HarfBuzz and a font with Vietnamese glyphs (DejaVu).
 pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-# The tests also read PDFs (pdftotext) and open pages in headless Chromium.
-if [ "$purpose" = test ]; then pkgs+=(poppler-utils chromium); fi
+# The tests also read PDFs (pdftotext), open pages in headless Chromium and check them
+# with axe-core (an npm package, so node and npm too).
+if [ "$purpose" = test ]; then
+  pkgs+=(poppler-utils chromium nodejs)
+  # Debian ships npm apart from nodejs; NodeSource's nodejs has it inside (and conflicts)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${pkgs[@]}"; do
@@ -49,6 +54,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # The notebooks name this kernel; papermill and JupyterLab both find it in the venv.
   "$PY" -m ipykernel install --sys-prefix --name par-review --display-name "Python (par-review)" >/dev/null
   echo "$want" > "$stamp"
+fi
+
+# --- npm packages for the tests (axe-core), exactly as package-lock.json says --------
+if [ "$purpose" = test ] && command -v npm >/dev/null 2>&1; then
+  nstamp=node_modules/.installed
+  nwant="$(sha256sum package-lock.json | cut -c1-64)"
+  if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
+    echo "==> installing the test tools from package-lock.json (npm ci)"
+    npm ci --no-audit --no-fund --silent
+    echo "$nwant" > "$nstamp"
+  fi
 fi
 
 # --- git hygiene: notebook outputs never reach a commit -------------------------------

@@ -612,3 +612,21 @@ def test_the_2025_report_compares_only_what_is_comparable(built):
         assert level["comparison"]["basis"] != "same_set"
         for t in level["tiers"].values():
             assert t.get("change_count") is None
+
+
+def test_every_published_page_has_no_wcag_a_or_aa_violation(built):
+    """axe-core (npm, package-lock.json) in the Debian Chromium, on the index pages and, for
+    one year of each province, every page of every language and the Data Docs' pages."""
+    from tests.helpers.axe import violations
+
+    root, _ = built
+    pages = [root / "reports" / "index.html", root / "reports" / "index.en.html"]
+    for province in (KH, SECOND):
+        d = root / "reports" / province / str(years(root, province)[-1])
+        pages += sorted(d.glob("*.html"))
+        docs = d / "validation"
+        pages.append(docs / "index.html")
+        pages += sorted(docs.glob("expectations/*.html"))[:1]
+        pages += sorted(docs.glob("validations/**/*.html"))[:1]
+    bad = {p.relative_to(root).as_posix(): v for p in pages if (v := violations(p))}
+    assert bad == {}
