@@ -542,3 +542,25 @@ def test_a_wording_edit_rerenders_reports_only_and_a_new_target_touches_its_year
     assert after["clean"] == before["clean"]
     assert after["analyse"][2022] == before["analyse"][2022]
     assert after["analyse"][2021] != before["analyse"][2021]
+
+
+def test_index_gives_a_failed_validation_its_summary(project):
+    from par_review.report.index import write_index
+
+    state = {
+        "keys": {
+            "khanh_hoa/2021": {
+                "last": {
+                    "status": "failed",
+                    "step": "validate",
+                    "kind": "validation",
+                    "reason": "ValidationFailed: KHÔNG ĐẠT / FAILED 2021 (khanh_hoa): provincial.score.range"
+                    " · Sở Y tế: giá trị / found 105 · tệp / file data/raw/khanh_hoa/2021/"
+                    "provincial.xlsx, dòng / row 12",
+                }
+            }
+        }
+    }
+    html = write_index(project, state).read_text(encoding="utf-8")
+    assert "số liệu chưa đạt kiểm định" in html
+    assert "provincial.score.range" in html and "Sở Y tế" in html and "dòng / row 12" in html

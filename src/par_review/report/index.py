@@ -37,6 +37,7 @@ class Row:
     failed_step: str = ""
     failed_kind: str = ""
     shown_date: str = ""  # the date of the publication whose figures are shown
+    detail: str = ""  # a failed validation's one-line summary (check, unit, value, file, row)
     links: list[tuple[str, str, str | None]] = field(default_factory=list)  # (href, text, hreflang)
 
 
@@ -90,18 +91,24 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
         row = Row(y)
         metrics = _read_json(d / "metrics.json")
         manifest = _read_json(d / "manifest.json")
-        for lvl in (metrics.get("levels") or {}):
+        for lvl in metrics.get("levels") or {}:
             row.levels.append((_level_label(cfg, lvl, y, lang), _tiers(metrics, lvl, lang)))
         for L in manifest.get("languages") or []:
             hreflang = None if L == lang else L
             name = t(f"index.lang_{L}") if t.has(f"index.lang_{L}") else L
             for fname, text in ((f"report.{L}.html", "report"), (f"report.{L}.pdf", "pdf")):
                 if (d / fname).exists():
-                    row.links.append((f"{province}/{y}/{fname}", f"{t('index.' + text)} ({name})",
-                                      hreflang))
+                    row.links.append(
+                        (f"{province}/{y}/{fname}", f"{t('index.' + text)} ({name})", hreflang)
+                    )
             if (d / "downloads" / L).is_dir():
-                row.links.append((f"{province}/{y}/downloads/{L}/tables.xlsx",
-                                  f"{t('index.downloads')} ({name})", hreflang))
+                row.links.append(
+                    (
+                        f"{province}/{y}/downloads/{L}/tables.xlsx",
+                        f"{t('index.downloads')} ({name})",
+                        hreflang,
+                    )
+                )
         if (d / f"validation.{lang}.html").exists():
             row.links.append((f"{province}/{y}/validation.{lang}.html", t("index.docs"), None))
         elif (d / "validation" / "index.html").exists():
@@ -111,6 +118,11 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
             row.status = "failed"
             row.failed_step = last.get("step", "")
             row.failed_kind = last.get("kind", "error")
+            reason = str(last.get("reason", ""))
+            if row.failed_kind == "validation" and reason.startswith("ValidationFailed: "):
+                # the gate's own bilingual headline: names the check, the unit, the value
+                # (one cell) and the raw file and row; never file contents or server paths
+                row.detail = reason.removeprefix("ValidationFailed: ")[:400]
             if manifest.get("built_at"):
                 row.shown_date = fmt_date(manifest["built_at"][:10], lang)
         elif manifest:
