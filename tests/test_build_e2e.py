@@ -630,3 +630,16 @@ def test_every_published_page_has_no_wcag_a_or_aa_violation(built):
         pages += sorted(docs.glob("validations/**/*.html"))[:1]
     bad = {p.relative_to(root).as_posix(): v for p in pages if (v := violations(p))}
     assert bad == {}
+
+
+def test_no_published_page_scrolls_sideways_on_a_phone(built):
+    from tests.test_exporters import _chromium_scroll_width
+
+    root, _ = built
+    pages = [root / "reports" / "index.html", root / "reports" / "index.en.html"]
+    for province in (KH, SECOND):
+        d = root / "reports" / province / str(years(root, province)[-1])
+        pages += sorted(d.glob("*.html"))
+    for page in pages:
+        scroll, inner = _chromium_scroll_width(page)
+        assert scroll <= inner, f"{page.relative_to(root)}: {scroll} px wide in {inner} px"
