@@ -116,7 +116,6 @@ def do_report(key, paths, out_dir):
     pdf = html_to_pdf(html)
     (out_dir / f"report.{key.lang}.pdf").write_bytes(pdf)
     parts["pdf"] = since(t)[0]
-    parts["pdf_pages"] = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page")
     return parts
 
 
@@ -267,7 +266,6 @@ def profile(paths, folder: Path, key_text: str) -> dict:
     t = clock()
     pdf = html_to_pdf(html)
     out["pdf_s"] = since(t)[0]
-    out["pdf_pages"] = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page")
     out["html_bytes"] = len(html.encode())
     out["html_images"] = html.count("data:image/")
     out["pdf_bytes"] = len(pdf)
@@ -283,6 +281,7 @@ def profile(paths, folder: Path, key_text: str) -> dict:
     pr.disable()
     pr.dump_stats(folder / "render_pdf.prof")
     out["pdf"] = summarize(pr, folder / "render_pdf.txt", PDF_PROBES)
+    out["pdf_pages"] = out["pdf"]["probes"].get("pages laid out", {}).get("calls", 0)
     return out
 
 
@@ -298,40 +297,49 @@ def count_expectations(vjson: Path) -> int:
 VALIDATE_PROBES = (
     ("read the processed tables", "par_review/validation/gate.py", "read_tables"),
     ("checkpoint.run (all tables)", "checkpoint/checkpoint.py", "run"),
-    ("validation definition run", "validation_definition.py", "run"),
-    ("validator: expectations", "validator/validator.py", "graph_validate"),
-    ("metric resolution", "validator/validation_graph.py", "resolve"),
-    ("expectation result rendering", "render/renderer", "render"),
-    ("result store writes", "data_context/store/store.py", "set"),
-    ("checkpoint actions", "checkpoint/actions.py", "run"),
-    ("Data Docs (build_data_docs)", "par_review/validation/datadocs.py", "build_data_docs"),
-    ("site builder", "render/renderer/site_builder.py", "build"),
-    ("jinja templates", "jinja2/environment.py", "render"),
+    ("  freshness checks (is_fresh)", "core/validation_definition.py", "is_fresh"),
+    ("  validator: graph_validate", "validator/validator.py", "graph_validate"),
+    (
+        "    per-expectation dependencies",
+        "expectations/expectation.py",
+        "get_validation_dependencies",
+    ),
+    ("    Expectation.configuration", "expectations/expectation.py", "configuration"),
+    ("    metrics computed (pandas)", "validator/validation_graph.py", "resolve"),
+    (
+        "    type-list expectations",
+        "expect_column_values_to_be_in_type_list.py",
+        "get_validation_dependencies",
+    ),
+    ("  result store (serialise)", "store/validation_results_store.py", "store_validation_results"),
+    ("  pydantic v1 .dict()", "pydantic/v1/main.py", "dict"),
     ("findings (ours)", "par_review/validation/gate.py", "_finding"),
-    ("json serialisation", "json/__init__.py", "dumps"),
-    ("deepcopy", "copy.py", "deepcopy"),
-    ("pydantic validation", "pydantic", "validate"),
+    ("Data Docs (build_data_docs)", "par_review/validation/datadocs.py", "build_data_docs"),
+    ("  GX site builder", "render/renderer/site_builder.py", "build"),
+    ("  make_offline (ours)", "par_review/validation/datadocs.py", "make_offline"),
 )
 HTML_PROBES = (
     ("sections (all)", "par_review/report/context.py", "render_sections"),
     ("charts: make_charts", "par_review/report/context.py", "make_charts"),
     ("matplotlib savefig", "matplotlib/figure.py", "savefig"),
     ("matplotlib draw", "matplotlib/figure.py", "draw"),
-    ("seaborn", "seaborn/", "barplot"),
+    ("charts: _freeze (layout pass)", "par_review/report/charts.py", "_freeze"),
+    ("charts: png_bytes", "par_review/report/charts.py", "png_bytes"),
+    ("charts: constrained layout", "matplotlib/_constrained_layout.py", "do_constrained_layout"),
+    ("number formatting (fmt.num)", "par_review/fmt.py", "num"),
     ("page (nbconvert template)", "par_review/report/exporters.py", "standalone_page"),
     ("nbconvert from_notebook_node", "nbconvert/exporters/html.py", "from_notebook_node"),
     ("jinja render", "jinja2/environment.py", "render"),
-    ("bleach/markup", "nbconvert/filters", ""),
-    ("mistune/markdown", "mistune", ""),
 )
 PDF_PROBES = (
-    ("HTML parse (html5lib/tinycss)", "weasyprint/__init__.py", "__init__"),
+    ("HTML() (parse, stylesheets)", "weasyprint/__init__.py", "__init__"),
     ("render (total)", "weasyprint/__init__.py", "render"),
-    ("CSS: computed styles", "weasyprint/css/__init__.py", "get_all_computed_styles"),
+    ("CSS: computed styles (cascade)", "weasyprint/css/__init__.py", "get_all_computed_styles"),
     ("CSS: stylesheet parse", "weasyprint/css/__init__.py", "preprocess_stylesheet"),
     ("CSS: set_computed_styles", "weasyprint/css/__init__.py", "set_computed_styles"),
     ("box building", "weasyprint/formatting_structure/build.py", "build_formatting_structure"),
     ("layout (total)", "weasyprint/layout/__init__.py", "layout_document"),
+    ("pages laid out", "weasyprint/layout/page.py", "make_page"),
     ("layout: tables", "weasyprint/layout/table.py", "table_layout"),
     (
         "layout: table widths",
@@ -339,14 +347,17 @@ PDF_PROBES = (
         "table_and_columns_preferred_widths",
     ),
     ("text: split_first_line (Pango)", "weasyprint/text/line_break.py", "split_first_line"),
-    ("text: fonts (FontConfiguration)", "weasyprint/text/fonts.py", ""),
+    ("text: fonts (own time)", "weasyprint/text/fonts.py", ""),
+    ("HTML parse (tinyhtml5)", "tinyhtml5/parser.py", "parse"),
     ("images: decode", "weasyprint/images.py", "get_image_from_uri"),
+    ("images: PNG data for the PDF", "weasyprint/images.py", "get_x_object"),
     ("images: draw", "weasyprint/images.py", "draw"),
     ("write_pdf (total)", "weasyprint/document.py", "write_pdf"),
     ("PDF: fonts subset/embed", "weasyprint/pdf/fonts.py", "build_fonts_dictionary"),
     ("PDF: fontTools subset", "fontTools/subset", "subset"),
     ("PDF: tags", "weasyprint/pdf/tags.py", "add_tags"),
     ("PDF: draw (stacking contexts)", "weasyprint/draw", "draw_page"),
+    ("PDF: generate_pdf", "weasyprint/pdf/__init__.py", "generate_pdf"),
     ("pydyf write", "pydyf", "write"),
 )
 
