@@ -44,6 +44,19 @@ def cli(root: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProc
     )
 
 
+def start_build(root: Path, *args: str, **popen) -> subprocess.Popen:
+    """`par-review build` in the background, its output readable line by line."""
+    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
+    return subprocess.Popen(
+        [PY, "-m", "par_review.cli", "--root", str(root), "build", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        **popen,
+    )
+
+
 def snapshot(reports: Path, under: str = "") -> dict[str, str]:
     """Every published file's content hash (manifest.json included)."""
     base = reports / under if under else reports
@@ -341,26 +354,7 @@ def test_a_kill_at_any_moment_changes_nothing_published_and_the_next_build_recov
     root, _ = built
     _bump_score(root / "data" / "raw" / KH / "2022" / "provincial.xlsx")
     before = snapshot(root / "reports")
-    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "par_review.cli",
-            "--root",
-            str(root),
-            "build",
-            "--province",
-            KH,
-            "--year",
-            "2022",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_build(root, "--province", KH, "--year", "2022", start_new_session=True)
     pattern = re.compile(
         rf"{KH}/2022(/\w\w)? +{moment}" if moment != "published" else rf"{KH}/2022 published"
     )
@@ -387,27 +381,7 @@ def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built)
     root, _ = built
     _bump_score(root / "data" / "raw" / KH / "2022" / "provincial.xlsx")
     before = snapshot(root / "reports")
-    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "par_review.cli",
-            "--root",
-            str(root),
-            "build",
-            "--province",
-            KH,
-            "--year",
-            "2022",
-            "--jobs",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    proc = start_build(root, "--province", KH, "--year", "2022", "--jobs", "1")
     for line in proc.stdout:
         if re.search(rf"{KH}/2022 +validate +running", line):
             break
@@ -633,7 +607,7 @@ def test_every_published_page_has_no_wcag_a_or_aa_violation(built):
 
 
 def test_no_published_page_scrolls_sideways_on_a_phone(built):
-    from tests.test_exporters import _chromium_scroll_width
+    from tests.helpers.chromium import scroll_width as _chromium_scroll_width
 
     root, _ = built
     pages = [root / "reports" / "index.html", root / "reports" / "index.en.html"]
