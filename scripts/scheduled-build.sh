@@ -6,4 +6,4 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh report >/dev/null || exit 4
-exec .venv/bin/par-review build "$@"
+exec .venv/bin/par-review --root "$PWD" build "$@"
