@@ -1,5 +1,7 @@
 """The published Data Docs work with no network: every src/href is local and exists, no S3
-logo or context id, and (slow) headless Chromium shows styled pages with no request."""
+logo or context id, and (slow) headless Chromium shows styled pages with no request. They are
+accessible: (slow) axe-core finds no WCAG 2.1 A/AA violation on the index, a suite page and a
+validation-result page (passed and failed), at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from par_review.validation.datadocs import external_references, offline_html
+from par_review.validation.datadocs import accessible_html, external_references, offline_html
 from par_review.validation.gate import validate_tables, validate_year
 
 YEAR = 2022
@@ -239,3 +241,73 @@ def test_chromium_offline_styled_and_no_request(site, tmp_path):
         "--window-size=1200,900",
     )
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+# -- accessibility -------------------------------------------------------------------------------
+GX_PAGE = """<!DOCTYPE html>
+<html>
+  <head><style>@media (prefers-color-scheme: dark) { .table { color: #f1f1f1 !important; } }</style>
+  </head>
+  <body>
+  <ul class="nav nav-tabs" id=section-1-content-block-2-tabs-nav role="tablist">
+      <li class="nav-item"><a class="nav-link active" role="tab" href="#A">A</a></li>
+      <li class="nav-item"><a class="nav-link" role="tab" href="#B">B</a></li>
+  </ul>
+  <ul class="nav nav-pills"><li class="nav-item"><a class="nav-link" href="#s1">s1</a></li></ul>
+  </body>
+</html>"""
+
+
+def test_accessible_html_fixes_what_axe_finds_on_gx_pages():
+    out = accessible_html(GX_PAGE, "../static/par")
+    assert out.count('<html lang="en">') == 1
+    tablist = re.search(r'role="tablist">(.*?)</ul>', out, re.S).group(1)
+    assert tablist.count('<li role="presentation" class="nav-item">') == 2
+    assert '<li class="nav-item"><a class="nav-link" href="#s1">' in out  # other lists untouched
+    assert "prefers-color-scheme" not in out  # GX's half dark mode is off: the pages stay light
+    head, body = out.split("</head>")
+    assert '<link rel="stylesheet" href="../static/par/par-a11y.css">' in head
+    assert body.count('<script src="../static/par/par-a11y.js"></script>') == 1
+    assert body.index("par-a11y.js") > body.index("tablist")  # after the page's own scripts
+    assert accessible_html(out, "../static/par") == out  # idempotent
+    assert accessible_html('<html lang="vi"><head></head><body></body></html>', "x").startswith(
+        '<html lang="vi">'
+    )
+
+
+def test_every_page_links_the_accessibility_files(site):
+    pages = sorted(site.rglob("*.html"))
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert text.count("par-a11y.css") == 1 and text.count("par-a11y.js") == 1, page
+        assert re.search(r"<html lang=\"en\"", text), page
+    assert (site / "static/par/par-a11y.css").is_file()
+    assert (site / "static/par/par-a11y.js").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_axe_no_wcag21_aa_violation(site, demo_processed, tmp_path):
+    from par_review.validation.gate import read_tables
+    from tests.helpers.axe import violations
+
+    prov = read_tables(demo_processed, YEAR)["provincial"]
+    prov.loc[0, "score"] = 101.0
+    prov.loc[1, "unit_id"] = None
+    failed = validate_tables(
+        YEAR, {"provincial": prov}, demo_processed, out_dir=tmp_path, only=["provincial"]
+    )
+    assert not failed.success
+    pages = {
+        "index": site / "index.html",
+        "suite": site / "expectations/khanh_hoa-provincial.html",
+        "result": next(site.glob("validations/khanh_hoa-provincial/*/*/*.html")),
+        "failed index": tmp_path / "validation/index.html",
+        "failed result": next(tmp_path.glob("validation/validations/*/*/*/*.html")),
+    }
+    found = {
+        f"{name} @{width}px": violations(page, width=width)
+        for name, page in pages.items()
+        for width in (1280, 390)
+    }
+    assert all(v == [] for v in found.values()), {k: v for k, v in found.items() if v}

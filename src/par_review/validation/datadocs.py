@@ -8,6 +8,12 @@ stylesheet), replaces the S3 logo by GX's own local copy, and makes links to ext
 inert (the `href` is removed, the text stays). After it, no `src`, `href`, `url()` or
 `action` in the site points outside it.
 
+It also makes the pages pass axe-core's WCAG 2.1 A and AA rules (`accessible_html()`): `lang="en"`
+on `<html>`, the tab list's items marked `role="presentation"`, GX's dark-mode overrides (written
+for the dark Bootstrap that is not loaded) switched off, and two files of ours, `par-a11y.css`
+(darker link, tab and button colours reaching 4.5:1) and `par-a11y.js` (names for the filter
+controls that bootstrap-table draws), linked from every page.
+
 Refresh the vendored files (needs the npm client and the npm registry):
 
     python -m par_review.validation.datadocs --vendor
@@ -32,6 +38,8 @@ from ..paths import PACKAGE_DIR
 
 ASSETS = PACKAGE_DIR / "assets" / "datadocs"
 SITE_NAME = "par_review"
+# Our own files (not vendored, not refreshed by --vendor): copied to static/par/.
+OWN_ASSETS = ("par-a11y.css", "par-a11y.js")
 
 # npm package -> {file in the package: name under static/vendor/}
 VENDORED: dict[str, dict[str, str]] = {
@@ -155,6 +163,10 @@ def make_offline(site: Path) -> None:
             )
         (vendor / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, vendor / rel)
+    own = site / "static" / "par"
+    own.mkdir(parents=True, exist_ok=True)
+    for name in OWN_ASSETS:
+        shutil.copyfile(ASSETS / name, own / name)
     local_logo = site / "static" / "images" / "logo-long.png"
     pages = sorted(site.rglob("*.html"))
     # Vega renders charts; the pages of our suites have none, so they do not load it then.
@@ -170,6 +182,7 @@ def make_offline(site: Path) -> None:
             drop=drop,
         )
         new = _fix_static_paths(new, page, site)
+        new = accessible_html(new, Path(os.path.relpath(own, page.parent)).as_posix())
         if new != text:
             page.write_text(new, encoding="utf-8")
     for css in sorted(site.rglob("*.css")):
@@ -303,6 +316,37 @@ def offline_html(
         text,
         flags=re.S | re.I,
     )
+    return text
+
+
+_TABLIST = re.compile(r"""(<ul\b[^>]*\brole=["']?tablist\b[^>]*>)(.*?)(</ul>)""", re.I | re.S)
+
+
+def accessible_html(text: str, own_rel: str) -> str:
+    """Fix what axe-core finds on GX 1.24's pages (WCAG 2.1 A/AA); `own_rel` is the page's
+    relative path to the folder holding OWN_ASSETS. Idempotent."""
+    # html-has-lang (3.1.1): GX writes the pages in English.
+    text = re.sub(
+        r"<html\b(?![^>]*\blang=)([^>]*)>", r'<html lang="en"\1>', text, count=1, flags=re.I
+    )
+
+    # aria-required-children / aria-required-parent / listitem (1.3.1): the <li> between
+    # role="tablist" and role="tab" is presentation only.
+    def tablist(m: re.Match) -> str:
+        items = re.sub(r"<li\b(?![^>]*\brole=)", '<li role="presentation"', m.group(2), flags=re.I)
+        return m.group(1) + items + m.group(3)
+
+    text = _TABLIST.sub(tablist, text)
+    # GX's inline "dark mode" overrides assume the dark Bootstrap, which is not loaded: in a
+    # dark-mode browser they would put light text and dark tables into a light page.
+    text = re.sub(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", "@media not all", text)
+    if "par-a11y.css" not in text:
+        css = f'<link rel="stylesheet" href="{own_rel}/par-a11y.css">\n'
+        text = re.sub(r"</head>", lambda m: css + m.group(0), text, count=1, flags=re.I)
+    if "par-a11y.js" not in text:
+        # at the end of <body>: after GX's inline scripts have drawn the tables
+        js = f'<script src="{own_rel}/par-a11y.js"></script>\n'
+        text = re.sub(r"</body>", lambda m: js + m.group(0), text, count=1, flags=re.I)
     return text
 
 
