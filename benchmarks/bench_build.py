@@ -102,16 +102,16 @@ def make_copy(dest: Path, env: dict) -> Path:
         for prov, year in raw_keys(dest):
             if f"{prov}/{year}" not in SUBSET:
                 shutil.rmtree(dest / "data" / "raw" / prov / str(year))
-    pristine = dest.parent / "inputs"
-    for rel in COPIED:
-        shutil.copytree(dest / rel, pristine / rel)
-    SNAPSHOT.append(pristine)
     subprocess.run(
         [PY, "-m", "par_review.validation.suites", "--root", str(dest), "--write"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    pristine = dest.parent / "inputs"  # with the suites just written
+    for rel in COPIED:
+        shutil.copytree(dest / rel, pristine / rel)
+    SNAPSHOT.append(pristine)
     return dest
 
 
