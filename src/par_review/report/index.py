@@ -93,18 +93,18 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
         manifest = _read_json(d / "manifest.json")
         for lvl in metrics.get("levels") or {}:
             row.levels.append((_level_label(cfg, lvl, y, lang), _tiers(metrics, lvl, lang)))
-        for L in manifest.get("languages") or []:
-            hreflang = None if L == lang else L
-            name = t(f"index.lang_{L}") if t.has(f"index.lang_{L}") else L
-            for fname, text in ((f"report.{L}.html", "report"), (f"report.{L}.pdf", "pdf")):
+        for code in manifest.get("languages") or []:
+            hreflang = None if code == lang else code
+            name = t(f"index.lang_{code}") if t.has(f"index.lang_{code}") else code
+            for fname, text in ((f"report.{code}.html", "report"), (f"report.{code}.pdf", "pdf")):
                 if (d / fname).exists():
                     row.links.append(
                         (f"{province}/{y}/{fname}", f"{t('index.' + text)} ({name})", hreflang)
                     )
-            if (d / "downloads" / L).is_dir():
+            if (d / "downloads" / code).is_dir():
                 row.links.append(
                     (
-                        f"{province}/{y}/downloads/{L}/tables.xlsx",
+                        f"{province}/{y}/downloads/{code}/tables.xlsx",
                         f"{t('index.downloads')} ({name})",
                         hreflang,
                     )
@@ -146,7 +146,7 @@ def render_index(paths: Paths, state: dict, lang: str) -> str:
     )
     t = Translator(lang)
     sections = [_section(paths, state, prov, lang, t) for prov in provinces(paths.root)]
-    others = [(index_name(L), t(f"index.lang_{L}"), L) for L in LANGS if L != lang]
+    others = [(index_name(c), t(f"index.lang_{c}"), c) for c in LANGS if c != lang]
     return env.get_template("index.html.j2").render(
         lang=lang, t=t, sections=sections, others=others
     )
