@@ -293,7 +293,10 @@ def test_manual_clean_run_never_breaks_the_builds_outputs(built):
     out = cli(root, "build")
     assert out.returncode == 0, out.stdout + out.stderr
     assert check_outputs(root) == []
-    assert snapshot(root / "reports") == before  # same content: nothing republished
+    after = snapshot(root / "reports")  # same content: only the manifest says clean re-ran
+    assert {k: v for k, v in after.items() if not k.endswith("manifest.json")} == {
+        k: v for k, v in before.items() if not k.endswith("manifest.json")
+    }
 
 
 def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_the_next_build_clears_it(built):
@@ -397,7 +400,10 @@ def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built)
     rest = proc.stdout.read()
     assert proc.wait(timeout=600) == 4, rest
     assert "FAILED at validate" in rest
-    assert snapshot(root / "reports") == before
+    after = snapshot(root / "reports")  # the index shows the failure; no report changed
+    assert {k: v for k, v in after.items() if not k.startswith("index")} == {
+        k: v for k, v in before.items() if not k.startswith("index")
+    }
     assert cli(root, "build").returncode == 0
     assert "FAILED" not in cli(root, "status").stdout
 
@@ -489,7 +495,7 @@ def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):
     root = make_project(tmp_path / "hung")
     nbp = root / "notebooks" / "30_analyse.ipynb"
     nb = nbformat.read(nbp, as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(600)"))
     nbformat.write(nb, nbp)
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
     env["PAR_REVIEW_HEARTBEAT"] = "2"
@@ -507,7 +513,7 @@ def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):
             "--year",
             str(y),
             "--timeout",
-            "8",
+            "60",  # long enough for any real cell under load (imports), not for the hung one
             "--formats",
             "html",
         ],
