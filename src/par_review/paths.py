@@ -144,6 +144,11 @@ class Paths:
         """A path as the project names it (relative to the root, POSIX), for messages and
         provenance: never an absolute server path. Outside the project: its name only."""
         p = Path(p)
+        if p.is_absolute() and ".." not in p.parts and not p.is_symlink():
+            try:  # the common case, without touching the disk
+                return p.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
         try:
             return p.resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:

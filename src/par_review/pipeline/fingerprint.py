@@ -130,16 +130,23 @@ def versions(cache: Path | None = None) -> dict[str, str]:
     return _versions
 
 
+_code: dict[str, dict[str, str]] = {}
+
+
 def code_files(step: Step) -> dict[str, str]:
-    """label -> hash for each code file of the modules a step declares."""
-    out = {}
-    for p in step.module_paths():
-        for f in _tree_files(p):
-            rel = f.relative_to(PACKAGE_DIR).as_posix()
-            if rel in EXCLUDED_FROM_CODE:
-                continue
-            out[f"code:{rel}"] = file_hash(f)
-    return out
+    """label -> hash for each code file of the modules a step declares. Hashed once per
+    process (a build): code edited while a build runs is seen by the next build, and every
+    step of this one is judged against the same code."""
+    if step.name not in _code:
+        out = {}
+        for p in step.module_paths():
+            for f in _tree_files(p):
+                rel = f.relative_to(PACKAGE_DIR).as_posix()
+                if rel in EXCLUDED_FROM_CODE:
+                    continue
+                out[f"code:{rel}"] = file_hash(f)
+        _code[step.name] = out
+    return _code[step.name]
 
 
 def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict[str, str]:
