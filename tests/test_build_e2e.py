@@ -623,3 +623,36 @@ def test_no_published_page_scrolls_sideways_on_a_phone(built):
     for page in pages:
         scroll, inner = _chromium_scroll_width(page)
         assert scroll <= inner, f"{page.relative_to(root)}: {scroll} px wide in {inner} px"
+
+
+def test_two_fresh_clones_built_at_once_give_identical_bytes(tmp_path):
+    """Two fresh clones of the repository (the committed notebooks, config, suites and
+    data), built at the same time, so each under the other's load: same bytes."""
+    roots = []
+    for name in ("clone-a", "clone-b"):
+        dest = tmp_path / name
+        subprocess.run(["git", "clone", "-q", str(REPO), str(dest)], check=True, timeout=300)
+        if FIXTURE.is_dir():  # the small province, added as the README says
+            shutil.copytree(
+                dest / "tests" / "fixtures" / "provinces" / SECOND, dest, dirs_exist_ok=True
+            )
+            subprocess.run(
+                [PY, "-m", "par_review.validation.suites", "--root", str(dest), "--write"],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        roots.append(dest)
+    procs = [start_build(r, "--province", SECOND) for r in roots]
+    outs = [p.communicate(timeout=1800)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    y = years(roots[0], SECOND)[-1]
+    for name in (
+        "report.vi.html",
+        "report.en.html",
+        "report.vi.pdf",
+        "metrics.json",
+        "downloads/vi/tables.xlsx",
+    ):
+        a, b = ((r / "reports" / SECOND / str(y) / name).read_bytes() for r in roots)
+        assert a == b, f"{name} differs between two fresh clones"
