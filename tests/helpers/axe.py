@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
+
+from tests.helpers.chromium import dump_dom
 
 REPO = Path(__file__).resolve().parents[2]
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -35,25 +34,7 @@ def violations(page: Path, width: int = 1280) -> list:
     probe = page.with_name(f".axe-{page.name}")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", run, 1), encoding="utf-8")
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            out = subprocess.run(
-                [
-                    shutil.which("chromium") or "chromium",
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    f"--user-data-dir={profile}",
-                    "--virtual-time-budget=60000",
-                    f"--window-size={width},900",
-                    "--dump-dom",
-                    probe.as_uri(),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            ).stdout
+        out = dump_dom(probe, width=width, budget_ms=60000, timeout=300)
     finally:
         probe.unlink()
     m = re.search(r"<title>(V:|ERR:)([^<]*)", out)

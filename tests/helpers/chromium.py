@@ -1,18 +1,42 @@
-"""The page as a phone shows it, in the Debian headless Chromium."""
+"""Pages as readers see them, in the Debian headless Chromium (no network is needed: every
+page is self-contained)."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+
+
+def dump_dom(page: Path, width: int = 1280, budget_ms: int = 10000, timeout: int = 120) -> str:
+    """The page's DOM after its scripts ran (a fresh profile, no background traffic)."""
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [
+                shutil.which("chromium") or "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--allow-file-access-from-files",
+                f"--user-data-dir={profile}",
+                f"--virtual-time-budget={budget_ms}",
+                f"--window-size={width},900",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        ).stdout
 
 
 def scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
     """document.documentElement.scrollWidth and innerWidth of `page` in an iframe of
     `width` px (headless Chromium's own window is at least 500 px wide)."""
-    import tempfile
-
     probe = page.parent / f".probe-{page.stem}.html"
     probe.write_text(
         f'<!DOCTYPE html><html><head><title>x</title></head><body style="margin:0">'
@@ -23,26 +47,7 @@ def scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
         encoding="utf-8",
     )
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            out = subprocess.run(
-                [
-                    shutil.which("chromium") or "chromium",
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--allow-file-access-from-files",
-                    f"--user-data-dir={profile}",
-                    "--virtual-time-budget=10000",
-                    "--window-size=800,900",
-                    "--dump-dom",
-                    probe.as_uri(),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=120,
-            ).stdout
+        out = dump_dom(probe, width=800)
     finally:
         probe.unlink()
     m = re.search(r"<title>SW:(\d+)/(\d+)", out)
