@@ -106,6 +106,7 @@ def _site_stamp() -> str:
 
 
 _versions: dict[str, str] | None = None
+WRITE_CACHE = False  # the build sets it; a dry run, status or the preview only read the cache
 
 
 def versions(cache: Path | None = None) -> dict[str, str]:
@@ -121,7 +122,7 @@ def versions(cache: Path | None = None) -> dict[str, str]:
                     _versions = d["versions"]
                     return _versions
         _versions = package_versions()
-        if cache is not None:
+        if cache is not None and WRITE_CACHE:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 cache.write_text(
@@ -154,8 +155,8 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
     root = ctx.paths.root.resolve()
     m = {
         label: (
-            path
-            if isinstance(path, str)  # already a hash (a view of a config file)
+            ctx.views[label]
+            if label in ctx.views  # what the step reads of a config file (steps.config_view)
             else tree_hash(path)
             if _inside(path, root)
             else "a link outside the project"

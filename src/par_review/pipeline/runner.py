@@ -570,6 +570,7 @@ class Runner:
     # -- the whole run ------------------------------------------------------------------------
     def run(self) -> int:
         fast_imports()
+        fpr.WRITE_CACHE = True
         self.started_at = now()
         self.make_tasks()
         self._last_before = {

@@ -63,6 +63,7 @@ class Context:
     rounding: str = ""
     formats: tuple[str, ...] = ("html", "pdf")
     _configs: dict = field(default_factory=dict)
+    views: dict = field(default_factory=dict)  # input label -> hash of what a step reads of it
 
     def cfg(self, province: str):
         if province not in self._configs:
@@ -97,12 +98,12 @@ def _files(folder: Path) -> list[Path]:
 
 def _config_files(
     ctx: Context, province: str, year: int | None = None, targets: bool = True
-) -> dict[str, Path | str]:
+) -> dict[str, Path]:
     """The config a step reads. For the data steps (`year` given), province.yml is hashed
     as they read it (`config_view`): wording, names and labels are left out (a wording
     edit re-renders the reports only), and so are the targets and the structure entries
     of other years (adding next year's target rebuilds nothing of this year)."""
-    out: dict[str, Path | str] = {}
+    out: dict[str, Path] = {}
     provinces = [province]
     cfg = ctx.cfg(province)
     for entry in cfg.data.get("absorbed") or []:
@@ -114,7 +115,9 @@ def _config_files(
             label = ctx.paths.rel(f)
             if year is not None and f.name == "province.yml":
                 view = config_view(ctx.cfg(prov).data, year, targets)
-                out[label + " (as the data steps read it)"] = (
+                label += f" (as the {year} data steps read it{'' if targets else ', no targets'})"
+                out[label] = f  # the path, so that a watcher knows what the step reads
+                ctx.views[label] = (
                     "view:"
                     + hashlib.sha256(
                         json.dumps(view, sort_keys=True, ensure_ascii=False, default=str).encode()
