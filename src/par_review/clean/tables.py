@@ -324,6 +324,27 @@ class Expect:
     what_vi: str = "giá trị"
 
 
+def _unit_name(grid: Grid, r: int, header: Header) -> str:
+    """The unit's name in row r, or an error naming the cell (a formula without a saved
+    value says so)."""
+    col = header.columns["unit_name"]
+    row = grid.rows[r]
+    name = cell_text(row[col]) if col < len(row) else ""
+    if not name:
+        _no_formula(grid, r, col, header)
+        raise _cell_error(
+            grid,
+            r,
+            header,
+            col,
+            problem="missing unit name",
+            found="",
+            expected="the unit's name",
+            expected_vi="tên của đơn vị",
+        )
+    return name
+
+
 def _cell_error(grid: Grid, r: int, header: Header, j: int, **kw) -> InputError:
     return InputError(
         grid.file, sheet=grid.sheet, row=grid.row_numbers[r], column=header.labels[j], **kw
@@ -639,19 +660,7 @@ def parse_unit_table(
         kind = _row_kind(row, header, total_labels, value_fields)
         if kind != "data":
             continue
-        name = cell_text(row[c["unit_name"]]) if c["unit_name"] < len(row) else ""
-        if not name:
-            _no_formula(grid, r, c["unit_name"], header)
-            raise _cell_error(
-                grid,
-                r,
-                header,
-                c["unit_name"],
-                problem="missing unit name",
-                found="",
-                expected="the unit's name",
-                expected_vi="tên của đơn vị",
-            )
+        name = _unit_name(grid, r, header)
         district = (
             cell_text(row[c["district"]]) if "district" in c and c["district"] < len(row) else None
         )
@@ -745,19 +754,7 @@ def parse_satisfaction_table(
         row = grid.rows[r]
         if _row_kind(row, header, cfg.total_row_labels(), ["satisfaction"]) != "data":
             continue
-        name = cell_text(row[c["unit_name"]]) if c["unit_name"] < len(row) else ""
-        if not name:
-            _no_formula(grid, r, c["unit_name"], header)
-            raise _cell_error(
-                grid,
-                r,
-                header,
-                c["unit_name"],
-                problem="missing unit name",
-                found="",
-                expected="the unit's name",
-                expected_vi="tên của đơn vị",
-            )
+        name = _unit_name(grid, r, header)
         unit = _match(reg, name, level, year, None, grid, r, header, registry_file)
         _claim(seen, unit, name, grid, r, header)
         pct = _number(row, c["satisfaction"], grid, r, header, pct_expect)
