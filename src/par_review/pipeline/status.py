@@ -27,8 +27,17 @@ def _published_at(paths: Paths, key: Key) -> tuple[str, list[str]]:
 def dry_run(paths: Paths, opts: BuildOptions) -> list[tuple[Task, bool, str]]:
     """Every task of a build with these options: (task, would run, why). A task whose
     upstream would run is said to run because of it (its inputs will change)."""
+    return _dry_run(_planned(paths, opts))
+
+
+def _planned(paths: Paths, opts: BuildOptions) -> Runner:
     r = Runner(paths, opts)
     r.make_tasks()
+    return r
+
+
+def _dry_run(r: Runner) -> list[tuple[Task, bool, str]]:
+    paths = r.paths
     out = []
     will: set[str] = set()
     for tid, task in r.tasks.items():
@@ -64,25 +73,22 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
     running = lock_owner(paths)
     if running:
         print(f"a build is running: {running}", file=out)
-    rows = dry_run(
+    r = _planned(
         paths,
         BuildOptions(
             provinces=opts.provinces, years=opts.years, langs=opts.langs, rounding=opts.rounding
         ),
     )
+    rows = _dry_run(r)
     by_key: dict[Key, list[tuple[Task, bool, str]]] = {}
     for t, needed, why in rows:
         by_key.setdefault(t.key.data, []).append((t, needed, why))
-    from .state import State
-
-    state = State(paths)
+    state = r.state
     print(
         f"{'province/year':<18}{'published':<27}{'languages':<11}{'state':<34}last attempt",
         file=out,
     )
     order = [s.name for s in STEPS]
-    r = Runner(paths, opts)
-    r.make_tasks()
     for key in r.targets:
         items = sorted(by_key.get(key, []), key=lambda x: order.index(x[0].step.name))
         stale = [(t, why) for t, needed, why in items if needed]
