@@ -27,6 +27,7 @@ from par_review.validation.suites import (
     TABLES,
     build_suites,
     check_project,
+    checks_of,
     expectation_parameters,
     parameter_names,
     province_ids,
@@ -62,11 +63,12 @@ def committed_suites() -> dict[str, dict]:
 
 
 def all_checks() -> dict[str, str]:
-    """check id -> severity, over every committed suite."""
+    """check id -> severity, over every committed suite (each column of a wide expectation
+    is a check of its own)."""
     out = {}
     for suite in committed_suites().values():
-        for e in suite["expectations"]:
-            out[e["meta"]["check"]] = e["meta"]["severity"]
+        for x in checks_of(suite):
+            out[x["check"]] = x["severity"]
     return out
 
 
@@ -110,7 +112,7 @@ def test_a_reviewer_changes_severity_in_overrides_yml(project):
     )
     assert e["meta"]["severity"] == e["severity"] == "critical"
     nat = json.loads((gx / "khanh_hoa-national_indices.json").read_text(encoding="utf-8"))
-    assert "national_indices.value.range" not in {e["meta"]["check"] for e in nat["expectations"]}
+    assert "national_indices.value.range" not in {x["check"] for x in checks_of(nat)}
     (project.validation / "overrides.yml").write_text(
         "disabled: [no.such.check]\n", encoding="utf-8"
     )
@@ -150,6 +152,11 @@ def test_every_expectation_is_critical_or_warning_and_readable():
             checks.add(meta["check"])
             for text in [*meta["description"].values(), *meta["expected"].values()]:
                 assert text and unicodedata.is_normalized("NFC", text)
+            for sub in meta.get("checks") or []:  # each column of a wide expectation
+                assert sub["check"] not in checks
+                checks.add(sub["check"])
+                for text in [*sub["description"].values(), *sub["expected"].values()]:
+                    assert text and unicodedata.is_normalized("NFC", text)
     assert {s for s in all_checks().values()} == {"critical", "warning"}
 
 
@@ -313,13 +320,14 @@ def null_copy(table, df, columns):
 def type_copy(table, df, suite):
     c = Copy(table, df)
     for e in suite["expectations"]:
-        if (
-            e["type"] != "expect_column_values_to_be_in_type_list"
-            or e["kwargs"]["column"] == AREA_GAP
-        ):
-            continue
-        col = e["kwargs"]["column"]
-        c.set(f"{col}.type", col, 12345 if e["kwargs"]["type_list"] == STR else "abc")
+        # a column's type check: its own expectation, or a column of the wide one
+        specs = e["kwargs"]["columns"] if e["type"] == "expect_columns_to_be_in_type_lists" else []
+        if e["type"] == "expect_column_values_to_be_in_type_list":
+            specs = [e["kwargs"]]
+        for spec in specs:
+            col = spec["column"]
+            if col != AREA_GAP:
+                c.set(f"{col}.type", col, 12345 if spec["type_list"] == STR else "abc")
     return c
 
 
@@ -382,7 +390,7 @@ def broken_copies(tables, cfg, year) -> list[Copy]:
         df = tables[level]
         # the columns that must be filled, as the suite says (the district only where the
         # level is grouped by district in every year)
-        checks = {e["meta"]["check"] for e in suites[level]["expectations"]}
+        checks = {x["check"] for x in checks_of(suites[level])}
         req = [c for c in df.columns if f"{level}.{c}.not_null" in checks]
         copies += [
             unit_value_copy(level, df, cfg, year),

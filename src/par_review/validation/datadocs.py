@@ -22,6 +22,7 @@ Refresh the vendored files (needs the npm client and the npm registry):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import re
@@ -150,6 +151,135 @@ def build_data_docs(ctx: Any, result_ids: list, suite_names: list[str], target: 
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target / "index.html"
+
+
+# -- the cache: a site is rendered once per set of inputs --------------------------------------
+CACHE_DIR = ("cache", "datadocs")  # under build/
+CACHE_KEEP = 16  # sites kept in the cache (the most recently used)
+_CODE = (Path(__file__), Path(__file__).with_name("expectations.py"))
+
+
+def docs_digest(run_name: str, inputs: list) -> str:
+    """A hash of everything a year's Data Docs are made from: GX's version, this module and
+    the wide expectations' code, our page assets, the run's name, and per table the suite
+    (its file's sha256), the run-time parameters and the validated table itself (values,
+    dtypes, and the Python type of every cell of an `object` column, since a type check sees
+    it). Same digest: the same site."""
+    import hashlib
+    import json
+
+    import great_expectations as gx
+    import pandas as pd
+
+    h = hashlib.sha256()
+
+    def put(*parts: Any) -> None:
+        for part in parts:
+            b = part if isinstance(part, bytes) else str(part).encode("utf-8")
+            h.update(len(b).to_bytes(8, "little") + b)
+
+    put("gx", gx.__version__, run_name)
+    for p in _CODE:
+        put(p.read_bytes())
+    for name in OWN_ASSETS:
+        put(name, (ASSETS / name).read_bytes())
+    for rel in sorted({v for files in VENDORED.values() for v in files.values()}):
+        f = ASSETS / rel
+        put(rel, f.stat().st_size if f.is_file() else -1)
+    for name, suite_digest, params, view in inputs:
+        put(name, suite_digest, json.dumps(params, sort_keys=True, default=str))
+        put(json.dumps([[str(c), str(t)] for c, t in view.dtypes.items()]))
+        try:
+            put(pd.util.hash_pandas_object(view, index=True).to_numpy().tobytes())
+        except TypeError:  # a cell pandas cannot hash: its text
+            put(view.to_csv(index=True))
+        for c in view.columns:
+            if view[c].dtype == object:
+                put(c, "|".join(type(v).__name__ for v in view[c]))
+    return h.hexdigest()
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    shutil.copytree(src, dest, copy_function=shutil.copyfile)
+
+
+def build_data_docs_cached(
+    ctx: Any, paths: Any, run_name: str, runs: list, inputs: list, target: Path
+) -> tuple[Path, bool]:
+    """The Data Docs of one run into `target`: copied from build/cache/datadocs/<digest>/
+    when a site of the same inputs was rendered before (`docs_digest`), else rendered by GX
+    from the run's results (`runs`: (suite name, suite validation result, batch id)), made
+    offline, and kept in the cache. Returns (index.html, whether it was rendered)."""
+    target = Path(target)
+    digest = docs_digest(run_name, inputs)
+    cache = paths.build.joinpath(*CACHE_DIR)
+    hit = cache / digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if (hit / "index.html").is_file():
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+        try:
+            staging.rmdir()
+            _copy_tree(hit, staging)
+            swap_dir(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        os.utime(hit)  # recently used
+        return target / "index.html", False
+    _render(ctx, runs, target)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))
+    try:
+        tmp.rmdir()
+        _copy_tree(target, tmp)
+        with contextlib.suppress(OSError):  # another process cached the same site meanwhile
+            os.rename(tmp, hit)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _prune_cache(cache)
+    return target / "index.html", True
+
+
+def _prune_cache(cache: Path) -> None:
+    sites = sorted(
+        (d for d in cache.iterdir() if d.is_dir() and not d.name.startswith(".")),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
+    for d in sites[CACHE_KEEP:]:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _render(ctx: Any, runs: list, target: Path) -> None:
+    """Render the run's results with GX's site builder: they go into the (in-memory) results
+    store for the builder to read, and are taken out again afterwards."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    store = ctx.validation_results_store
+    keys = []
+    try:
+        for name, result, batch_id in runs:
+            suite_id = ExpectationSuiteIdentifier(name=name)
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=suite_id,
+                run_id=result.meta["run_id"],
+                batch_identifier=batch_id,
+            )
+            store.store_validation_results(
+                suite_validation_result=result,
+                suite_validation_result_identifier=key,
+                expectation_suite_identifier=suite_id,
+            )
+            keys.append(key)
+        build_data_docs(ctx, keys, [name for name, _, _ in runs], target)
+    finally:
+        for key in keys:  # the in-memory store must not grow with every run
+            with contextlib.suppress(Exception):
+                store.remove_key(key)
 
 
 def make_offline(site: Path) -> None:

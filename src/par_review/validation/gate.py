@@ -49,6 +49,9 @@ from .suites import (
     suite_name,
     validation_view,
 )
+from .suites import (
+    PER_COLUMN_OF_WIDE as PER_COLUMN,
+)
 
 # Analytics off in code as well as in great_expectations.yml; must be set before GX is imported.
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -93,6 +96,8 @@ def get_context(paths: Paths | None = None):
     for name in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import great_expectations as gx
+
+    from . import expectations  # noqa: F401  (registers par-review's wide expectations)
 
     ctx = gx.get_context(mode="file", project_root_dir=str(root))
     _CONTEXTS[root] = ctx
@@ -323,13 +328,136 @@ def suites_fingerprint(paths: Paths, province: str) -> str:
     return h.hexdigest()
 
 
-def _suite_order(paths: Paths, name: str) -> dict[str, int]:
+@dataclass
+class _Suite:
+    """A suite as GX runs it, kept for the life of the process while its file is unchanged."""
+
+    name: str
+    table: str  # the data asset (the suite's meta.table)
+    digest: str  # sha256 of the suite's JSON file
+    suite: Any  # great_expectations ExpectationSuite
+    order: dict[str, tuple[int, int]]  # check id -> (expectation, column of a wide one)
+    result_format: dict
+    batch_definition: Any
+
+
+_SUITES: dict[tuple[Path, str], _Suite] = {}
+
+
+def _load_suite(ctx, paths: Paths, name: str) -> _Suite:
+    """The suite `name` of validation/gx/expectations/, read by GX's expectations store once
+    per process and again only when the file's bytes change."""
+    root = paths.validation.resolve()
     p = paths.validation / GX_DIR / "expectations" / f"{name}.json"
     try:
-        suite = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {e.get("meta", {}).get("check"): i for i, e in enumerate(suite.get("expectations", []))}
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ValidationSetupError(
+            f"{paths.rel(p)} not found: the suite is missing "
+            "(regenerate it with `python -m par_review.validation.suites --write`)"
+        ) from exc
+    digest = hashlib.sha256(raw).hexdigest()
+    hit = _SUITES.get((root, name))
+    if hit is not None and hit.digest == digest:
+        return hit
+    data = json.loads(raw)
+    order: dict[str, tuple[int, int]] = {}
+    for i, e in enumerate(data.get("expectations", [])):
+        meta = e.get("meta") or {}
+        order.setdefault(meta.get("check"), (i, 0))
+        for k, sub in enumerate(meta.get("checks") or []):
+            order.setdefault(sub.get("check"), (i, k))
+    table = (data.get("meta") or {}).get("table") or name.split("-", 1)[-1]
+    asset = table
+    batch_definition = (
+        ctx.data_sources.get(_suites.DATASOURCE)
+        .get_asset(asset)
+        .get_batch_definition(_suites.BATCH_DEFINITION)
+    )
+    loaded = _Suite(
+        name=name,
+        table=table,
+        digest=digest,
+        suite=ctx.suites.get(name),
+        order=order,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": _index_columns(table),
+            "partial_unexpected_count": 20,
+        },
+        batch_definition=batch_definition,
+    )
+    _SUITES[(root, name)] = loaded
+    return loaded
+
+
+def _forget_metrics(engine) -> None:
+    """The datasource keeps one execution engine for the life of the context, and the engine
+    keeps every metric it computed (about 170 per table): drop them after each table, so a
+    long process (a build, the tests) does not hold the metrics of every table it saw."""
+    cache = getattr(engine, "_metric_cache", None)
+    if hasattr(cache, "clear"):
+        cache.clear()
+
+
+@contextlib.contextmanager
+def _configurations_kept():
+    """While one suite is validated, each expectation builds its `configuration` once.
+
+    GX 1.x's `Expectation.configuration` is a property that rebuilds an
+    ExpectationConfiguration through pydantic's `.dict()` on every access, and a validation
+    reads it about 80 times per expectation (every metric's kwargs, every success and domain
+    key): half of a validation's time. The expectations GX builds for one run are not
+    changed while it runs (the validator changes its own deep copies of the configurations),
+    so the first configuration of each is the one every later access would rebuild. The
+    property is restored when the suite is done; nothing outside this block sees it."""
+    from great_expectations.expectations.expectation import Expectation
+
+    prop = Expectation.__dict__["configuration"]
+    built: dict[int, tuple[Any, Any]] = {}  # id -> (expectation, its configuration)
+
+    def configuration(self):
+        hit = built.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = (self, prop.fget(self))
+            built[id(self)] = hit
+        return hit[1]
+
+    Expectation.configuration = property(configuration, doc=prop.__doc__)
+    try:
+        yield
+    finally:
+        Expectation.configuration = prop
+        built.clear()
+
+
+def _run_suite(ctx, loaded: _Suite, view: pd.DataFrame, params: dict, run_name: str):
+    """Run one suite on one table with GX's validator: what its validation definition does,
+    without the checkpoint's freshness checks (they re-read every JSON file) and without the
+    results store (the Data Docs step stores the results only when it renders them)."""
+    from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.validator.v1_validator import Validator
+
+    engine = loaded.batch_definition.data_asset.datasource.get_execution_engine()
+    validator = Validator(
+        batch_definition=loaded.batch_definition,
+        batch_parameters={"dataframe": view},
+        result_format=loaded.result_format,
+    )
+    _forget_metrics(engine)
+    try:
+        with _configurations_kept():
+            result = validator.validate_expectation_suite(loaded.suite, params)
+    finally:
+        _forget_metrics(engine)
+    run_id = RunIdentifier(run_name=run_name)
+    result.meta["validation_id"] = _suites.stable_id("validation_definition", loaded.name)
+    result.meta["checkpoint_id"] = None
+    result.meta["run_id"] = run_id
+    result.meta["validation_time"] = run_id.run_time
+    result.meta["batch_parameters"] = {"dataframe": DATAFRAME_REPLACEMENT_STR}
+    return result, validator.active_batch_id
 
 
 def validate_year(
@@ -369,89 +497,63 @@ def validate_tables(
     reg = load_registry(cfg.dir)
     ctx = get_context(paths)  # the first call of a process imports GX (several seconds)
     t0 = time.perf_counter()
-    from great_expectations.core.run_identifier import RunIdentifier
-
     report = ValidationReport(
         year=year, province=province, suites_sha256=suites_fingerprint(paths, province)
     )
-    run_id = RunIdentifier(run_name=f"{province}-{year}")
-    result_ids: list = []
-    docs_suites: list[str] = []
+    runs: list[tuple[str, Any, Any]] = []  # (suite name, its validation result, batch id)
+    docs_key: list = []  # what the Data Docs are made from (datadocs.docs_key)
     no_target = not (cfg.targets(year) or {}).get("satisfaction")
-    try:
-        for table in year_tables(cfg, year):
-            df = tables.get(table)
-            if only is not None and table not in only:
-                report.tables[table] = {
-                    "status": "skipped",
-                    "rows": 0,
-                    "expectations": 0,
-                    "passed": 0,
-                }
-                continue
-            if df is None:
-                if _required(table, cfg, year):
-                    report.failures.append(_missing_table_finding(table, year, paths))
-                    report.tables[table] = {
-                        "status": "missing",
-                        "rows": 0,
-                        "expectations": 0,
-                        "passed": 0,
-                    }
-                else:
-                    report.tables[table] = {
-                        "status": "absent",
-                        "rows": 0,
-                        "expectations": 0,
-                        "passed": 0,
-                    }
-                continue
-            view = validation_view(table, df, cfg)
-            params = expectation_parameters(table, year, cfg, reg)
-            name = _suite_of(cfg, table, year)
-            checkpoint = ctx.checkpoints.get(name)
-            result = checkpoint.run(
-                batch_parameters={"dataframe": view}, expectation_parameters=params, run_id=run_id
-            )
-            docs_suites.append(name)
-            order = _suite_order(paths, name)
-            where = _Locator(view, table, paths)
-            for vr_id, vr in result.run_results.items():
-                result_ids.append(vr_id)
-                n = len(vr.results)
-                report.tables[table] = {
-                    "status": "validated",
-                    "rows": int(len(df)),
-                    "expectations": n,
-                    "passed": sum(1 for r in vr.results if r.success),
-                }
-                found = [
-                    where.add_sources(_finding(evr, table, params, view, reg))
-                    for evr in vr.results
-                    if not evr.success
-                ]
-                found.sort(
-                    key=lambda f: (order.get(f["check"], len(order)), f["check"])
-                )  # the suite's order
-                if table == "satisfaction" and no_target:
-                    found = [_no_target_is_a_warning(f, cfg, paths, year) for f in found]
-                for f in found:
-                    if f.get("error"):  # an exception's text may hold a server path
-                        f["error"] = f["error"].replace(str(paths.root.resolve()), "<project>")
-                        f["error"] = f["error"].replace(str(paths.root), "<project>")
-                    (report.failures if f["severity"] == "critical" else report.warnings).append(f)
-        if docs and write:
-            out = Path(out_dir) if out_dir else paths.work_year(year)
-            from .datadocs import build_data_docs
+    for table in year_tables(cfg, year):
+        df = tables.get(table)
+        if only is not None and table not in only:
+            report.tables[table] = {"status": "skipped", "rows": 0, "expectations": 0, "passed": 0}
+            continue
+        if df is None:
+            if _required(table, cfg, year):
+                report.failures.append(_missing_table_finding(table, year, paths))
+                status = "missing"
+            else:
+                status = "absent"
+            report.tables[table] = {"status": status, "rows": 0, "expectations": 0, "passed": 0}
+            continue
+        view = validation_view(table, df, cfg)
+        params = expectation_parameters(table, year, cfg, reg)
+        name = _suite_of(cfg, table, year)
+        loaded = _load_suite(ctx, paths, name)
+        result, batch_id = _run_suite(ctx, loaded, view, params, f"{province}-{year}")
+        runs.append((name, result, batch_id))
+        docs_key.append((name, loaded.digest, params, view))
+        where = _Locator(view, table, paths)
+        n = passed = 0
+        found = []
+        for evr in result.results:
+            for f_ok, f in _findings(evr, table, params, view, reg):
+                n += 1
+                passed += f_ok
+                if not f_ok:
+                    found.append(where.add_sources(f))
+        report.tables[table] = {
+            "status": "validated",
+            "rows": int(len(df)),
+            "expectations": n,
+            "passed": passed,
+        }
+        order = loaded.order
+        found.sort(key=lambda f: (order.get(f["check"], (len(order), 0)), f["check"]))
+        if table == "satisfaction" and no_target:
+            found = [_no_target_is_a_warning(f, cfg, paths, year) for f in found]
+        for f in found:
+            if f.get("error"):  # an exception's text may hold a server path
+                f["error"] = f["error"].replace(str(paths.root.resolve()), "<project>")
+                f["error"] = f["error"].replace(str(paths.root), "<project>")
+            (report.failures if f["severity"] == "critical" else report.warnings).append(f)
+    if docs and write:
+        out = Path(out_dir) if out_dir else paths.work_year(year)
+        from .datadocs import build_data_docs_cached
 
-            build_data_docs(ctx, result_ids, docs_suites, out / DOCS_DIR)
-            report.data_docs = f"{DOCS_DIR}/index.html"
-            report.data_docs_at = paths.rel(out / DOCS_DIR / "index.html")
-    finally:
-        store = ctx.validation_results_store
-        for key in result_ids:  # the in-memory store must not grow with every run
-            with contextlib.suppress(Exception):
-                store.remove_key(key)
+        build_data_docs_cached(ctx, paths, f"{province}-{year}", runs, docs_key, out / DOCS_DIR)
+        report.data_docs = f"{DOCS_DIR}/index.html"
+        report.data_docs_at = paths.rel(out / DOCS_DIR / "index.html")
     if only is None:  # a whole year: is its raw data a copy of the year before's?
         report.warnings.extend(raw_repeats(paths, cfg, year))
     report.seconds = time.perf_counter() - t0
@@ -672,21 +774,75 @@ def _unit_ref(uid: Any, reg: Registry) -> dict:
     return {"unit_id": uid, "unit_name": u.name if u else None}
 
 
-def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -> dict:
+def _findings(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry):
+    """(passed, finding or None) for each check of one expectation's result: one for a
+    per-column or table expectation, one per column for a wide one (expectations.py), named
+    and worded as that column's own check."""
     conf = evr.expectation_config
     meta = dict(conf.meta or {})
-    kwargs = dict(conf.kwargs or {})
     severity = meta.get("severity") or getattr(conf, "severity", None) or "critical"
     severity = str(getattr(severity, "value", severity))
+    subs = meta.pop("checks", None)
     result = evr.result or {}
+    if conf.type not in PER_COLUMN or not subs:
+        if evr.success:
+            yield True, None
+        else:
+            yield False, _finding(
+                conf.type, dict(conf.kwargs or {}), meta, severity, result, evr.exception_info,
+                table, params, view, reg,
+            )  # fmt: skip
+        return
+    raised = evr.exception_info if _exception_message(evr.exception_info) else None
+    per = (result.get("details") or {}).get("columns") or {}
+    for sub, spec in zip(subs, conf.kwargs.get("columns") or [], strict=False):
+        r = dict(per.get(spec["column"]) or {})
+        if r.get("success") and not raised:
+            yield True, None
+            continue
+        error = r.pop("error", None)
+        r.pop("success", None)
+        info = {"raised_exception": True, "exception_message": error} if error else raised
+        sub_meta = {**meta, **{k: sub[k] for k in ("check", "description", "expected")}}
+        yield (
+            False,
+            _finding(
+                sub["expectation"],
+                dict(spec),
+                sub_meta,
+                severity,
+                r,
+                info,
+                table,
+                params,
+                view,
+                reg,
+            ),
+        )
+
+
+def _finding(
+    type_: str,
+    kwargs: dict,
+    meta: dict,
+    severity: str,
+    result: dict,
+    exception_info: Any,
+    table: str,
+    params: dict,
+    view: pd.DataFrame,
+    reg: Registry,
+) -> dict:
+    """What validation.json says of one failed check (`type_`: the GX expectation whose rule
+    the check applies)."""
     column = kwargs.get("column")
     f: dict[str, Any] = {
-        "check": meta.get("check", conf.type),
+        "check": meta.get("check", type_),
         "table": table,
         "severity": severity if severity in SEVERITIES else "critical",
-        "expectation": conf.type,
+        "expectation": type_,
         "column": column,
-        "description": meta.get("description") or {"vi": conf.type, "en": conf.type},
+        "description": meta.get("description") or {"vi": type_, "en": type_},
         "expected": {
             k: _fill(v, params) for k, v in (meta.get("expected") or {"vi": "", "en": ""}).items()
         },
@@ -694,7 +850,7 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         "n_units": 0,
         "units": [],
     }
-    error = _exception_message(evr.exception_info)
+    error = _exception_message(exception_info)
     if error:
         f["error"] = error
     index_cols = _index_columns(table)
@@ -723,11 +879,11 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
             units.append(u)
         f["n_units"] = int(result.get("unexpected_count") or len(units))
         f["units"] = units[:MAX_UNITS_LISTED]
-    if "observed_value" in result and conf.type not in (
+    if "observed_value" in result and type_ not in (
         "expect_column_distinct_values_to_contain_set",
     ):
         f["found"] = _jsonable(result.get("observed_value"))
-    if conf.type == "expect_column_values_to_be_in_type_list" and column in view.columns:
+    if type_ == "expect_column_values_to_be_in_type_list" and column in view.columns:
         # GX names the column's dtype (and, for a mixed column, flags every row): name the cells
         # that make the type wrong instead, when there are such cells.
         bad = _bad_type_rows(view, column, kwargs.get("type_list") or [], index_cols)
@@ -736,8 +892,7 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         if not isinstance(f["found"], str):
             f["found"] = f"dtype {view[column].dtype}"
     if (
-        conf.type
-        in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set")
+        type_ in ("expect_table_row_count_to_equal", "expect_column_distinct_values_to_contain_set")
         and "roster_unit_ids" in params
         and "unit_id" in view.columns
     ):
@@ -746,7 +901,7 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
         f["missing_units"] = [_unit_ref(uid, reg) for uid in roster if uid not in have][
             :MAX_UNITS_LISTED
         ]
-        if conf.type == "expect_table_row_count_to_equal":
+        if type_ == "expect_table_row_count_to_equal":
             extra = sorted(have - set(roster))
             f["extra_units"] = [
                 {"unit_id": uid, "unit_name": _name_in(view, uid)} for uid in extra
@@ -761,7 +916,7 @@ def _finding(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry) -
                 ]
         else:
             f["found"] = f"{len(set(roster) & have)}/{len(roster)}"
-    if conf.type == "expect_table_columns_to_match_ordered_list":
+    if type_ == "expect_table_columns_to_match_ordered_list":
         expected_cols = kwargs.get("column_list") or []
         f["found"] = [c for c in view.columns]
         f["columns_missing"] = [c for c in expected_cols if c not in view.columns]

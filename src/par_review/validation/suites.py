@@ -785,8 +785,108 @@ def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str
         for e in suite["expectations"]:
             if e["meta"]["check"] in severity:
                 e["meta"]["severity"] = e["severity"] = severity[e["meta"]["check"]]
+        suite["expectations"] = widen(suite["name"], suite["meta"]["table"], suite["expectations"])
         suite["meta"]["parameters"] = sorted(parameter_names(suite["expectations"]))
     return suites
+
+
+# -- one wide expectation per family of per-column checks -----------------------------------
+# the per-column GX expectation -> the table-level one of .expectations that applies its rule
+# to a list of columns (GX's cost is per expectation, not per column: see expectations.py)
+WIDE = {
+    "expect_column_values_to_be_in_type_list": "expect_columns_to_be_in_type_lists",
+    "expect_column_values_to_not_be_null": "expect_columns_to_not_be_null",
+}
+PER_COLUMN_OF_WIDE = {v: k for k, v in WIDE.items()}
+_WIDE_TEXT = {
+    "expect_columns_to_be_in_type_lists": (
+        "type",
+        ("Mỗi cột có đúng kiểu dữ liệu", "Every column holds its type"),
+        ("kiểu của từng cột (meta.checks)", "each column's type (meta.checks)"),
+    ),
+    "expect_columns_to_not_be_null": (
+        "not_null",
+        ("Các cột bắt buộc không có ô trống", "The required columns have no empty cells"),
+        ("có giá trị ở từng cột (meta.checks)", "a value in each column (meta.checks)"),
+    ),
+}
+
+
+def widen(name: str, table: str, expectations: list[dict]) -> list[dict]:
+    """Fold each run of two or more consecutive per-column expectations of one family (the
+    type of every column; no empty cell) and one severity into one table-level expectation.
+    Every check stays: its id, severity, column, kwargs and bilingual texts are in the wide
+    expectation's `meta.checks` (in the order of the run), and the gate reports each failed
+    column as that check. The suite keeps its order, so the findings keep theirs."""
+    out: list[dict] = []
+    i = 0
+    n_wide: dict[str, int] = {}
+    while i < len(expectations):
+        e = expectations[i]
+        wide = WIDE.get(e["type"])
+        j = i + 1
+        while (
+            wide
+            and j < len(expectations)
+            and expectations[j]["type"] == e["type"]
+            and expectations[j]["severity"] == e["severity"]
+        ):
+            j += 1
+        if not wide or j - i < 2:
+            out.append(e)
+            i += 1
+            continue
+        run = expectations[i:j]
+        kind, description, expected = _WIDE_TEXT[wide]
+        n_wide[kind] = n_wide.get(kind, 0) + 1
+        check = f"{table}.columns.{kind}" + (f".{n_wide[kind]}" if n_wide[kind] > 1 else "")
+        out.append(
+            {
+                "id": stable_id("expectation", f"{name}/{check}"),
+                "type": wide,
+                "kwargs": {
+                    "columns": [dict(x["kwargs"]) for x in run],
+                    "index_columns": index_columns(table),
+                },
+                "meta": {
+                    "check": check,
+                    "severity": e["severity"],
+                    "description": {"vi": description[0], "en": description[1]},
+                    "expected": {"vi": expected[0], "en": expected[1]},
+                    "checks": [
+                        {
+                            "check": x["meta"]["check"],
+                            "column": x["kwargs"]["column"],
+                            "expectation": x["type"],
+                            "description": x["meta"]["description"],
+                            "expected": x["meta"]["expected"],
+                        }
+                        for x in run
+                    ],
+                },
+                "severity": e["severity"],
+            }
+        )
+        i = j
+    return out
+
+
+def checks_of(suite: dict) -> list[dict]:
+    """Every check of a suite, in order, as {check, severity, expectation, column,
+    description, expected}: an expectation's own, or each column of a wide one."""
+    out = []
+    for e in suite["expectations"]:
+        meta = e["meta"]
+        for sub in meta.get("checks") or [None]:
+            x = sub or {
+                "check": meta["check"],
+                "expectation": e["type"],
+                "column": e["kwargs"].get("column"),
+                "description": meta["description"],
+                "expected": meta["expected"],
+            }
+            out.append({**x, "severity": meta["severity"]})
+    return out
 
 
 OVERRIDES_FILE = "overrides.yml"
