@@ -1,17 +1,19 @@
 """nbconvert exporters for the reader-facing report, and the in-process renderer.
 
     jupyter nbconvert --to parhtml build/work/2022/40_report.ipynb    # HTML
-    jupyter nbconvert --to parpdf  build/work/2022/40_report.ipynb    # A4 PDF (WeasyPrint)
+    jupyter nbconvert --to parpdf  build/work/2022/40_report.ipynb    # A4 PDF (Chromium)
     render_report(executed_nb, out_dir, lang="vi")
         -> {"html": .../report.vi.html, "pdf": .../report.vi.pdf}
 
 The HTML keeps the outputs only (no code, prompts, analyst Markdown notes or stderr),
 embeds its images and CSS, loads nothing from the network (no require.js, MathJax or web
 fonts), sets `<html lang>` from the notebook's `lang` parameter and carries no cell ids or
-timestamps: the same executed notebook gives the same bytes. The PDF is WeasyPrint run on
-that HTML with the template's print CSS (A4, page numbers, charts never split), fonts
-embedded (DejaVu Sans: every Vietnamese letter, selectable text). docs/report.md says why
-WeasyPrint rather than headless Chromium.
+timestamps: the same executed notebook gives the same bytes. The PDF is that HTML printed by
+a warm headless Chromium (report/chromium.py: one browser per process, no network, its
+variable metadata normalised, so the same HTML gives the same bytes) with the template's
+print CSS (A4, running header and page numbers in @page margin boxes, charts never split),
+tagged, fonts embedded (DejaVu Sans: every Vietnamese letter, selectable text).
+docs/report.md ("PDF route") says why Chromium rather than WeasyPrint.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import default
 
 from .. import __version__
@@ -33,6 +37,7 @@ DEFAULT_LANG = "vi"
 _LANG_ATTR = re.compile(r'data-par-lang="([a-z]{2})"')
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+_RUNNING = re.compile(r'<span class="par-running">(.*?)</span>', re.S)
 
 
 def notebook_lang(nb: nbformat.NotebookNode, fallback: str = DEFAULT_LANG) -> str:
@@ -95,75 +100,86 @@ class ParHTMLExporter(HTMLExporter):
         resources = dict(resources or {})
         resources["par_version"] = __version__
         resources["par_title"] = _title(nb) or "par-review"
-        html, resources = super().from_notebook_node(nb, resources, **kw)
-        return html, resources
+        # the running header and footer of the PDF pages: literal @page margin-box content
+        # (string-set is WeasyPrint's; Chromium prints only literal strings and counters)
+        resources["par_page_css"] = _page_css(_first_text(nb, _RUNNING), _title(nb))
+        # HTMLExporter's own from_notebook_node, without its last step: a BeautifulSoup
+        # parse and re-serialisation of the whole page (to give alt text to images that
+        # lack one and tabindex to JupyterLab cells): half the page's cost for a report
+        # whose images all carry an alt text and that has no JupyterLab cells.
+        self.register_filter("highlight_code", Highlight2HTML(parent=self))
+        resources = self._init_resources(resources)
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            ),
+        )
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
 
 def _title(nb: nbformat.NotebookNode) -> str:
     """The text of the first <h1> among the outputs (the report's heading)."""
+    return _first_text(nb, _H1)
+
+
+def _first_text(nb: nbformat.NotebookNode, pattern: re.Pattern) -> str:
+    """The text (tags dropped, entities decoded) of the first match of `pattern` in the
+    HTML outputs."""
     import html as _html
 
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            m = _H1.search(str((out.get("data") or {}).get("text/html", "")))
+            m = pattern.search(str((out.get("data") or {}).get("text/html", "")))
             if m:
-                return _html.unescape(_TAG.sub("", m.group(1))).strip()
+                return " ".join(_html.unescape(_TAG.sub("", m.group(1))).split())
     return ""
 
 
+def css_string(text: str) -> str:
+    """`text` as a double-quoted CSS string, safe inside <style> (no quote, backslash,
+    line break or `<` left raw)."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "<>&" or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _page_css(running: str, title: str) -> str:
+    """The @page rule giving every page its running header (the simulated-data mark) and,
+    after the first, the report's title at the foot."""
+    boxes = []
+    if running:
+        boxes.append(f"@top-center {{ content: {css_string(running)}; }}")
+    if title:
+        boxes.append(f"@bottom-left {{ content: {css_string(title)}; }}")
+    return f"@page {{ {' '.join(boxes)} }}" if boxes else ""
+
+
 # --------------------------------------------------------------------------- PDF
-_FONT_CONFIG = None
+def html_to_pdf(html: str) -> bytes:
+    """Render report HTML to PDF bytes: printed by this process's warm headless Chromium
+    (report/chromium.py) with the print CSS (A4, margin boxes, page numbers), tagged
+    (headings, tables, figures with their alt text), fonts embedded, bookmarks from the
+    headings; the time of printing and the renderer's node numbers are normalised away, so
+    the same HTML gives the same bytes.
 
+    The page is given to the browser as a string, without a base URL: the relative link to
+    the Data Docs (validation/index.html) resolves to nothing, so the PDF carries no path of
+    the build machine (the path is printed next to it). Images are data: URIs; any other
+    request is refused."""
+    from .chromium import print_pdf
 
-def _weasyprint():
-    global _FONT_CONFIG
-    import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
-
-    if _FONT_CONFIG is None:
-        _FONT_CONFIG = FontConfiguration()
-    return weasyprint, _FONT_CONFIG
-
-
-def _offline_fetcher():
-    """A URL fetcher that serves data: and file: URLs only (a report never loads from the
-    network, even if a unit name smuggles in a URL)."""
-    try:
-        from weasyprint.urls import URLFetcher  # WeasyPrint >= 66
-
-        return URLFetcher(allowed_protocols=("data", "file"))
-    except ImportError:  # pragma: no cover - older WeasyPrint: a function fetcher
-        from weasyprint import default_url_fetcher
-
-        def fetch(url: str, *a: Any, **kw: Any):
-            if not url.startswith(("data:", "file:")):
-                raise ValueError(f"network access refused: {url}")
-            return default_url_fetcher(url, *a, **kw)
-
-        return fetch
-
-
-def html_to_pdf(html: str, base_dir: str | Path | None = None) -> bytes:
-    """Render report HTML to PDF bytes with WeasyPrint (print CSS, A4, fonts embedded,
-    tagged for accessibility).
-
-    No base URL by default: WeasyPrint would turn the relative link to the Data Docs
-    (validation/index.html) into an absolute file:// URL of the staging folder, which is
-    wrong once published and makes the bytes depend on where the build ran. Without one,
-    that link is left out of the PDF (its path is printed next to it) and the same HTML
-    always gives the same PDF. Images are data: URIs, so nothing else needs resolving."""
-    weasyprint, font_config = _weasyprint()
-    base_url = Path(base_dir).resolve().as_uri() + "/" if base_dir else None
-    doc = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_offline_fetcher())
-    options: dict[str, Any] = {"pdf_identifier": b"par-review-report"}
-    if "pdf_tags" in getattr(weasyprint, "DEFAULT_OPTIONS", {}):
-        # a tagged PDF: headings, tables and figures with their alt text for screen readers
-        options["pdf_tags"] = True
-    return doc.write_pdf(font_config=font_config, **options)
+    return print_pdf(html)
 
 
 class ParPDFExporter(ParHTMLExporter):
-    """The annual review report as an A4 PDF (the HTML above, printed by WeasyPrint)."""
+    """The annual review report as an A4 PDF (the HTML above, printed by Chromium)."""
 
     export_from_notebook = "PAR review report (PDF)"
 
@@ -204,7 +220,7 @@ def render_report(
 ) -> dict[str, Path]:
     """Render an executed 40_report notebook into out_dir/report.<lang>.html and/or
     report.<lang>.pdf (lang: the notebook's `lang` parameter when not given). The PDF is
-    printed from the very HTML that is written (one exporter, one WeasyPrint pass). Files
+    printed from the very HTML that is written (one exporter, one print by the warm browser). Files
     are written atomically. Returns {format: path}."""
     from ..fsutil import write_text_atomic
 
