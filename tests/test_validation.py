@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from par_review.config import load_config
 from par_review.paths import Paths
 from par_review.validation.gate import (
     ValidationFailed,
@@ -745,3 +746,72 @@ def test_the_first_line_of_a_failure_says_what_failed(paths, tables):
     assert prov.loc[4, "unit_name"] in first and "105" in first
     assert f"{prov.loc[4, 'source_file']}, dòng / row {prov.loc[4, 'source_row']}" in first
     assert "KHÔNG ĐẠT" in str(exc.value) and "FAILED" in str(exc.value)
+
+
+# -- the wide expectations: one per family of per-column checks ----------------------------------
+def test_a_type_error_in_one_column_names_that_column(paths, tables):
+    suite = build_suites(load_config("khanh_hoa", paths))["provincial"]
+    wide = [e for e in suite["expectations"] if e["type"] == "expect_columns_to_be_in_type_lists"]
+    assert len(wide) == 1 and len(wide[0]["meta"]["checks"]) > 10  # one expectation, every column
+    df = tables["provincial"].copy()
+    df["area_tthc"] = df["area_tthc"].astype(object)
+    df.loc[2, "area_tthc"] = "cao"
+    report = validate_tables(
+        YEAR, {"provincial": df}, paths, only=["provincial"], write=False, docs=False
+    )
+    types = [f for f in report.failures if f["check"].endswith(".type")]
+    assert [f["check"] for f in types] == ["provincial.area_tthc.type"]
+    f = types[0]
+    assert f["column"] == "area_tthc" and f["severity"] == "critical"
+    assert f["expectation"] == "expect_column_values_to_be_in_type_list"  # the rule it applies
+    assert "area_tthc" in f["description"]["vi"] and "area_tthc" in f["description"]["en"]
+    assert f["description"]["vi"] != f["description"]["en"]
+    assert [(u["unit_id"], u["value"]) for u in f["units"]] == [(df.loc[2, "unit_id"], "cao")]
+    assert f["units"][0]["source_file"] and f["units"][0]["source_row"]
+    # every column is still a check of its own in the counts
+    t = report.tables["provincial"]
+    assert t["expectations"] == len(checks_of(suite))
+    failed = {x["check"] for x in report.failures + report.warnings}
+    assert t["passed"] == t["expectations"] - len(failed)
+    assert "provincial.area_tthc.type" in report.summary_text()
+
+
+def test_a_missing_column_fails_its_own_type_and_not_null_checks(paths, tables):
+    df = tables["commune"].drop(columns=["tier"])
+    report = validate_tables(
+        YEAR, {"commune": df}, paths, only=["commune"], write=False, docs=False
+    )
+    found = {f["check"]: f for f in report.failures}
+    for check in ("commune.tier.type", "commune.tier.not_null"):
+        assert check in found and found[check]["column"] == "tier"
+        assert '"tier"' in found[check]["error"]  # the error names the column
+    # the other columns' checks pass
+    assert not [c for c in found if c.endswith((".type", ".not_null")) and ".tier." not in c]
+
+
+def test_not_null_follows_the_row_condition_of_a_column():
+    """A column required only in some years (`row_condition` on year) is checked only there."""
+    from par_review.validation.expectations import columns_not_null
+
+    df = pd.DataFrame(
+        {"year": [2024, 2025, 2026], "district": [None, None, "x"], "unit_id": list("abc")}
+    )
+    cond = {"column": {"name": "year"}, "operator": "<", "parameter": 2025, "type": "comparison"}
+    out = columns_not_null(df, [{"column": "district", "row_condition": cond}], ["unit_id"])
+    assert out["district"]["unexpected_count"] == 1
+    assert out["district"]["unexpected_index_list"] == [{"unit_id": "a", "district": None}]
+    text = df.assign(year=["abc", 2025, 2026])  # a text year cannot be compared: an error, as in GX
+    assert (
+        "error"
+        in columns_not_null(text, [{"column": "district", "row_condition": cond}], [])["district"]
+    )
+
+
+def test_gx_is_left_as_it_was_after_a_run(paths, tables):
+    from great_expectations.expectations.expectation import Expectation
+
+    prop = Expectation.__dict__["configuration"]
+    validate_tables(YEAR, tables, paths, write=False, docs=False)
+    assert Expectation.__dict__["configuration"] is prop  # the per-run memo is gone
+    engine = get_context(paths).data_sources.get("processed").get_execution_engine()
+    assert len(engine._metric_cache) == 0  # no table's metrics are kept

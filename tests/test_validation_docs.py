@@ -311,3 +311,61 @@ def test_axe_no_wcag21_aa_violation(site, demo_processed, tmp_path):
         for width in (1280, 390)
     }
     assert all(v == [] for v in found.values()), {k: v for k, v in found.items() if v}
+
+
+# -- the cache: rendered once per set of inputs --------------------------------------------------
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_data_docs_are_rendered_once_per_set_of_inputs(demo_processed, tmp_path, monkeypatch):
+    from par_review.validation import datadocs
+    from par_review.validation.gate import read_tables
+
+    rendered = []
+    real = datadocs._render
+    monkeypatch.setattr(datadocs, "_render", lambda *a: (rendered.append(1), real(*a))[1])
+    prov = read_tables(demo_processed, YEAR)["provincial"]
+    prov.loc[1, "score"] = 102.5  # inputs no other test validates
+    run = lambda out: validate_tables(  # noqa: E731
+        YEAR, {"provincial": prov}, demo_processed, out_dir=tmp_path / out, only=["provincial"]
+    )
+    first = run("a")
+    assert rendered == [1]
+    second = run("b")  # nothing changed: copied from the cache, not rendered
+    assert rendered == [1]
+    assert first.to_dict() == second.to_dict()
+    assert _tree(tmp_path / "a/validation") == _tree(tmp_path / "b/validation")
+    assert external_references(tmp_path / "b/validation") == []
+    again = run("a")  # into the same folder: swapped in whole
+    assert rendered == [1] and again.data_docs == "validation/index.html"
+    # a result changed: rendered again, and the page shows the new value
+    prov.loc[1, "score"] = 103.5
+    run("c")
+    assert rendered == [1, 1]
+    page = next((tmp_path / "c").glob("validation/validations/khanh_hoa-provincial/*/*/*.html"))
+    assert "103.5" in page.read_text(encoding="utf-8")
+    # a --force rebuild of the same inputs renders none
+    run("d")
+    assert rendered == [1, 1]
+    cached = [d for d in (demo_processed.build / "cache/datadocs").iterdir() if d.is_dir()]
+    assert 2 <= len(cached) <= datadocs.CACHE_KEEP
+
+
+def test_the_cache_key_sees_what_a_check_sees():
+    import pandas as pd
+
+    from par_review.validation.datadocs import docs_digest
+
+    df = pd.DataFrame({"unit_id": ["a", "b"], "unit_name": ["12345", "x"]})
+    key = lambda d, p=None: docs_digest("khanh_hoa-2022", [("s", "sha", p or {"year": 2022}, d)])  # noqa: E731
+    same = key(df.copy())
+    assert key(df) == same
+    as_int = df.astype(object)
+    as_int.loc[0, "unit_name"] = 12345  # the same text, another type: a type check differs
+    assert key(as_int) != same
+    assert key(df, {"year": 2023}) != same  # a run-time parameter
+    assert docs_digest("khanh_hoa-2023", [("s", "sha", {"year": 2022}, df)]) != same
+    assert docs_digest("khanh_hoa-2022", [("s", "sha2", {"year": 2022}, df)]) != same

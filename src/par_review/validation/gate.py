@@ -16,7 +16,10 @@ The suites, validation definitions and checkpoints are the file-backed GX projec
 `validation/gx/`, generated from the config (`par_review.validation.suites`). Year-dependent
 values (the year, the roster, the score bands, the satisfaction target) are GX suite
 parameters passed at run time. All tables of a year are validated with one GX context, and
-the context is kept for the life of the process (one per project root).
+the context is kept for the life of the process (one per project root). Each suite is run by
+GX's validator directly (not through its checkpoint) and kept while its file is unchanged;
+the type and not-null checks of a table are one wide expectation each (`expectations.py`),
+reported column by column as their own checks (docs/validation.md, "Speed").
 """
 
 from __future__ import annotations

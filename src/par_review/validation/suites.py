@@ -20,6 +20,11 @@ Each expectation carries `meta`: `check` (a stable id such as `provincial.score.
 `severity` field says the same), `description` and `expected` (Vietnamese and English; the
 `{name}` fields of `expected` are filled with the parameters of the run).
 
+The type of every column and the required columns' empty cells are, per table, one wide
+expectation each (`widen()`, `par_review.validation.expectations`): each column keeps its check
+id, severity and texts in the wide expectation's `meta.checks`; `checks_of(suite)` lists every
+check.
+
 Two checks need a value computed from several columns; the validation view adds it as a helper
 column at the end of the table (`validation_view()`): `area_sum_minus_score` = the sum of the
 area scores minus the total score, rounded to 6 decimals (the check: within ±0.01).
