@@ -23,13 +23,13 @@ Readability rules every chart follows (tests/test_charts.py checks them on the d
 
 from __future__ import annotations
 
-import io
 import re
+import struct
 import textwrap
-import warnings
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 import matplotlib as mpl
 import numpy as np
@@ -38,15 +38,18 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from ..config import ProvinceConfig
 from ..fmt import Formatter
 from ..i18n import Translator
 
 DPI = 150
+PNG_COMPRESSION = 4  # zlib level (of 9): twice as fast as 6, 5 % larger
 WIDTH_IN = 6.5  # the printed column width; on a phone the PNG is scaled to ~390 px
 MIN_FONT_PT = 9.0  # 9 pt at 6.5 in scaled to 390 px is 7.5 px
 MIN_CONTRAST = 4.5
@@ -73,6 +76,7 @@ RC = {
     "axes.titleweight": "bold",
     "axes.titlecolor": INK,
     "axes.titlepad": 6,
+    "axes.titley": 1.0,  # titles right above the axes (no top ticks): not re-measured per draw
     "axes.labelsize": 10,
     "axes.labelcolor": INK,
     "axes.facecolor": "white",
@@ -138,20 +142,54 @@ def _themed(fn: Callable) -> Callable:
 
 
 def png_bytes(chart: Chart | Figure, dpi: int = DPI) -> bytes:
+    """The chart as PNG, from one draw: the same figure gives the same bytes (`_png`)."""
     fig = chart.figure if isinstance(chart, Chart) else chart
-    buf = io.BytesIO()
     with theme():
         canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-        if dpi == fig.dpi:  # one draw, straight to PNG
-            canvas.print_png(buf, metadata={"Software": None})
-        else:
-            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
+        own = fig.dpi
+        fig.dpi = dpi  # what savefig(dpi=...) does: every size is in points or inches
+        try:
+            canvas.draw()
+            return _png(np.asarray(canvas.buffer_rgba()), dpi)
+        finally:
+            fig.dpi = own
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(rgba: np.ndarray, dpi: float) -> bytes:
+    """A PNG of an RGBA pixel buffer: RGB when every pixel is opaque (the charts' background
+    is white), so that a PDF embeds it without splitting off an alpha mask; no row filter
+    (the charts' flat areas compress well without one, and encoding is three times faster
+    than with adaptive filters); the resolution as its only metadata (no software, no
+    date)."""
+    h, w = rgba.shape[:2]
+    pixels = rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba
+    rows = np.zeros((h, 1 + w * pixels.shape[2]), np.uint8)  # byte 0: filter type 0
+    rows[:, 1:] = pixels.reshape(h, -1)
+    colour_type = 2 if pixels.shape[2] == 3 else 6
+    per_metre = int(dpi / 0.0254 + 0.5)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)),
+            _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION)),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
 
 
 def close(chart: Chart) -> None:
-    """Free the figure's artists (no pyplot registry holds it: dropping it also works)."""
-    chart.figure.clear()
+    """Free the figure's artists: detach them from the figure, for the garbage collector (no
+    pyplot registry holds it: dropping it also works). Unlike `Figure.clear`, the axes are
+    not re-initialised first."""
+    fig = chart.figure
+    for ax in tuple(fig.axes):
+        fig.delaxes(ax)
+    fig.legends, fig.texts, fig.lines, fig.patches, fig.artists = [], [], [], [], []
 
 
 def tier_palette(cfg: ProvinceConfig) -> dict[str, str]:
@@ -298,30 +336,171 @@ def _pct_axis(f: Formatter):
     return FuncFormatter(lambda v, _pos: f.pct(v, decimals=0))
 
 
-def _new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, **kw):
-    fig = ChartFigure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+# -- layout: once, arithmetically, without a figure draw ---------------------------------
+# The figure sizes are fixed, so each chart's axes are placed once from the sizes of what
+# sits around them (tick labels, axis labels, titles, texts outside the axes, the legend
+# below), measured without drawing; the PNG is then the figure's only draw. (A layout
+# engine lays out, and so draws, every chart at least twice.)
+PAD_W = 0.04 * DPI  # px around the figure and each panel, left and right
+PAD_H = 0.06 * DPI  # px around the figure and each panel, top and bottom
+GAP_W = 2 * PAD_W + 8  # px between what surrounds two panels side by side
+GAP_H = 2 * PAD_H  # px between what surrounds two panels one above the other
+
+
+def _new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, grid="both", **kw):
+    """A figure of `nrows` x `ncols` panels, gridlines along `grid` ("x", "y" or "both"),
+    laid out later by `_freeze`."""
+    fig = ChartFigure(figsize=(WIDTH_IN, height), dpi=DPI)
     FigureCanvasAgg(fig)
-    fig.get_layout_engine().set(w_pad=0.04, h_pad=0.06, hspace=0.04, wspace=0.04)
-    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    with mpl.rc_context({"axes.grid.axis": grid}):  # set before any tick exists: cheaper
+        axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
-
-
-def _freeze(fig: Figure) -> None:
-    """Run the layout once and keep it: texts placed afterwards (inside the axes) are then
-    positioned on the final geometry and cannot move anything."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
 
 
 def _renderer(fig: Figure):
     return fig.canvas.get_renderer()
 
 
+def _margins(box: Bbox, boxes: list) -> np.ndarray:
+    """How far `boxes` reach beyond `box`: left, bottom, right, top (px, at least 0)."""
+    if not boxes:
+        return np.zeros(4)
+    ext = np.array([b.extents for b in boxes])
+    return np.maximum(
+        [
+            box.x0 - ext[:, 0].min(),
+            box.y0 - ext[:, 1].min(),
+            ext[:, 2].max() - box.x1,
+            ext[:, 3].max() - box.y1,
+        ],
+        0,
+    )
+
+
+def _fixed_decorations(ax, r) -> np.ndarray:
+    """Margins of what is drawn around `ax` at a fixed distance from its edges: tick labels,
+    axis labels and titles. The axis labels are fixed where matplotlib would put them
+    (beyond the tick labels), so the draw does not measure the tick labels again."""
+    box = ax.get_window_extent(r)
+    fig = ax.figure
+    out = []
+    for axis, is_x in ((ax.xaxis, True), (ax.yaxis, False)):
+        if not axis.get_visible():
+            continue
+        labels = [
+            lab.get_window_extent(r)
+            for tick in axis._update_ticks()  # the ticks the draw draws (those in view)
+            for lab in (tick.label1, tick.label2)
+            if lab.get_visible() and lab.get_text()
+        ]
+        out += labels
+        label = axis.label
+        if not (label.get_visible() and label.get_text()):  # fixed too: not placed per draw
+            axis.set_label_coords(*((0.5, 0) if is_x else (0, 0.5)))
+            continue
+        pad = axis.labelpad * fig.dpi / 72
+        bb = label.get_window_extent(r)
+        if is_x:  # under the tick labels below the axes, centred, its top against them
+            off = box.y0 - min([b.y0 for b in labels if b.y1 <= box.y0 + 1] + [box.y0]) + pad
+            shift = ScaledTranslation(0, -off / fig.dpi, fig.dpi_scale_trans)
+            axis.set_label_coords(0.5, 0, ax.transAxes + shift)
+            cx = box.x0 + box.width / 2
+            out.append(
+                Bbox.from_extents(
+                    cx - bb.width / 2, box.y0 - off - bb.height, cx + bb.width / 2, box.y0 - off
+                )
+            )
+        else:  # left of the tick labels, rotated, its bottom against them
+            off = box.x0 - min([b.x0 for b in labels if b.x1 <= box.x0 + 1] + [box.x0]) + pad
+            shift = ScaledTranslation(-off / fig.dpi, 0, fig.dpi_scale_trans)
+            axis.set_label_coords(0, 0.5, ax.transAxes + shift)
+            cy = box.y0 + box.height / 2
+            out.append(
+                Bbox.from_extents(
+                    box.x0 - off - bb.width, cy - bb.height / 2, box.x0 - off, cy + bb.height / 2
+                )
+            )
+    for title in (ax.title, ax._left_title, ax._right_title):
+        if title.get_visible() and title.get_text():
+            out.append(title.get_window_extent(r))
+    return _margins(box, out)
+
+
+def _text_decorations(ax, r) -> np.ndarray:
+    """Margins of the texts of `ax` that are part of the layout (value columns beside the
+    axes, marks above them): where they are depends on the axes' size."""
+    texts = [t for t in ax.texts if t.get_visible() and t.get_in_layout() and t.get_text()]
+    return _margins(ax.get_window_extent(r), [t.get_window_extent(r) for t in texts])
+
+
+def _place(fig: Figure, margins: dict, legend_h: float) -> None:
+    """Set the figure's subplot parameters so that every panel's margins fit."""
+    w, h = fig.bbox.width, fig.bbox.height
+    gs = next(iter(margins))[0]
+    nrows, ncols = gs.get_geometry()
+    left, bottom = np.zeros(ncols), np.zeros(nrows)
+    right, top = np.zeros(ncols), np.zeros(nrows)
+    for (_gs, ss), (ml, mb, mr, mt) in margins.items():
+        r0, r1 = ss.rowspan.start, ss.rowspan.stop - 1
+        c0, c1 = ss.colspan.start, ss.colspan.stop - 1
+        left[c0], right[c1] = max(left[c0], ml), max(right[c1], mr)
+        top[r0], bottom[r1] = max(top[r0], mt), max(bottom[r1], mb)
+    left_px, right_px = left[0] + PAD_W, right[-1] + PAD_W
+    top_px = top[0] + PAD_H
+    bottom_px = bottom[-1] + PAD_H + (legend_h + 2 * PAD_H if legend_h else 0)
+    gap_h = max((bottom[i] + top[i + 1] for i in range(nrows - 1)), default=0) + GAP_H
+    gap_w = max((right[j] + left[j + 1] for j in range(ncols - 1)), default=0) + GAP_W
+    tot_w, tot_h = w - left_px - right_px, h - top_px - bottom_px
+    fig.subplots_adjust(
+        left=left_px / w,
+        right=1 - right_px / w,
+        bottom=bottom_px / h,
+        top=1 - top_px / h,
+        wspace=gap_w * ncols / (tot_w - gap_w * (ncols - 1)) if ncols > 1 else 0,
+        hspace=gap_h * nrows / (tot_h - gap_h * (nrows - 1)) if nrows > 1 else 0,
+    )
+    for ax in fig.axes:
+        ax.apply_aspect()
+
+
+def _freeze(fig: Figure) -> None:
+    """Lay the figure out once and keep it: the panels placed so that their tick labels,
+    axis labels, titles, outside texts and the legend below fit, measured without drawing.
+    Texts placed afterwards (inside the axes) are positioned on the final geometry."""
+    r = _renderer(fig)
+    for ax in fig.axes:
+        ax.viewLim  # noqa: B018 -- apply pending autoscaling before measuring
+        ax.apply_aspect()
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
+    if not panels:
+        return
+    legend_h = sum(leg.get_window_extent(r).height for leg in fig.legends)
+    key = {ax: (ax.get_subplotspec().get_gridspec(), ax.get_subplotspec()) for ax in panels}
+    fixed = {ax: _fixed_decorations(ax, r) for ax in panels}
+
+    def margins() -> dict:
+        out: dict = {}
+        for ax in panels:
+            m = np.maximum(fixed[ax], _text_decorations(ax, r))
+            k = key[ax]  # a twin shares its panel's cell
+            out[k] = np.maximum(out.get(k, m), m)
+        return out
+
+    _place(fig, margins(), legend_h)
+    if any(t.get_in_layout() for ax in panels for t in ax.texts):
+        _place(fig, margins(), legend_h)  # the outside texts, measured on the near-final axes
+
+
 def _text_size_px(fig: Figure, text: str, size: float, weight: str = "normal"):
     """Width and height (display px) of `text` set in `size` pt."""
-    t = fig.text(0, 0, text, fontsize=size, fontweight=weight)
-    bb = t.get_window_extent(_renderer(fig))
-    t.remove()
+    return _text_size(text, float(size), weight, float(fig.dpi))
+
+
+@lru_cache(maxsize=4096)
+def _text_size(text: str, size: float, weight: str, dpi: float) -> tuple[float, float]:
+    fig = Figure(dpi=dpi)
+    t = fig.text(0, 0, text, fontsize=size, fontweight=weight, fontfamily=RC["font.family"])
+    bb = t.get_window_extent(FigureCanvasAgg(fig).get_renderer())
     return bb.width, bb.height
 
 
@@ -336,19 +515,42 @@ def _wrap_to(fig: Figure, text: str, size: float, room_px: float) -> str:
     return textwrap.fill(text, 8, break_long_words=False)
 
 
+def _legend_width_px(widths: list[float], ncols: int, fontsize: float, dpi: float) -> float:
+    """The width of a legend of entries whose texts are `widths` px wide, in `ncols`
+    columns (matplotlib's arrangement: consecutive entries fill a column)."""
+    rc, em = mpl.rcParams, fontsize * dpi / 72
+    cols = [c for c in np.array_split(np.asarray(widths, dtype=float), ncols) if len(c)]
+    entry = (rc["legend.handlelength"] + rc["legend.handletextpad"]) * em
+    return (
+        sum(c.max() + entry for c in cols)
+        + rc["legend.columnspacing"] * em * (len(cols) - 1)
+        + 2 * rc["legend.borderpad"] * em
+    )
+
+
 def _legend_below(fig: Figure, handles, labels, **kw) -> None:
-    """One legend for all panels, in rows under them, as many columns as fit the width."""
-    width = fig.get_figwidth() * fig.dpi
-    for ncols in range(len(labels), 0, -1):
-        leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kw)
-        if ncols == 1:
-            return
-        with warnings.catch_warnings():  # a trial too wide for the figure may not lay out
-            warnings.simplefilter("ignore", UserWarning)
-            fig.draw_without_rendering()
-        if leg.get_window_extent(_renderer(fig)).width <= 0.96 * width:
-            return
-        leg.remove()
+    """One legend for all panels, in rows under them, as many columns as fit the width
+    (computed from the entries' text widths; `_freeze` keeps room for it)."""
+    width = fig.bbox.width
+    size = FontProperties(size=mpl.rcParams["legend.fontsize"]).get_size_in_points()
+    widths = [_text_size_px(fig, str(lab), size)[0] for lab in labels]
+    ncols = next(
+        (
+            n
+            for n in range(len(labels), 1, -1)
+            if _legend_width_px(widths, n, size, fig.dpi) <= 0.96 * width
+        ),
+        1,
+    )
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        bbox_to_anchor=(0.5, PAD_H / fig.bbox.height),
+        borderaxespad=0,
+        ncols=ncols,
+        **kw,
+    )
 
 
 def _ref_line(
@@ -408,7 +610,7 @@ def tier_shares_chart(
             else structure_breaks(cfg, years, t.lang, level=level, metrics=metrics)
         )
     panel = 2.35 + (0.55 if any(breaks_of.values()) else 0.0)  # room for the break's label
-    fig, axes = _new_figure(n, 1, height=0.55 + panel * n)
+    fig, axes = _new_figure(n, 1, height=0.55 + panel * n, grid="y")
     pal = tier_palette(cfg)
     tiers = [x for x in cfg.tier_ids if x in set(history["tier"])] or cfg.tier_ids
     alt_parts, cap_breaks = [], {}
@@ -427,20 +629,21 @@ def tier_shares_chart(
             slot += 1
         xs = np.array(xs, dtype=float)
         bottom = np.zeros(len(years))
+        shares = h.groupby(["tier", "year"])["share"].sum()
         for tier in tiers:
-            vals = np.array(
-                [float(h[(h["year"] == y) & (h["tier"] == tier)]["share"].sum()) for y in years]
-            )
-            ax.bar(
-                xs,
-                vals,
-                bottom=bottom,
-                color=pal[tier],
-                width=0.72,
-                label=cfg.tier(tier).label(t.lang),
-                edgecolor="white",
-                linewidth=0.6,
-            )
+            vals = np.array([float(shares.get((tier, y), 0.0)) for y in years])
+            some = vals > 0  # an empty segment draws nothing but its edge
+            if some.any():
+                ax.bar(
+                    xs[some],
+                    vals[some],
+                    bottom=bottom[some],
+                    color=pal[tier],
+                    width=0.72,
+                    label=cfg.tier(tier).label(t.lang),
+                    edgecolor="white",
+                    linewidth=0.6,
+                )
             seg_labels += [
                 (ax, x, b, v, pal[tier]) for x, b, v in zip(xs, bottom, vals, strict=True)
             ]
@@ -450,7 +653,6 @@ def tier_shares_chart(
         ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
         ax.yaxis.set_major_formatter(_pct_axis(f))
         ax.set_ylabel(t("charts.share"))
-        ax.grid(axis="x", visible=False)
         ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
         # the break: a line in the empty slot, its label in a strip above the 100% line
         slot_px = (WIDTH_IN - 1.0) * DPI / slot  # estimate: the y labels take about an inch
@@ -479,7 +681,7 @@ def tier_shares_chart(
             ).set_in_layout(False)
         last = years[-1]
         best = cfg.tier_ids[0]
-        best_share = float(h[(h["year"] == last) & (h["tier"] == best)]["share"].sum())
+        best_share = float(shares.get((best, last), 0.0))
         alt_parts.append(
             t(
                 "charts.tier_shares.alt_level",
@@ -549,7 +751,7 @@ def score_distribution_chart(
     order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     n = max(len(levels), 1)
-    fig, axes = _new_figure(n, 1, height=0.35 + 2.25 * n)
+    fig, axes = _new_figure(n, 1, height=0.35 + 2.25 * n, grid="y")
     pal = tier_palette(cfg)
     alt_parts, band_labels = [], []
     for ax, level in zip(axes[:, 0], levels, strict=False):
@@ -571,11 +773,12 @@ def score_distribution_chart(
         bottom = np.zeros(len(bins) - 1)
         for tier in [x for x in cfg.tier_ids if x in set(u["tier"])]:
             counts, _ = np.histogram(u[u["tier"] == tier]["score"].astype(float), bins=bins)
+            some = counts > 0  # an empty bin draws nothing but its edge
             ax.bar(
-                bins[:-1],
-                counts,
-                width=np.diff(bins),
-                bottom=bottom,
+                bins[:-1][some],
+                counts[some],
+                width=np.diff(bins)[some],
+                bottom=bottom[some],
                 align="edge",
                 color=pal[tier],
                 edgecolor="white",
@@ -590,7 +793,6 @@ def score_distribution_chart(
         ax.set_ylabel(t("charts.units"))
         ax.xaxis.set_major_formatter(_pct_axis(f))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        ax.grid(axis="x", visible=False)
         alt_parts.append(
             t(
                 "charts.distribution.alt_level",
@@ -743,8 +945,9 @@ def satisfaction_chart(
     names = [textwrap.fill(str(nm), 24, break_long_words=False) for nm in s["unit_name"]]
     lines = max((nm.count("\n") + 1 for nm in names), default=1)
     row = 0.24 if lines == 1 else 0.38
-    fig, axes = _new_figure(1, 1, height=max(2.4, row * len(s) + 1.45))
+    fig, axes = _new_figure(1, 1, height=max(2.4, row * len(s) + 1.45), grid="x")
     ax = axes[0][0]
+    ax.tick_params(axis="y", labelsize=9)  # before the ticks exist: applied once
     vals = s["satisfaction_pct"].astype(float).to_numpy()
     met = [target is None or v >= target for v in vals]
     ys = np.arange(len(s))
@@ -769,8 +972,6 @@ def satisfaction_chart(
     ax.xaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
     ax.xaxis.set_major_formatter(_pct_axis(f))
     ax.set_xlabel(t("charts.satisfaction.x"))
-    ax.grid(axis="y", visible=False)
-    ax.tick_params(axis="y", labelsize=9)
     # the values, in a column right of the plot (no line can cross them)
     for i, v in enumerate(vals):
         if target is None:
@@ -896,33 +1097,41 @@ def _line_points_px(axes) -> np.ndarray:
     return np.vstack(pts) if pts else np.zeros((0, 2))
 
 
-def _place_point_label(ax, x, y, text, placed: list, group=None, size: float = 9.0) -> None:
+def _place_point_label(
+    ax, x, y, text, placed: list, group=None, size: float = 9.0, line_pts=None
+) -> None:
     """Label a point above, below, right or left of it: the first place inside the axes
-    that touches no line, marker or label already placed."""
-    fig = ax.figure
-    r = _renderer(fig)
+    that touches no line, marker or label already placed. `line_pts`: the panel's lines as
+    display points (`_line_points_px(group)`), computed once for all its labels."""
+    r = _renderer(ax.figure)
     box = ax.get_window_extent(r)
-    line_pts = _line_points_px(group or [ax])
+    if line_pts is None:
+        line_pts = _line_points_px(group or [ax])
     options = [
         ((0, 7), "center", "bottom"),
         ((0, -7), "center", "top"),
         ((8, 0), "left", "center"),
         ((-8, 0), "right", "center"),
     ]
+    ann = ax.annotate(
+        text,
+        (x, y),
+        xytext=options[0][0],
+        textcoords="offset points",
+        fontsize=size,
+        color=INK,
+        zorder=5,
+    )
+
+    def put(offset, ha, va) -> Bbox:
+        ann.xyann = offset
+        ann.set_horizontalalignment(ha)
+        ann.set_verticalalignment(va)
+        return ann.get_window_extent(r)
+
     best = None
     for offset, ha, va in options:
-        ann = ax.annotate(
-            text,
-            (x, y),
-            textcoords="offset points",
-            xytext=offset,
-            ha=ha,
-            va=va,
-            fontsize=size,
-            color=INK,
-            zorder=5,
-        )
-        bb = ann.get_window_extent(r)
+        bb = put(offset, ha, va)
         grown = bb.expanded(1.0, 1.0).padded(2)
         inside = box.x0 <= bb.x0 and bb.x1 <= box.x1 and box.y0 <= bb.y0 and bb.y1 <= box.y1
         hits_line = bool(
@@ -940,20 +1149,7 @@ def _place_point_label(ax, x, y, text, placed: list, group=None, size: float = 9
             return
         if best is None and inside and not hits_label:
             best = (offset, ha, va)
-        ann.remove()
-    offset, ha, va = best or options[0]
-    ann = ax.annotate(
-        text,
-        (x, y),
-        textcoords="offset points",
-        xytext=offset,
-        ha=ha,
-        va=va,
-        fontsize=size,
-        color=INK,
-        zorder=5,
-    )
-    placed.append(ann.get_window_extent(r))
+    placed.append(put(*(best or options[0])))
 
 
 # -- 5. national index ranks over time ----------------------------------------------------
@@ -973,7 +1169,7 @@ def national_ranks_chart(
     present = list(n["index"].unique())
     indices = [i for i in configured if i in present] + sorted(set(present) - set(configured))
     k = max(len(indices), 1)
-    fig, axes = _new_figure(k, 1, height=0.3 + 1.75 * k)
+    fig, axes = _new_figure(k, 1, height=0.3 + 1.75 * k, grid="y")
     all_years = list(range(int(n["year"].min()), int(n["year"].max()) + 1)) if len(n) else []
     colour = NATIONAL_COLOUR
     parts, points = [], []
@@ -1033,7 +1229,6 @@ def national_ranks_chart(
         ax.set_xticks(all_years, [str(y) for y in all_years])
         if all_years:
             ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
-        ax.grid(axis="x", visible=False)
         ax.set_title(cfg.national_index_label(idx, t.lang), loc="left")
         ax.set_ylabel(t("charts.national.y_short"))
         last = d.iloc[-1]
@@ -1049,12 +1244,22 @@ def national_ranks_chart(
         )
     _freeze(fig)
     placed: dict = {}
+    line_pts: dict = {}
     for a, group, r in points:
         label = (
             f.fraction(r["rank"], r["rank_of"]) if not pd.isna(r["rank_of"]) else f.int(r["rank"])
         )
+        key = id(group[0])
+        if key not in line_pts:
+            line_pts[key] = _line_points_px(group)
         _place_point_label(
-            a, r["year"], r["rank"], label, placed.setdefault(id(group[0]), []), group
+            a,
+            r["year"],
+            r["rank"],
+            label,
+            placed.setdefault(key, []),
+            group,
+            line_pts=line_pts[key],
         )
     caption = t("charts.national.caption")
     if len(fig.axes) > len(indices):  # a second rank axis: the number ranked changed
