@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from par_review.config import load_config
 from par_review.paths import Paths
 from par_review.validation.gate import (
     ValidationFailed,
@@ -89,7 +88,7 @@ def test_a_config_change_shows_until_the_suites_are_regenerated(project):
     suite = json.loads(
         (project.validation / "gx/expectations/khanh_hoa-provincial.json").read_text("utf-8")
     )
-    tthc = [e for e in suite["expectations"] if e["meta"]["check"] == "provincial.area_tthc.range"]
+    tthc = [x for x in checks_of(suite) if x["check"] == "provincial.area_tthc.range"]
     assert tthc[0]["kwargs"]["max_value"] == 15.5
 
 
@@ -129,9 +128,9 @@ def test_suites_follow_the_config(cfg):
     )
     assert cols["kwargs"]["column_list"][-1] == AREA_GAP
     areas = {
-        e["kwargs"]["column"]: e["kwargs"]["max_value"]
-        for e in prov["expectations"]
-        if e["meta"]["check"].endswith(".range") and e["kwargs"]["column"].startswith("area_")
+        x["column"]: x["kwargs"]["max_value"]
+        for x in checks_of(prov)
+        if x["check"].endswith(".range") and x["column"].startswith("area_")
     }
     assert areas == {a.column: a.max for a in cfg.areas("provincial")}
     tiers = next(e for e in prov["expectations"] if e["meta"]["check"] == "provincial.tier.known")
@@ -750,7 +749,7 @@ def test_the_first_line_of_a_failure_says_what_failed(paths, tables):
 
 # -- the wide expectations: one per family of per-column checks ----------------------------------
 def test_a_type_error_in_one_column_names_that_column(paths, tables):
-    suite = build_suites(load_config("khanh_hoa", paths))["provincial"]
+    suite = committed_suites()["khanh_hoa-provincial"]
     wide = [e for e in suite["expectations"] if e["type"] == "expect_columns_to_be_in_type_lists"]
     assert len(wide) == 1 and len(wide[0]["meta"]["checks"]) > 10  # one expectation, every column
     df = tables["provincial"].copy()

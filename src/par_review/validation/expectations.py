@@ -6,7 +6,10 @@ whole family of per-column checks of a table, with GX's own rules, and reports e
   value by value, null cells ignored; any other column by its dtype);
 - `expect_columns_to_not_be_null`: no listed column has an empty cell, as
   `expect_column_values_to_not_be_null` decides it (a column may carry a `row_condition`:
-  only the rows of some years need a value).
+  only the rows of some years need a value);
+- `expect_columns_values_to_be_between`: each listed column's values lie within its constant
+  bounds, as `expect_column_values_to_be_between` decides it (null cells are not checked; a
+  text among numbers is an error, with GX's words).
 
 Why: GX 1.x spends most of a validation on bookkeeping per expectation (each one rebuilds
 its configuration through pydantic many times), not on pandas; a table had one expectation
@@ -179,6 +182,65 @@ def columns_not_null(df: pd.DataFrame, columns: list[dict], index_columns: list[
     return out
 
 
+# -- between: GX's rule of expect_column_values_to_be_between (pandas) ---------------------------
+_SAME_TYPE = "Column values, min_value, and max_value must either be None or of the same type."
+
+
+def _between(s: pd.Series, lo: Any, hi: Any, strict_min: Any, strict_max: Any) -> pd.Series:
+    """Which of the (non-null) values lie within the bounds (GX's `column_values.between`)."""
+    if lo is None and hi is None:
+        raise ValueError("min_value and max_value cannot both be None")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError("min_value cannot be greater than max_value")
+    if s.dtype in [int, float]:
+        above = s.gt(lo) if strict_min else s.ge(lo)
+        below = s.lt(hi) if strict_max else s.le(hi)
+        if lo is None:
+            return below
+        if hi is None:
+            return above
+        return above & below
+
+    def one(v: Any) -> bool:
+        for bound in (lo, hi):
+            if bound is not None and isinstance(v, str) != isinstance(bound, str):
+                raise TypeError(_SAME_TYPE)
+        ok = True
+        if lo is not None:
+            ok = ok and (v > lo if strict_min else v >= lo)
+        if hi is not None:
+            ok = ok and (v < hi if strict_max else v <= hi)
+        return bool(ok)
+
+    return s.map(one).astype(bool)
+
+
+def columns_between(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> dict:
+    out: dict[str, dict] = {}
+    for spec in columns:
+        col = spec["column"]
+        if col not in df.columns:
+            out[col] = _missing(col)
+            continue
+        s = df[col]
+        filled = s.notna()
+        try:
+            ok = _between(
+                s[filled],
+                spec.get("min_value"),
+                spec.get("max_value"),
+                spec.get("strict_min"),
+                spec.get("strict_max"),
+            )
+        except (TypeError, ValueError) as exc:
+            out[col] = {"success": False, "error": str(exc)}
+            continue
+        bad = pd.Series(False, index=df.index)
+        bad[filled] = ~ok.to_numpy()
+        out[col] = _rows(df, bad, col, index_columns)
+    return out
+
+
 # -- the metrics ----------------------------------------------------------------------------------
 class ColumnsInTypeLists(TableMetricProvider):
     metric_name = "par_table.columns_in_type_lists"
@@ -208,12 +270,49 @@ class ColumnsNotNull(TableMetricProvider):
         )
 
 
+class ColumnsBetween(TableMetricProvider):
+    metric_name = "par_table.columns_between"
+    value_keys = ("columns", "index_columns")
+
+    @metric_value(engine=PandasExecutionEngine)
+    def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kw):
+        df, _, _ = execution_engine.get_compute_domain(
+            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
+        return columns_between(
+            df, metric_value_kwargs["columns"], list(metric_value_kwargs["index_columns"] or [])
+        )
+
+
 # -- the expectations ----------------------------------------------------------------------------
+SHOWN = 5  # offending rows named per column in the Data Docs' summary
+
+
+def _cell(v: Any) -> str:
+    return "(empty)" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
 def _summary(per: dict[str, dict], what: str) -> str:
+    """The observed value on the Data Docs page: which columns fail, and for each its first
+    offending rows (the first index column, then the value) or what GX found."""
     bad = [c for c, r in per.items() if not r.get("success")]
     if not bad:
         return f"all {len(per)} columns {what}"
-    return f"{len(bad)} of {len(per)} columns fail: " + ", ".join(bad)
+    parts = []
+    for c in bad:
+        r = per[c]
+        if r.get("error"):
+            parts.append(f"{c}: {r['error']}")
+        elif "observed_value" in r:
+            parts.append(f"{c}: {r['observed_value']}")
+        else:
+            rows = r.get("unexpected_index_list") or []
+            shown = [
+                f"{_cell(next(iter(row.values())))} = {_cell(row.get(c))}" for row in rows[:SHOWN]
+            ]
+            more = r.get("unexpected_count", len(rows)) - len(shown)
+            parts.append(f"{c}: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
+    return f"{len(bad)} of {len(per)} columns fail — " + " | ".join(parts)
 
 
 class _Wide(BatchExpectation):
@@ -253,7 +352,16 @@ class _Wide(BatchExpectation):
         parts = []
         for spec in cols:
             extra = spec.get("type_list")
-            parts.append(f"{spec['column']} ({' / '.join(extra)})" if extra else spec["column"])
+            if extra:
+                parts.append(f"{spec['column']} ({' / '.join(extra)})")
+            elif "min_value" in spec or "max_value" in spec:
+                lo = spec.get("min_value")
+                hi = spec.get("max_value")
+                low = "" if lo is None else f"{lo} {'<' if spec.get('strict_min') else '≤'} "
+                high = "" if hi is None else f" {'<' if spec.get('strict_max') else '≤'} {hi}"
+                parts.append(f"{low}{spec['column']}{high}")
+            else:
+                parts.append(spec["column"])
         styling = (runtime_configuration or {}).get("styling", {})
         return [
             RenderedStringTemplateContent(
@@ -283,3 +391,12 @@ class ExpectColumnsToNotBeNull(_Wide):
     metric_dependencies: ClassVar[tuple[str, ...]] = (ColumnsNotNull.metric_name,)
     _what: ClassVar[str] = "have no empty cell"
     _template: ClassVar[str] = "These columns have no empty cell:"
+
+
+class ExpectColumnsValuesToBeBetween(_Wide):
+    """The values of each listed column lie within its bounds (per column: GX's rule of
+    expect_column_values_to_be_between; null cells are not checked)."""
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = (ColumnsBetween.metric_name,)
+    _what: ClassVar[str] = "lie within their bounds"
+    _template: ClassVar[str] = "Each column's values lie within its bounds:"

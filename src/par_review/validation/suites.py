@@ -20,8 +20,8 @@ Each expectation carries `meta`: `check` (a stable id such as `provincial.score.
 `severity` field says the same), `description` and `expected` (Vietnamese and English; the
 `{name}` fields of `expected` are filled with the parameters of the run).
 
-The type of every column and the required columns' empty cells are, per table, one wide
-expectation each (`widen()`, `par_review.validation.expectations`): each column keeps its check
+The type of every column, the required columns' empty cells and the constant ranges (score,
+areas, area sum) are, per table, one wide expectation each (`widen()`, `par_review.validation.expectations`): each column keeps its check
 id, severity and texts in the wide expectation's `meta.checks`; `checks_of(suite)` lists every
 check.
 
@@ -761,8 +761,10 @@ def national_suite(cfg: ProvinceConfig) -> dict[str, Any]:
 
 
 def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str, dict[str, Any]]:
-    """table -> suite (a dict in GX's JSON form), with the reviewer's overrides applied
-    (validation/overrides.yml: `severity: {check: critical|warning}`, `disabled: [check]`)."""
+    """table -> suite (a dict in GX's JSON form, one expectation per check), with the
+    reviewer's overrides applied (validation/overrides.yml: `severity: {check:
+    critical|warning}`, `disabled: [check]`). The committed files fold each family of
+    per-column checks into one expectation (`widen()`, in `project_files()`)."""
     suites: dict[str, dict[str, Any]] = {}
     for level in cfg.all_levels():  # levels are data: one suite per level (and set of areas)
         periods = _area_periods(cfg, level)
@@ -790,7 +792,6 @@ def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str
         for e in suite["expectations"]:
             if e["meta"]["check"] in severity:
                 e["meta"]["severity"] = e["severity"] = severity[e["meta"]["check"]]
-        suite["expectations"] = widen(suite["name"], suite["meta"]["table"], suite["expectations"])
         suite["meta"]["parameters"] = sorted(parameter_names(suite["expectations"]))
     return suites
 
@@ -801,7 +802,19 @@ def build_suites(cfg: ProvinceConfig, overrides: dict | None = None) -> dict[str
 WIDE = {
     "expect_column_values_to_be_in_type_list": "expect_columns_to_be_in_type_lists",
     "expect_column_values_to_not_be_null": "expect_columns_to_not_be_null",
+    "expect_column_values_to_be_between": "expect_columns_values_to_be_between",
 }
+_BETWEEN_KEYS = {"column", "min_value", "max_value", "strict_min", "strict_max"}
+
+
+def _foldable(e: dict) -> bool:
+    """Whether a per-column expectation can join a wide one: a range with constant bounds
+    and no row condition (a bound that is a suite parameter stays GX's own expectation)."""
+    if e["type"] != "expect_column_values_to_be_between":
+        return e["type"] in WIDE
+    return set(e["kwargs"]) <= _BETWEEN_KEYS and not parameter_names(e["kwargs"])
+
+
 PER_COLUMN_OF_WIDE = {v: k for k, v in WIDE.items()}
 _WIDE_TEXT = {
     "expect_columns_to_be_in_type_lists": (
@@ -814,12 +827,21 @@ _WIDE_TEXT = {
         ("Các cột bắt buộc không có ô trống", "The required columns have no empty cells"),
         ("có giá trị ở từng cột (meta.checks)", "a value in each column (meta.checks)"),
     ),
+    "expect_columns_values_to_be_between": (
+        "range",
+        (
+            "Giá trị của từng cột nằm trong khoảng cho phép",
+            "Each column's values lie within their range",
+        ),
+        ("khoảng của từng cột (meta.checks)", "each column's range (meta.checks)"),
+    ),
 }
 
 
 def widen(name: str, table: str, expectations: list[dict]) -> list[dict]:
     """Fold each run of two or more consecutive per-column expectations of one family (the
-    type of every column; no empty cell) and one severity into one table-level expectation.
+    type of every column; no empty cell; a constant range) and one severity into one
+    table-level expectation.
     Every check stays: its id, severity, column, kwargs and bilingual texts are in the wide
     expectation's `meta.checks` (in the order of the run), and the gate reports each failed
     column as that check. The suite keeps its order, so the findings keep theirs."""
@@ -828,13 +850,14 @@ def widen(name: str, table: str, expectations: list[dict]) -> list[dict]:
     n_wide: dict[str, int] = {}
     while i < len(expectations):
         e = expectations[i]
-        wide = WIDE.get(e["type"])
+        wide = WIDE.get(e["type"]) if _foldable(e) else None
         j = i + 1
         while (
             wide
             and j < len(expectations)
             and expectations[j]["type"] == e["type"]
             and expectations[j]["severity"] == e["severity"]
+            and _foldable(expectations[j])
         ):
             j += 1
         if not wide or j - i < 2:
@@ -877,20 +900,28 @@ def widen(name: str, table: str, expectations: list[dict]) -> list[dict]:
 
 
 def checks_of(suite: dict) -> list[dict]:
-    """Every check of a suite, in order, as {check, severity, expectation, column,
-    description, expected}: an expectation's own, or each column of a wide one."""
+    """Every check of a suite, in order, as {check, severity, expectation, column, kwargs,
+    description, expected}: an expectation's own, or each column of a wide one (`kwargs`:
+    that column's, as its own GX expectation would have them)."""
     out = []
     for e in suite["expectations"]:
         meta = e["meta"]
-        for sub in meta.get("checks") or [None]:
-            x = sub or {
-                "check": meta["check"],
-                "expectation": e["type"],
-                "column": e["kwargs"].get("column"),
-                "description": meta["description"],
-                "expected": meta["expected"],
-            }
-            out.append({**x, "severity": meta["severity"]})
+        subs = meta.get("checks")
+        if not subs:
+            out.append(
+                {
+                    "check": meta["check"],
+                    "expectation": e["type"],
+                    "column": e["kwargs"].get("column"),
+                    "kwargs": e["kwargs"],
+                    "description": meta["description"],
+                    "expected": meta["expected"],
+                    "severity": meta["severity"],
+                }
+            )
+            continue
+        for sub, kwargs in zip(subs, e["kwargs"]["columns"], strict=True):
+            out.append({**sub, "kwargs": kwargs, "severity": meta["severity"]})
     return out
 
 
@@ -1078,6 +1109,8 @@ def project_files(paths: Paths) -> dict[str, str]:
         for suite in build_suites(cfg, load_overrides(paths)).values():
             name = suite["name"]
             table = suite["meta"]["table"]
+            # as GX runs it: each family of per-column checks as one wide expectation
+            suite = {**suite, "expectations": widen(name, table, suite["expectations"])}
             files[f"expectations/{name}.json"] = _json(suite)
             files[f"validation_definitions/{name}.json"] = _json(
                 {
