@@ -788,22 +788,36 @@ def test_a_missing_column_fails_its_own_type_and_not_null_checks(paths, tables):
     assert not [c for c in found if c.endswith((".type", ".not_null")) and ".tier." not in c]
 
 
-def test_not_null_follows_the_row_condition_of_a_column():
-    """A column required only in some years (`row_condition` on year) is checked only there."""
-    from par_review.validation.expectations import columns_not_null
+def test_not_null_and_ranges_follow_the_row_condition_of_a_check():
+    """A column required only in some years, a band for the units of one tier: a check's
+    `row_condition` limits its rows, as GX's does."""
+    from par_review.validation.expectations import columns_between, columns_not_null
 
     df = pd.DataFrame(
         {"year": [2024, 2025, 2026], "district": [None, None, "x"], "unit_id": list("abc")}
     )
     cond = {"column": {"name": "year"}, "operator": "<", "parameter": 2025, "type": "comparison"}
-    out = columns_not_null(df, [{"column": "district", "row_condition": cond}], ["unit_id"])
-    assert out["district"]["unexpected_count"] == 1
-    assert out["district"]["unexpected_index_list"] == [{"unit_id": "a", "district": None}]
+    [out] = columns_not_null(df, [{"column": "district", "row_condition": cond}], ["unit_id"])
+    assert out["column"] == "district" and out["unexpected_count"] == 1
+    assert out["unexpected_index_list"] == [{"unit_id": "a", "district": None}]
     text = df.assign(year=["abc", 2025, 2026])  # a text year cannot be compared: an error, as in GX
-    assert (
-        "error"
-        in columns_not_null(text, [{"column": "district", "row_condition": cond}], [])["district"]
+    assert "error" in columns_not_null(text, [{"column": "district", "row_condition": cond}], [])[0]
+    # tier bands: a bound from the run's numbers, the upper one exclusive, one tier's rows only
+    scores = pd.DataFrame({"unit_id": list("abcd"), "tier": ["tot", "tot", "kha", "kha"],
+                           "score": [84.9, 90.0, 85.0, 70.0]})  # fmt: skip
+    tier = lambda t: {"column": {"name": "tier"}, "operator": "==", "parameter": t}  # noqa: E731
+    specs = [
+        {"column": "score", "min_value": {"$PARAMETER": "band_tot_min"}, "row_condition": tier("tot")},
+        {"column": "score", "min_value": {"$PARAMETER": "band_kha_min"},
+         "max_value": {"$PARAMETER": "band_kha_max"}, "strict_max": True, "row_condition": tier("kha")},
+    ]  # fmt: skip
+    tot, kha = columns_between(
+        scores, specs, ["unit_id"], {"band_tot_min": 85, "band_kha_min": 70, "band_kha_max": 85}
     )
+    assert [r["unit_id"] for r in tot["unexpected_index_list"]] == ["a"]
+    assert [r["unit_id"] for r in kha["unexpected_index_list"]] == ["c"]
+    [missing] = columns_between(scores, specs[:1], ["unit_id"], {})
+    assert missing["error"] == "No value found for $PARAMETER band_tot_min"
 
 
 def test_gx_is_left_as_it_was_after_a_run(paths, tables):

@@ -7,9 +7,11 @@ whole family of per-column checks of a table, with GX's own rules, and reports e
 - `expect_columns_to_not_be_null`: no listed column has an empty cell, as
   `expect_column_values_to_not_be_null` decides it (a column may carry a `row_condition`:
   only the rows of some years need a value);
-- `expect_columns_values_to_be_between`: each listed column's values lie within its constant
-  bounds, as `expect_column_values_to_be_between` decides it (null cells are not checked; a
-  text among numbers is an error, with GX's words).
+- `expect_columns_values_to_be_between`: each listed column's values lie within its bounds,
+  as `expect_column_values_to_be_between` decides it (null cells are not checked; a text
+  among numbers is an error, with GX's words); a bound may be a suite parameter (its value
+  comes in the `bounds` kwarg, itself the suite parameter `bounds`: the run's numbers) and a
+  check may carry a `row_condition` (the tier bands: the scores of the units of one tier).
 
 Why: GX 1.x spends most of a validation on bookkeeping per expectation (each one rebuilds
 its configuration through pydantic many times), not on pandas; a table had one expectation
@@ -21,8 +23,9 @@ check id, severity and bilingual texts in `meta.checks`, and the gate
 (`provincial.score.type`, `commune.unit_id.not_null`).
 
 The result of either expectation: `success` (every column passed), `observed_value` (a short
-English summary for the Data Docs) and `details.columns`: one entry per column with
-`success`, and `observed_value` (a column checked by its dtype), or `unexpected_count` and
+English summary for the Data Docs) and `details.columns`: one entry per check, in the order
+of the expectation's `columns`, with
+`column`, `success`, and `observed_value` (a column checked by its dtype), or `unexpected_count` and
 `unexpected_index_list` (the index columns and the value of each offending row), or `error`
 (the column is missing).
 
@@ -56,7 +59,7 @@ def _missing(column: str) -> dict:
     }
 
 
-def _rows(df: pd.DataFrame, bad: pd.Series, column: str, index_columns: list[str]) -> dict:
+def _rows(df: pd.DataFrame, bad: pd.Series, column: str, index_columns: list[str]) -> list[dict]:
     """What GX's COMPLETE result gives for a map check: the count and, per offending row,
     the index columns and the value."""
     if not bad.any():
@@ -117,28 +120,33 @@ def _dtype_types(type_list: list[str]) -> list:
     return comp
 
 
-def column_types(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> dict:
+def column_types(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> list[dict]:
     """column -> its result (see the module's docstring)."""
-    out: dict[str, dict] = {}
+    out: list[dict] = []
     for spec in columns:
         col, type_list = spec["column"], list(spec["type_list"])
         if col not in df.columns:
-            out[col] = _missing(col)
+            out.append({"column": col, **_missing(col)})
             continue
         s = df[col]
         if s.dtype.type.__name__ == "object_":
             try:
                 types = _map_types(type_list)
             except ValueError as exc:
-                out[col] = {"success": False, "error": str(exc)}
+                out.append({"column": col, "success": False, "error": str(exc)})
                 continue
             ok = s.map(lambda v, types=types: isinstance(v, types))
-            out[col] = _rows(df, s.notna() & ~ok.astype(bool), col, index_columns)
+            out.append(
+                {"column": col, **_rows(df, s.notna() & ~ok.astype(bool), col, index_columns)}
+            )
         else:
-            out[col] = {
-                "success": bool(s.dtype in _dtype_types(type_list)),
-                "observed_value": s.dtype.type.__name__,
-            }
+            out.append(
+                {
+                    "column": col,
+                    "success": bool(s.dtype in _dtype_types(type_list)),
+                    "observed_value": s.dtype.type.__name__,
+                }
+            )
     return out
 
 
@@ -166,19 +174,19 @@ def _condition(df: pd.DataFrame, cond: dict | None) -> pd.Series:
     return op(df[col], cond.get("parameter")).fillna(False).astype(bool)
 
 
-def columns_not_null(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> dict:
-    out: dict[str, dict] = {}
+def columns_not_null(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> list[dict]:
+    out: list[dict] = []
     for spec in columns:
         col = spec["column"]
         if col not in df.columns:
-            out[col] = _missing(col)
+            out.append({"column": col, **_missing(col)})
             continue
         try:
             where = _condition(df, spec.get("row_condition"))
         except (TypeError, ValueError) as exc:
-            out[col] = {"success": False, "error": str(exc)}
+            out.append({"column": col, "success": False, "error": str(exc)})
             continue
-        out[col] = _rows(df, where & df[col].isna(), col, index_columns)
+        out.append({"column": col, **_rows(df, where & df[col].isna(), col, index_columns)})
     return out
 
 
@@ -215,29 +223,40 @@ def _between(s: pd.Series, lo: Any, hi: Any, strict_min: Any, strict_max: Any) -
     return s.map(one).astype(bool)
 
 
-def columns_between(df: pd.DataFrame, columns: list[dict], index_columns: list[str]) -> dict:
-    out: dict[str, dict] = {}
+def _bound(v: Any, bounds: dict) -> Any:
+    """A bound: a constant, or a suite parameter's value (from `bounds`, the run's numbers)."""
+    if isinstance(v, dict) and "$PARAMETER" in v:
+        if v["$PARAMETER"] not in bounds:
+            raise ValueError(f"No value found for $PARAMETER {v['$PARAMETER']}")
+        return bounds[v["$PARAMETER"]]
+    return v
+
+
+def columns_between(
+    df: pd.DataFrame, columns: list[dict], index_columns: list[str], bounds: dict | None = None
+) -> list[dict]:
+    out: list[dict] = []
     for spec in columns:
         col = spec["column"]
         if col not in df.columns:
-            out[col] = _missing(col)
+            out.append({"column": col, **_missing(col)})
             continue
         s = df[col]
-        filled = s.notna()
         try:
+            filled = s.notna() & _condition(df, spec.get("row_condition"))
             ok = _between(
                 s[filled],
-                spec.get("min_value"),
-                spec.get("max_value"),
+                _bound(spec.get("min_value"), bounds or {}),
+                _bound(spec.get("max_value"), bounds or {}),
                 spec.get("strict_min"),
                 spec.get("strict_max"),
             )
         except (TypeError, ValueError) as exc:
-            out[col] = {"success": False, "error": str(exc)}
+            out.append({"column": col, "success": False, "error": str(exc)})
             continue
         bad = pd.Series(False, index=df.index)
         bad[filled] = ~ok.to_numpy()
-        out[col] = _rows(df, bad, col, index_columns)
+        out.append({"column": col, **_rows(df, bad, col, index_columns)})
     return out
 
 
@@ -272,7 +291,7 @@ class ColumnsNotNull(TableMetricProvider):
 
 class ColumnsBetween(TableMetricProvider):
     metric_name = "par_table.columns_between"
-    value_keys = ("columns", "index_columns")
+    value_keys = ("columns", "index_columns", "bounds")
 
     @metric_value(engine=PandasExecutionEngine)
     def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kw):
@@ -280,7 +299,10 @@ class ColumnsBetween(TableMetricProvider):
             domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
         )
         return columns_between(
-            df, metric_value_kwargs["columns"], list(metric_value_kwargs["index_columns"] or [])
+            df,
+            metric_value_kwargs["columns"],
+            list(metric_value_kwargs["index_columns"] or []),
+            dict(metric_value_kwargs.get("bounds") or {}),
         )
 
 
@@ -292,15 +314,15 @@ def _cell(v: Any) -> str:
     return "(empty)" if v is None or (isinstance(v, float) and v != v) else str(v)
 
 
-def _summary(per: dict[str, dict], what: str) -> str:
+def _summary(per: list[dict], what: str) -> str:
     """The observed value on the Data Docs page: which columns fail, and for each its first
     offending rows (the first index column, then the value) or what GX found."""
-    bad = [c for c, r in per.items() if not r.get("success")]
+    bad = [r for r in per if not r.get("success")]
     if not bad:
-        return f"all {len(per)} columns {what}"
+        return f"all {len(per)} checks {what}"
     parts = []
-    for c in bad:
-        r = per[c]
+    for r in bad:
+        c = r["column"]
         if r.get("error"):
             parts.append(f"{c}: {r['error']}")
         elif "observed_value" in r:
@@ -312,7 +334,7 @@ def _summary(per: dict[str, dict], what: str) -> str:
             ]
             more = r.get("unexpected_count", len(rows)) - len(shown)
             parts.append(f"{c}: " + "; ".join(shown) + (f"; +{more} more" if more > 0 else ""))
-    return f"{len(bad)} of {len(per)} columns fail — " + " | ".join(parts)
+    return f"{len(bad)} of {len(per)} checks fail — " + " | ".join(parts)
 
 
 class _Wide(BatchExpectation):
@@ -333,7 +355,7 @@ class _Wide(BatchExpectation):
     ):
         per = metrics[self.metric_dependencies[0]]
         return {
-            "success": all(r.get("success") for r in per.values()),
+            "success": all(r.get("success") for r in per),
             "result": {
                 "observed_value": _summary(per, self._what),
                 "details": {"columns": per},
@@ -397,6 +419,9 @@ class ExpectColumnsValuesToBeBetween(_Wide):
     """The values of each listed column lie within its bounds (per column: GX's rule of
     expect_column_values_to_be_between; null cells are not checked)."""
 
+    bounds: dict[str, Any] = {}  # the run's numbers, for bounds that are suite parameters
+
+    success_keys: ClassVar[tuple[str, ...]] = ("columns", "index_columns", "bounds")
     metric_dependencies: ClassVar[tuple[str, ...]] = (ColumnsBetween.metric_name,)
     _what: ClassVar[str] = "lie within their bounds"
     _template: ClassVar[str] = "Each column's values lie within its bounds:"

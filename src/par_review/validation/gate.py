@@ -797,9 +797,11 @@ def _findings(evr, table: str, params: dict, view: pd.DataFrame, reg: Registry):
             )  # fmt: skip
         return
     raised = evr.exception_info if _exception_message(evr.exception_info) else None
-    per = (result.get("details") or {}).get("columns") or {}
-    for sub, spec in zip(subs, conf.kwargs.get("columns") or [], strict=False):
-        r = dict(per.get(spec["column"]) or {})
+    per = (result.get("details") or {}).get("columns") or []
+    specs = conf.kwargs.get("columns") or []
+    for k, (sub, spec) in enumerate(zip(subs, specs, strict=False)):
+        r = dict(per[k]) if k < len(per) and isinstance(per[k], dict) else {}
+        r.pop("column", None)
         if r.get("success") and not raised:
             yield True, None
             continue

@@ -804,15 +804,18 @@ WIDE = {
     "expect_column_values_to_not_be_null": "expect_columns_to_not_be_null",
     "expect_column_values_to_be_between": "expect_columns_values_to_be_between",
 }
-_BETWEEN_KEYS = {"column", "min_value", "max_value", "strict_min", "strict_max"}
+_BETWEEN_KEYS = {"column", "min_value", "max_value", "strict_min", "strict_max", "row_condition"}
+BOUNDS = "bounds"  # the suite parameter holding the run's numbers (expectation_parameters)
 
 
 def _foldable(e: dict) -> bool:
-    """Whether a per-column expectation can join a wide one: a range with constant bounds
-    and no row condition (a bound that is a suite parameter stays GX's own expectation)."""
+    """Whether a per-column expectation can join a wide one (a range: only its bounds may be
+    suite parameters)."""
     if e["type"] != "expect_column_values_to_be_between":
         return e["type"] in WIDE
-    return set(e["kwargs"]) <= _BETWEEN_KEYS and not parameter_names(e["kwargs"])
+    k = e["kwargs"]
+    others = {key: v for key, v in k.items() if key not in ("min_value", "max_value")}
+    return set(k) <= _BETWEEN_KEYS and not parameter_names(others)
 
 
 PER_COLUMN_OF_WIDE = {v: k for k, v in WIDE.items()}
@@ -875,6 +878,11 @@ def widen(name: str, table: str, expectations: list[dict]) -> list[dict]:
                 "kwargs": {
                     "columns": [dict(x["kwargs"]) for x in run],
                     "index_columns": index_columns(table),
+                    **(
+                        {BOUNDS: {"$PARAMETER": BOUNDS} if parameter_names(run) else {}}
+                        if wide == "expect_columns_values_to_be_between"
+                        else {}
+                    ),
                 },
                 "meta": {
                     "check": check,
@@ -968,6 +976,10 @@ def expectation_parameters(
         params["satisfaction_target_key"] = (
             f"targets.{int(year)}.satisfaction.value ({cfg.rel_source})"
         )
+    # the numbers, for the wide range expectation's bounds that are parameters (widen())
+    params[BOUNDS] = {
+        k: v for k, v in params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     return params
 
 
@@ -1110,7 +1122,9 @@ def project_files(paths: Paths) -> dict[str, str]:
             name = suite["name"]
             table = suite["meta"]["table"]
             # as GX runs it: each family of per-column checks as one wide expectation
-            suite = {**suite, "expectations": widen(name, table, suite["expectations"])}
+            wide = widen(name, table, suite["expectations"])
+            meta = {**suite["meta"], "parameters": sorted(parameter_names(wide))}
+            suite = {**suite, "expectations": wide, "meta": meta}
             files[f"expectations/{name}.json"] = _json(suite)
             files[f"validation_definitions/{name}.json"] = _json(
                 {
