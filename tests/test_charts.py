@@ -6,15 +6,18 @@ and no global matplotlib state touched on import."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import PIL.Image
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
@@ -411,6 +414,100 @@ def test_png_bytes_are_deterministic_and_carry_no_metadata(cfg, history):
     assert pa[:8] == b"\x89PNG\r\n\x1a\n"
     assert pa == pb
     assert b"Software" not in pa and b"matplotlib" not in pa.lower()
+
+
+def _png_chunks(png: bytes) -> list[str]:
+    kinds, i = [], 8
+    while i < len(png):
+        (n,) = struct.unpack(">I", png[i : i + 4])
+        kinds.append(png[i + 4 : i + 8].decode("ascii"))
+        i += 12 + n
+    return kinds
+
+
+def test_png_is_rgb_with_exactly_the_drawn_pixels_and_only_a_resolution(cfg, history):
+    ch = charts.tier_shares_chart(history, cfg, Translator("vi"), Formatter("vi"))
+    png = charts.png_bytes(ch)
+    fig = ch.figure
+    img = PIL.Image.open(io.BytesIO(png))
+    img.load()
+    # opaque (white background): no alpha channel for the PDF to split off
+    assert img.mode == "RGB"
+    assert img.size == (round(fig.get_figwidth() * 150), round(fig.get_figheight() * 150))
+    assert img.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+    assert _png_chunks(png) == ["IHDR", "pHYs", "IDAT", "IEND"]  # no text, no time
+    drawn = np.asarray(fig.canvas.buffer_rgba())
+    assert (drawn[..., 3] == 255).all()
+    assert (np.asarray(img) == drawn[..., :3]).all()  # lossless
+    # another resolution: the same chart scaled, and the figure left as it was
+    small = PIL.Image.open(io.BytesIO(charts.png_bytes(ch, dpi=75)))
+    assert small.size == (img.size[0] // 2, img.size[1] // 2) and small.info["dpi"][0] < 76
+    assert fig.dpi == charts.DPI and charts.png_bytes(ch) == png
+    # a transparent figure keeps its alpha channel
+    fig.patch.set_alpha(0)
+    see_through = PIL.Image.open(io.BytesIO(charts.png_bytes(ch)))
+    assert see_through.mode == "RGBA"
+    charts.close(ch)
+    assert fig.axes == [] and fig.legends == []
+
+
+def test_charts_are_laid_out_without_a_draw_and_drawn_once_for_the_png(
+    demo_processed, tmp_path, monkeypatch
+):
+    """The layout is arithmetic (measured texts, no layout engine, no trial draws): making
+    the report's charts draws nothing, and each PNG is its figure's only draw."""
+    from matplotlib.figure import Figure
+
+    from par_review.metrics.compute import compute_metrics
+    from par_review.report.context import build_context, make_charts
+
+    ctx = build_context(
+        2022,
+        demo_processed,
+        lang="vi",
+        out_dir=tmp_path,
+        metrics=compute_metrics(2022, demo_processed),
+    )
+    draws: list = []
+    original = Figure.draw
+
+    def counted(self, renderer):
+        draws.append(self)
+        return original(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    made = make_charts(ctx)
+    assert len(made) == 5 and draws == []
+    for ch in made:
+        assert ch.figure.get_layout_engine() is None
+        charts.png_bytes(ch)
+    assert [id(fig) for fig in draws] == [id(ch.figure) for ch in made]
+
+
+def test_legend_has_as_many_columns_as_fit_computed_from_its_texts(demo_charts, merger_charts):
+    """The legend's width follows from its entries' text widths (no trial draws): the
+    computation matches matplotlib's own layout of the legend, the legend fits the figure,
+    and one more column would not."""
+    seen = 0
+    for ch in [*demo_charts.values(), *merger_charts.values()]:
+        fig = ch.figure
+        audit(ch)  # drawn: the legend's texts are in place
+        r = fig.canvas.get_renderer()
+        for leg in fig.legends:
+            seen += 1
+            texts = leg.get_texts()
+            size = texts[0].get_fontsize()
+            widths = [charts._text_size_px(fig, t.get_text(), size)[0] for t in texts]
+            ncols = len({round(t.get_window_extent(r).x0) for t in texts if t.get_text()})
+            width = leg.get_window_extent(r).width
+            assert charts._legend_width_px(widths, ncols, size, fig.dpi) == pytest.approx(
+                width, abs=1.5
+            )
+            assert width <= 0.96 * fig.bbox.width
+            if ncols < len(texts):
+                more = charts._legend_width_px(widths, ncols + 1, size, fig.dpi)
+                assert more > 0.96 * fig.bbox.width
+    assert seen >= 6
 
 
 def test_alt_text_and_axis_labels_use_the_locale(cfg, history):
