@@ -369,3 +369,5 @@ def test_the_cache_key_sees_what_a_check_sees():
     assert key(df, {"year": 2023}) != same  # a run-time parameter
     assert docs_digest("khanh_hoa-2023", [("s", "sha", {"year": 2022}, df)]) != same
     assert docs_digest("khanh_hoa-2022", [("s", "sha2", {"year": 2022}, df)]) != same
+    # the site's settings in great_expectations.yml
+    assert docs_digest("khanh_hoa-2022", [("s", "sha", {"year": 2022}, df)], b"x") != same

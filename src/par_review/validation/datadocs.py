@@ -159,12 +159,13 @@ CACHE_KEEP = 16  # sites kept in the cache (the most recently used)
 _CODE = (Path(__file__), Path(__file__).with_name("expectations.py"))
 
 
-def docs_digest(run_name: str, inputs: list) -> str:
+def docs_digest(run_name: str, inputs: list, site_config: bytes = b"") -> str:
     """A hash of everything a year's Data Docs are made from: GX's version, this module and
     the wide expectations' code, our page assets, the run's name, and per table the suite
     (its file's sha256), the run-time parameters and the validated table itself (values,
     dtypes, and the Python type of every cell of an `object` column, since a type check sees
-    it). Same digest: the same site."""
+    it); `site_config`: the bytes of great_expectations.yml (the site's settings). Same
+    digest: the same site."""
     import hashlib
     import json
 
@@ -178,7 +179,7 @@ def docs_digest(run_name: str, inputs: list) -> str:
             b = part if isinstance(part, bytes) else str(part).encode("utf-8")
             h.update(len(b).to_bytes(8, "little") + b)
 
-    put("gx", gx.__version__, run_name)
+    put("gx", gx.__version__, run_name, site_config)
     for p in _CODE:
         put(p.read_bytes())
     for name in OWN_ASSETS:
@@ -211,7 +212,8 @@ def build_data_docs_cached(
     from the run's results (`runs`: (suite name, suite validation result, batch id)), made
     offline, and kept in the cache. Returns (index.html, whether it was rendered)."""
     target = Path(target)
-    digest = docs_digest(run_name, inputs)
+    yml = paths.validation / "gx" / "great_expectations.yml"
+    digest = docs_digest(run_name, inputs, yml.read_bytes() if yml.is_file() else b"")
     cache = paths.build.joinpath(*CACHE_DIR)
     hit = cache / digest
     target.parent.mkdir(parents=True, exist_ok=True)
