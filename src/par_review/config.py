@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .fsutil import load_yaml
 from .paths import DEFAULT_PROVINCE, PROVINCE_NAME, Paths  # noqa: F401 (DEFAULT_PROVINCE re-exported)
 from .textnorm import loose_key, nfc
 
@@ -543,7 +542,7 @@ def config_path(province: str | None = None, paths: Paths | None = None) -> Path
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, stamp: tuple[int, int]) -> ProvinceConfig:
     with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = load_yaml(fh)
     return ProvinceConfig(data, path)
 
 

@@ -18,7 +18,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .fsutil import load_yaml
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANG = "vi"
@@ -34,7 +34,7 @@ def load_locale(lang: str) -> dict[str, str]:
     if not path.is_file():
         raise ValueError(f"no wording for language {lang!r}: {path} does not exist")
     with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+        data = load_yaml(fh) or {}
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: Any) -> None:

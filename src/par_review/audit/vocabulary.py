@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-import yaml
+from ..fsutil import load_yaml
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yml")
 
@@ -28,7 +28,7 @@ _TOKEN = re.compile(r"\([^)]*\)|[^\s()]+")
 def vocabulary() -> dict:
     """vocabulary.yml, NFC-normalised (read once per process)."""
     with VOCABULARY_FILE.open(encoding="utf-8") as fh:
-        return _nfc(yaml.safe_load(fh))
+        return _nfc(load_yaml(fh))
 
 
 def _nfc(x):

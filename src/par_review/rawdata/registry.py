@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..fsutil import load_yaml
 from ..textnorm import loose_key, name_key, nfc
 
 RELATIONS = ("continued", "renamed", "merged", "split", "new")
@@ -371,8 +372,7 @@ def _short_name(config_dir: Path) -> str | None:
     p = config_dir / "province.yml"
     if not p.is_file():
         return None
-    import yaml
 
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    data = load_yaml(p.read_text(encoding="utf-8")) or {}
     d = data.get("short_name") or data.get("name") or {}
     return nfc(d.get("vi")) if isinstance(d, dict) and d.get("vi") else None
