@@ -62,10 +62,13 @@ class Worker:
         self.warming: str | None = None  # the tag being imported right now
         self.km = None
         self.used = 0
+        self._clients: dict[int, object] = {}  # thread id -> this kernel's client (see client())
 
     def _ensure(self):
         if self.km is None or not _run_sync(self.km.is_alive)():
             from jupyter_client.manager import AsyncKernelManager
+
+            self.shutdown()  # a dead kernel: its clients and sockets go with it
 
             # papermill/nbclient reuse this kernel when given `km` (they do not shut it down)
             # IPC (unix sockets in a private folder) rather than TCP on loopback: nothing to
@@ -82,10 +85,44 @@ class Worker:
                 GX_ANALYTICS_ENABLED="false",
                 PYTHONHASHSEED="0",
             )
-            _run_sync(self.km.start_kernel)(cwd=str(self.cwd), env=env)
+            # no input history: IPython writes every cell to an SQLite file otherwise, and
+            # the build's cells are in the executed notebooks already
+            _run_sync(self.km.start_kernel)(
+                cwd=str(self.cwd), env=env, extra_arguments=["--HistoryManager.enabled=False"]
+            )
             self.used = 0
             self._exec(KERNEL_SETUP, timeout=60)
         return self.km
+
+    def client(self):
+        """This kernel's client for the calling thread, started and waited for once.
+
+        A new client per notebook (nbclient's default) or per `_exec` costs a kernel_info
+        round trip and jupyter_client's 0.2 s IOPub flush each time. A client's sockets
+        belong to the asyncio loop of the thread that made them (jupyter_core keeps one loop
+        per thread), and the runner's threads share the workers, so there is one per thread.
+        Messages left from an earlier request are ignored by their parent id."""
+        tid = threading.get_ident()
+        kc = self._clients.get(tid)
+        if kc is None:
+            from jupyter_client.session import Session
+
+            # its own session: the kernel routes replies by the session id (the shell
+            # socket's identity), and two clients sharing the manager's session would take
+            # each other's replies
+            own = Session(
+                key=self.km.session.key, signature_scheme=self.km.session.signature_scheme
+            )
+            kc = self.km.client(session=own)
+            kc.start_channels()
+            try:
+                _run_sync(kc.wait_for_ready)(timeout=120)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+                raise
+            self._clients[tid] = kc
+        return kc
 
     def run_notebook(self, step: str, src: Path, dst: Path, params: dict, timeout: int) -> None:
         import papermill as pm
@@ -104,6 +141,7 @@ class Worker:
                 parameters=params,
                 kernel_name=KERNEL,
                 km=km,
+                kc=self.client(),
                 engine_name=ENGINE,
                 progress_bar=False,
                 log_output=False,
@@ -122,28 +160,22 @@ class Worker:
             ) from None
 
     def _exec(self, code: str, timeout: int = 600) -> None:
-        """Run code in this kernel (set-up, warm-up, rendering). The client is the kernel
-        manager's own, so "is the kernel alive" asks the process, not the heartbeat, which
-        misses beats on a loaded machine and made a booting kernel look dead."""
-        kc = self.km.client()
-        kc.start_channels()
-        try:
-            errors = []
+        """Run code in this kernel (set-up, warm-up, rendering), on the thread's client.
+        The client is the kernel manager's own, so "is the kernel alive" asks the process,
+        not the heartbeat, which misses beats on a loaded machine and made a booting kernel
+        look dead."""
+        kc = self.client()
+        errors = []
 
-            def hook(msg):
-                if msg["msg_type"] == "error":
-                    errors.append(
-                        f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}"
-                    )
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append(f"{msg['content']['ename']}: {_first_line(msg['content']['evalue'])}")
 
-            _run_sync(kc.wait_for_ready)(timeout=120)
-            _run_sync(kc.execute_interactive)(
-                code, timeout=timeout, output_hook=hook, store_history=False
-            )
-            if errors:
-                raise RuntimeError(errors[0])
-        finally:
-            kc.stop_channels()
+        _run_sync(kc.execute_interactive)(
+            code, timeout=timeout, output_hook=hook, store_history=False
+        )
+        if errors:
+            raise RuntimeError(errors[0])
 
     def prewarm(self, tag: str) -> None:
         """Import a stack ahead of need, so that its cost overlaps other work."""
@@ -168,6 +200,10 @@ class Worker:
             ) from None
 
     def shutdown(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for kc in clients:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
         if self.km is not None:
             with contextlib.suppress(Exception):
                 _run_sync(self.km.shutdown_kernel)(now=True)
@@ -180,7 +216,9 @@ class Worker:
 RESET_CELL = (
     "# injected by par-review build: this kernel ran another notebook before; start clean\n"
     "get_ipython().run_line_magic('reset', '-f')\n"
-    "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt"
+    "import sys as _s\n"
+    "if 'matplotlib.pyplot' in _s.modules: _s.modules['matplotlib.pyplot'].close('all')\n"
+    "del _s"
 )
 
 
