@@ -17,8 +17,10 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..fsutil import sha256_file
@@ -42,11 +44,48 @@ SKIP_PARTS = {"__pycache__", "uncommitted", ".ipynb_checkpoints"}
 
 _cache: dict[tuple[str, int, int], str] = {}
 
+# -- one look at the disk per path while nothing is written ------------------------------
+# A build decides 60+ tasks whose inputs overlap (2026's analysis reads nine years of
+# tables, every report reads the config): without this a no-op build made ~13,000 stat calls
+# for ~2,200 paths. What was seen is kept until something is written: the runner calls
+# forget() after each task that ran and after each publish. A look that began before a
+# forget() is not kept (the generation it was taken in is gone).
+_gen = 0
+_seen: dict[tuple[str, str], tuple[int, Any]] = {}
+
+
+def forget() -> None:
+    """Files were written: look at the disk again (content hashes stay keyed by size and
+    mtime, so they are still reused when a file did not change)."""
+    global _gen
+    _gen += 1
+    _seen.clear()
+
+
+def _memo(kind: str, key: str, fn):
+    gen = _gen
+    hit = _seen.get((kind, key))
+    if hit is not None and hit[0] == gen:
+        return hit[1]
+    value = fn()
+    if gen == _gen:
+        _seen[(kind, key)] = (gen, value)
+    return value
+
+
+def _stat(p: Path):
+    def look():
+        try:
+            return os.stat(p)
+        except OSError:
+            return None
+
+    return _memo("stat", str(p), look)
+
 
 def file_hash(p: Path) -> str:
-    try:
-        st = p.stat()
-    except OSError:
+    st = _stat(p)
+    if st is None:
         return "missing"
     k = (str(p), st.st_size, st.st_mtime_ns)
     h = _cache.get(k)
@@ -56,6 +95,10 @@ def file_hash(p: Path) -> str:
 
 
 def _tree_files(root: Path) -> list[Path]:
+    return _memo("tree", str(root), lambda: _walk(root))
+
+
+def _walk(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     if not root.is_dir():
@@ -68,10 +111,11 @@ def _tree_files(root: Path) -> list[Path]:
 
 
 def tree_hash(root: Path) -> str:
-    if root.is_file():
+    st = _stat(root)
+    if st is not None and stat.S_ISREG(st.st_mode):
         return file_hash(root)
     files = _tree_files(root)
-    if not files and not root.exists():
+    if not files and st is None:
         return "missing"
     h = hashlib.sha256()
     for f in files:
@@ -178,11 +222,15 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
 
 def _inside(path: Path, root: Path) -> bool:
     """Never read what a link outside the project points at (cleaning refuses it too)."""
-    try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        return not path.exists()  # a missing file is hashed as "missing"
-    return True
+
+    def look() -> bool:
+        try:
+            path.resolve().relative_to(root)
+        except ValueError:
+            return not path.exists()  # a missing file is hashed as "missing"
+        return True
+
+    return _memo("inside", f"{path}\0{root}", look)
 
 
 def fingerprint(manifest: dict[str, str]) -> str:
@@ -205,11 +253,8 @@ def output_signature(outputs: list[Output], root: Path, report_dir: Path) -> dic
                 h.update(f"{f.relative_to(p).as_posix()}:{st.st_size}:{st.st_mtime_ns}\n".encode())
             sig[o.rel] = h.hexdigest()
         else:
-            try:
-                st = p.stat()
-                sig[o.rel] = f"{st.st_size}:{st.st_mtime_ns}"
-            except OSError:
-                sig[o.rel] = "missing"
+            st = _stat(p)
+            sig[o.rel] = f"{st.st_size}:{st.st_mtime_ns}" if st is not None else "missing"
     return sig
 
 

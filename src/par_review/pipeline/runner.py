@@ -201,6 +201,19 @@ class Runner:
             return self.staging(k)
         return self.paths.build / "deps" / k.province / str(k.year)
 
+    def decision_dir(self, key: Key) -> Path:
+        """Where a task's report-side inputs and outputs are looked at to decide whether it
+        runs: the staging folder once one exists, else the published folder it would be
+        copied from (the same files, hard-linked: the same hashes and signatures). A build
+        that runs nothing for a key then stages nothing (a no-op build copied and deleted
+        every published folder)."""
+        k = key.data
+        if k in self.results and k not in self._staged:
+            pub = self.published(k)
+            if pub.is_dir():
+                return pub
+        return self.report_dir(key)
+
     # -- planning -------------------------------------------------------------------------
     def make_tasks(self) -> None:
         self.targets, self.langs = select(self.paths, self.opts)
@@ -278,7 +291,7 @@ class Runner:
                 )
             known = self._validate_fp.get(k)  # computed when its validate task was decided
             current = (
-                known[1] if known else fpr.input_manifest(vstep, k, self.ctx, self.report_dir(k))
+                known[1] if known else fpr.input_manifest(vstep, k, self.ctx, self.decision_dir(k))
             )
             if v.get("fp") != (known[0] if known else fpr.fingerprint(current)):
                 rec = self.state.step(k, "validate") or {}
@@ -307,11 +320,11 @@ class Runner:
             )
         if step.name == "analyse":
             self.gate(task)
-        rdir = self.report_dir(key)
-        needed, why, manifest, _ = self.decide(task, rdir)
+        needed, why, manifest, _ = self.decide(task, self.decision_dir(key))
         if not needed:
             task.status = "skipped"
             return w
+        rdir = self.report_dir(key)
         task.reason = why
         if w is None:
             w = Worker(self.paths.notebooks, self.paths.root)
@@ -335,6 +348,7 @@ class Runner:
             if step.name == "report" and self.opts.formats:
                 w.render(executed, rdir, self.opts.formats, key.lang or "vi")
         except StepFailed as exc:
+            fpr.forget()
             if step.name == "validate":
                 self.state.key(key)["validated"] = {
                     "fp": fpr.fingerprint(manifest),
@@ -343,6 +357,7 @@ class Runner:
                     "reason": exc.reason,
                 }
             raise
+        fpr.forget()  # its outputs were written: what later decisions read changed
         outs = step.outputs(key, self.ctx)
         self.state.set_step(
             key,
@@ -513,6 +528,7 @@ class Runner:
         res.notes += notes
         self.write_manifest(key, staging, res)
         swap_dir(staging, published)
+        fpr.forget()
         res.status = "published"
         self.say(f"{key} published  {self.paths.rel(published)}/")
 
@@ -571,6 +587,7 @@ class Runner:
     def run(self) -> int:
         fast_imports()
         fpr.WRITE_CACHE = True
+        fpr.forget()  # another run in this process may have looked before files changed
         self.started_at = now()
         self.make_tasks()
         self._last_before = {

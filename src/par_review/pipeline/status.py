@@ -110,6 +110,7 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
         if len(what) > 33:
             print(f"{'':<18}  ↳ {what}", file=out)
     fpr._cache.clear()
+    fpr.forget()
     return EXIT_OK
 
 

@@ -118,6 +118,7 @@ class Session:
         self.worker: Worker | None = None
         self.kernels_started = 0
         self._build_state: dict | None = None  # build/state.json, read once per pass
+        fpr.forget()  # a new session looks at the disk afresh
 
     # -- folders -------------------------------------------------------------------------
     def folder(self, key: Key) -> Path:
@@ -268,6 +269,7 @@ class Session:
                 exc.notebook = executed
             raise
         fpr._cache.clear()  # outputs were rewritten: hash again what later steps read
+        fpr.forget()
         self.state.set_step(
             key,
             sid,
@@ -315,6 +317,7 @@ class Session:
         return out
 
     def _pass(self, out: Outcome) -> None:
+        fpr.forget()  # files changed since the last pass: that is why it runs
         ctx = self.context()
         self._build_state = None
         for step, key in self.tasks(ctx):
