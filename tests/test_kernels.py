@@ -48,8 +48,9 @@ def worker(tmp_path):
 def test_one_kernel_runs_notebooks_in_turn_on_one_client_per_thread(tmp_path, worker):
     nb = _notebook(
         tmp_path / "echo.ipynb",
-        "print('leftover' if 'previous' in globals() else 'clean')",
+        "print('leftover' if 'previous' in globals() or len(Out) else 'clean')",
         "previous = value\nprint('value', value)",
+        "previous  # an expression: it goes to the output cache, Out",
     )
     worker.run_notebook("echo", nb, tmp_path / "out" / "a.ipynb", {"value": "a"}, 120)
     worker.run_notebook("echo", nb, tmp_path / "out" / "b.ipynb", {"value": "b"}, 120)
