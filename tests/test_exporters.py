@@ -366,10 +366,15 @@ def test_every_link_of_the_published_pages_resolves(demo_report):
 
 
 @pytest.mark.slow
-def test_demo_report_is_byte_identical_across_runs(demo_report):
+def test_demo_report_is_byte_identical_across_runs(demo_report, tmp_path):
+    from par_review.report.exporters import print_report_pdf
+
     # two kernels, two output folders: same bytes (no ids, timestamps or paths inside)
     assert demo_report["html"].read_bytes() == demo_report["html2"].read_bytes()
     assert demo_report["pdf"].read_bytes() == demo_report["pdf2"].read_bytes()
+    # printed again from the written page (what a build printing in one process does)
+    again = print_report_pdf(demo_report["html"], tmp_path / "report.vi.pdf")
+    assert again.read_bytes() == demo_report["pdf"].read_bytes()
 
 
 def _pdftotext(pdf: Path, page: int | None = None) -> str:

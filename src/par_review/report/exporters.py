@@ -255,6 +255,20 @@ def render_report(
     return written
 
 
+def print_report_pdf(html_path: str | Path, pdf_path: str | Path | None = None) -> Path:
+    """Print a written report page (report.<lang>.html) to its PDF (report.<lang>.pdf beside
+    it unless `pdf_path` is given), written atomically: the same bytes as render_report's
+    PDF. For a build that prints every PDF in one process (one warm browser for all its
+    kernels) while the kernels write only the HTML."""
+    html_path = Path(html_path)
+    target = Path(pdf_path) if pdf_path else html_path.with_suffix(".pdf")
+    pdf = html_to_pdf(html_path.read_text(encoding="utf-8"))
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(pdf)
+    os.replace(tmp, target)
+    return target
+
+
 def standalone_page(fragments: list[str], lang: str = DEFAULT_LANG) -> str:
     """Wrap report HTML fragments in the report template, exactly as the exporter does
     for an executed notebook (tests and previews without a kernel)."""
