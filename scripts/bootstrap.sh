@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 purpose="${1:-report}"
 
 # --- system packages (Debian/Ubuntu) -------------------------------------------------
-# WeasyPrint (PDF) needs Pango/HarfBuzz and a font with Vietnamese glyphs (DejaVu).
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+# The PDF is printed by headless Chromium with a font that has every Vietnamese letter
+# (DejaVu). Pango/HarfBuzz are WeasyPrint's (still imported by the kernels' warm-up).
+pkgs=(chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 # The tests also read PDFs (pdftotext), open pages in headless Chromium and check them
 # with axe-core (an npm package, so node and npm too).
 if [ "$purpose" = test ]; then
-  pkgs+=(poppler-utils chromium nodejs)
+  pkgs+=(poppler-utils nodejs)
   # Debian ships npm apart from nodejs; NodeSource's nodejs has it inside (and conflicts)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
