@@ -243,6 +243,9 @@ def test_the_warm_chromium_prints_offline_the_same_bytes_and_survives_a_crash(
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert re.search(r"Tagged:\s+yes", info) and "CreationDate" not in info
     assert b"file:" not in first and str(tmp_path).encode() not in first
+    from par_review.report.chromium import browser_version
+
+    assert re.match(r"(Chromium|Google Chrome|HeadlessChrome)\S* \d+\.", browser_version())
 
 
 # --------------------------------------------------------------------------- the demo report

@@ -142,6 +142,23 @@ def find_chromium() -> str:
     )
 
 
+_VERSION: dict[str, str] = {}
+
+
+def browser_version(binary: str | None = None) -> str:
+    """The printing browser's version ("Chromium 156.0.8078.114"): the PDF's bytes depend on
+    it, so a build's fingerprint of the report step should include it. About 50 ms, once."""
+    import subprocess
+
+    binary = binary or find_chromium()
+    if binary not in _VERSION:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+        _VERSION[binary] = " ".join(out.stdout.split()) or f"unknown ({binary})"
+    return _VERSION[binary]
+
+
 class Chromium:
     """One headless browser and one page, reused for every print; thread-safe."""
 
