@@ -489,17 +489,18 @@ def _freeze(fig: Figure) -> None:
     key = {ax: (ax.get_subplotspec().get_gridspec(), ax.get_subplotspec()) for ax in panels}
     fixed = {ax: _fixed_decorations(ax, r) for ax in panels}
 
-    def margins() -> dict:
+    def margins(texts: bool) -> dict:
         out: dict = {}
         for ax in panels:
-            m = np.maximum(fixed[ax], _text_decorations(ax, r))
+            m = np.maximum(fixed[ax], _text_decorations(ax, r)) if texts else fixed[ax]
             k = key[ax]  # a twin shares its panel's cell
             out[k] = np.maximum(out.get(k, m), m)
         return out
 
-    _place(fig, margins(), legend_h)
-    if any(t.get_in_layout() for ax in panels for t in ax.texts):
-        _place(fig, margins(), legend_h)  # the outside texts, measured on the near-final axes
+    texts = any(t.get_in_layout() and t.get_text() for ax in panels for t in ax.texts)
+    if texts:  # where the outside texts reach depends on the axes: measured on axes placed
+        _place(fig, margins(False), legend_h)  # for everything else (close to the final)
+    _place(fig, margins(texts), legend_h)
 
 
 def _text_size_px(fig: Figure, text: str, size: float, weight: str = "normal"):
@@ -1193,7 +1194,7 @@ def national_ranks_chart(
     colour = NATIONAL_COLOUR
     parts, points = [], []
     for ax, idx in zip(axes[:, 0], indices, strict=False):
-        d = n[n["index"] == idx].sort_values("year").reset_index(drop=True)
+        d = n[n["index"] == idx].sort_values("year").to_dict("records")
 
         def total_of(r) -> int | None:
             return None if pd.isna(r["rank_of"]) else int(r["rank_of"])
@@ -1201,21 +1202,21 @@ def national_ranks_chart(
         # one rank axis per number of provinces ranked (1 at the top, the total at the
         # bottom): the first on the left, each later one on the right
         axis_of: dict = {}
-        for _, r in d.iterrows():
+        for r in d:
             key = total_of(r)
             if key in axis_of:
                 continue
             j = len(axis_of)
             a = ax if j == 0 else ax.twinx()
-            rows = d[[total_of(x) == key for _, x in d.iterrows()]]
-            _rank_axis(a, max(key or 0, int(rows["rank"].max())), f, twin=j, fig=fig)
+            worst = max(int(x["rank"]) for x in d if total_of(x) == key)
+            _rank_axis(a, max(key or 0, worst), f, twin=j, fig=fig)
             axis_of[key] = a
         group = list(axis_of.values())
         # segments: consecutive years with a rank and the same total
         segs, cur = [], []
-        for i, r in d.iterrows():
+        for i, r in enumerate(d):
             if cur:
-                p = d.loc[cur[-1]]
+                p = d[cur[-1]]
                 same_total = total_of(p) == total_of(r)
                 if not same_total or r["year"] != p["year"] + 1:
                     segs.append(cur)
@@ -1239,18 +1240,23 @@ def national_ranks_chart(
         if cur:
             segs.append(cur)
         for seg in segs:
-            sd = d.loc[seg]
-            axis_of[total_of(sd.iloc[0])].plot(
-                sd["year"], sd["rank"], marker="o", ms=5.5, lw=1.8, color=colour, zorder=3
+            axis_of[total_of(d[seg[0]])].plot(
+                [d[i]["year"] for i in seg],
+                [d[i]["rank"] for i in seg],
+                marker="o",
+                ms=5.5,
+                lw=1.8,
+                color=colour,
+                zorder=3,
             )
-        for _, r in d.iterrows():
+        for r in d:
             points.append((axis_of[total_of(r)], group, r))
         ax.set_xticks(all_years, [str(y) for y in all_years])
         if all_years:
             ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
         ax.set_title(cfg.national_index_label(idx, t.lang), loc="left")
         ax.set_ylabel(t("charts.national.y_short"))
-        last = d.iloc[-1]
+        last = d[-1]
         parts.append(
             t(
                 "charts.national.alt_index",
