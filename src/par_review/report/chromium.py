@@ -83,13 +83,14 @@ PRINT_OPTIONS = {
     "generateDocumentOutline": True,  # bookmarks from the headings
     "displayHeaderFooter": False,  # the page's own @page margin boxes instead
 }
-# every font loaded and every image decoded before printing; the number of broken images back
+# the page's load event (every image loaded) and its fonts, then the number of broken images
+# (not img.decode(): in --single-process mode it crashed the browser when a page with images
+# followed one without)
 READY = (
-    "Promise.all([document.fonts.ready, ...Array.from(document.images, i => i.decode()"
-    ".catch(() => null))]).then(() => Array.from(document.images).filter(i => "
-    "!i.complete || !i.naturalWidth).length)"
+    "(document.readyState === 'complete' ? Promise.resolve() : new Promise(r => "
+    "window.addEventListener('load', r, {once: true}))).then(() => document.fonts.ready)"
+    ".then(() => Array.from(document.images).filter(i => !i.complete || !i.naturalWidth).length)"
 )
-
 
 # The browser runs under a small reaper (this interpreter, no site, no imports of ours):
 # Chromium double-forks helpers (the crash handler) that would otherwise be orphaned to
