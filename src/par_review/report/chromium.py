@@ -96,7 +96,7 @@ READY = (
 # Chromium double-forks helpers (the crash handler) that would otherwise be orphaned to
 # PID 1, which in a container often reaps nothing. The reaper is their "subreaper", waits
 # for all of them, and ends when the browser ends (the browser ends when our end of the
-# pipe closes, so even a killed kernel leaves nothing running).
+# pipe closes, so even a killed kernel leaves nothing running, not even the profile folder).
 REAPER = """
 import ctypes, os, signal, sys, time
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -120,6 +120,8 @@ while True:
                 except (OSError, IndexError):
                     pass
         time.sleep(0.05)
+import shutil
+shutil.rmtree(os.environ.get("PAR_CHROMIUM_PROFILE", "/nonexistent"), ignore_errors=True)
 """
 
 
@@ -199,6 +201,7 @@ class Chromium:
         args = [sys.executable, "-I", "-S", "-c", REAPER, *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("http_", "HTTP"))}
         env.setdefault("TZ", "UTC")
+        env["PAR_CHROMIUM_PROFILE"] = self._profile  # the reaper removes it (even if we die)
         try:
             # posix_spawn, not fork: safe in a kernel with threads; its own process group
             self.pid = os.posix_spawn(args[0], args, env, file_actions=actions, setsid=True)
