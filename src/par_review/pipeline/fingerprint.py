@@ -36,10 +36,10 @@ KEY_PACKAGES = (
     "nbclient",
     "matplotlib",
     "seaborn",
-    "weasyprint",
     "openpyxl",
     "jinja2",
 )
+BROWSER = "chromium"  # the PDF bytes depend on the printing browser's version too
 SKIP_PARTS = {"__pycache__", "uncommitted", ".ipynb_checkpoints"}
 
 _cache: dict[tuple[str, int, int], str] = {}
@@ -146,7 +146,33 @@ def _site_stamp() -> str:
         d = sysconfig.get_paths()[key]
         with contextlib.suppress(OSError):
             parts.append(f"{d}:{os.stat(d).st_mtime_ns}")
-    return "|".join(sorted(set(parts))) + f"|{sys.version}"
+    return "|".join(sorted(set(parts))) + f"|{sys.version}|{_browser_stamp()}"
+
+
+def _browser_binary() -> str | None:
+    from ..report.chromium import PrinterError, find_chromium
+
+    try:
+        return find_chromium()
+    except PrinterError:
+        return None
+
+
+def _browser_stamp() -> str:
+    """Changes when the browser that prints the PDFs is upgraded (its binary's mtime)."""
+    binary = _browser_binary()
+    if binary is None:
+        return "no browser"
+    with contextlib.suppress(OSError):
+        return f"{binary}:{os.stat(binary).st_mtime_ns}"
+    return binary
+
+
+def _browser_version() -> str:
+    from ..report.chromium import browser_version
+
+    binary = _browser_binary()
+    return browser_version(binary) if binary else "missing"
 
 
 _versions: dict[str, str] | None = None
@@ -166,6 +192,7 @@ def versions(cache: Path | None = None) -> dict[str, str]:
                     _versions = d["versions"]
                     return _versions
         _versions = package_versions()
+        _versions[BROWSER] = _browser_version()
         if cache is not None and WRITE_CACHE:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +243,8 @@ def input_manifest(step: Step, key: Key, ctx: Context, report_dir: Path) -> dict
     if step.name == "report":
         m["param:formats"] = ",".join(ctx.formats)
     for k, v in versions(ctx.paths.build / ".versions.json").items():
-        m[f"version:{k}"] = v
+        if k != BROWSER or step.name == "report":  # the browser prints the PDFs only
+            m[f"version:{k}"] = v
     return m
 
 

@@ -1,6 +1,6 @@
 """Warm kernels: one long-lived `par-review` kernel per worker runs notebook after notebook.
 
-Imports of pandas, Great Expectations, matplotlib and WeasyPrint are paid once per worker,
+Imports of pandas, Great Expectations, matplotlib and nbconvert are paid once per worker,
 not per notebook: a reset cell empties the namespace between notebooks (modules stay
 imported), and papermill saves the executed notebook once, at the end (pmengine.py).
 Process-wide tweaks that speed the build up (see `KERNEL_SETUP`) are applied here, inside
@@ -184,8 +184,9 @@ class Worker:
         self.warm.add(tag)
 
     def render(self, executed: Path, out_dir: Path, formats: tuple[str, ...], lang: str) -> None:
-        """HTML and PDF of an executed report notebook, inside this warm kernel (nbconvert
-        and WeasyPrint are imported once per worker): writes report.<lang>.<format>."""
+        """The pages of an executed report notebook, inside this warm kernel (nbconvert is
+        imported once per worker): writes report.<lang>.<format>. The build asks for the
+        HTML only and prints the PDF from it in its own process (Runner.render)."""
         self._ensure()
         code = (
             "from par_review.report.exporters import render_report\n"
@@ -325,10 +326,9 @@ class WorkerPool:
 PREWARM = {
     # Great Expectations (about 3-4 s) and the project's file-backed context
     "gx": "import great_expectations\nfrom par_review.validation.gate import get_context\nget_context()",
-    # matplotlib/seaborn for the charts, nbconvert and WeasyPrint for the rendering
+    # matplotlib/seaborn for the charts, nbconvert for the page (the build prints the PDFs)
     "report": (
         "import par_review.report.context, par_review.report.charts, par_review.report.exporters\n"
-        "import weasyprint\n"
         "import matplotlib.pyplot, seaborn"
     ),
 }

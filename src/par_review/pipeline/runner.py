@@ -35,7 +35,15 @@ from ..fsutil import recover, swap_dir, write_text_atomic
 from ..paths import PROVINCE_NAME, Paths, provinces
 from ..provenance import code_commit
 from . import fingerprint as fpr
-from .kernels import EXIT_INPUT, EXIT_STEP, EXIT_VALIDATION, StepFailed, Worker, fast_imports
+from .kernels import (
+    EXIT_INPUT,
+    EXIT_STEP,
+    EXIT_VALIDATION,
+    StepFailed,
+    Worker,
+    _first_line,
+    fast_imports,
+)
 from .state import State, now
 from .steps import BY_NAME, STEPS, Context, Key, Output, Step, data_keys_read, step_id
 
@@ -156,6 +164,7 @@ class Runner:
         self.langs: dict[str, list[str]] = {}
         self.results: dict[Key, YearResult] = {}
         self._staging_lock = threading.Lock()
+        self._browser_started = False
         self._staged: set[Key] = set()
         self._validate_fp: dict[Key, tuple[str, dict]] = {}
         self.kernels_started = 0
@@ -326,6 +335,8 @@ class Runner:
             return w
         rdir = self.report_dir(key)
         task.reason = why
+        if step.name == "report":
+            self.start_browser()
         if w is None:
             w = Worker(self.paths.notebooks, self.paths.root)
         task.started = time.perf_counter()
@@ -346,7 +357,7 @@ class Runner:
                 step.name, self.paths.notebooks / step.notebook, executed, params, self.opts.timeout
             )
             if step.name == "report" and self.opts.formats:
-                w.render(executed, rdir, self.opts.formats, key.lang or "vi")
+                self.render(w, executed, rdir, key.lang or "vi")
         except StepFailed as exc:
             fpr.forget()
             if step.name == "validate":
@@ -383,6 +394,39 @@ class Runner:
         if key.data in self.results:
             self.results[key.data].ran.append(step_id(step, key))
         return w
+
+    def render(self, w: Worker, executed: Path, rdir: Path, lang: str) -> None:
+        """The kernel writes the page; the PDF is printed here, by the build's one warm
+        browser, from that very page (the same bytes as printing in the kernel; one browser
+        instead of one per kernel keeps the build's memory under 1.5 GiB)."""
+        formats = self.opts.formats
+        w.render(executed, rdir, ("html",), lang)
+        page = rdir / f"report.{lang}.html"
+        if "pdf" in formats:
+            from ..report.chromium import print_file
+
+            try:
+                print_file(page)
+            except Exception as exc:  # noqa: BLE001 - a browser that is missing or died
+                raise StepFailed(
+                    "render", "error", f"the PDF: {type(exc).__name__}: {_first_line(str(exc))}"
+                ) from None
+        if "html" not in formats:
+            page.unlink()
+
+    def start_browser(self) -> None:
+        """Start the printing browser in the background once the build has a report to make
+        (about 1-2 s, overlapping the report notebook)."""
+        if "pdf" not in self.opts.formats or self._browser_started:
+            return
+        self._browser_started = True
+        from ..report import chromium
+
+        def start() -> None:
+            with contextlib.suppress(Exception):  # a missing browser is said at the print
+                chromium.prewarm()
+
+        threading.Thread(target=start, daemon=True).start()
 
     def _ready(self, w: Worker | None) -> Task | None:
         ready = [

@@ -435,6 +435,20 @@ def print_pdf(html: str) -> bytes:
     return normalise_pdf(browser().print_pdf(html))
 
 
+def print_file(html_path: str | Path, pdf_path: str | Path | None = None) -> Path:
+    """Print a written report page (report.<lang>.html) to its PDF (report.<lang>.pdf beside
+    it unless `pdf_path` is given), written atomically: the same bytes as printing the HTML
+    string. The build prints every PDF this way in its own process, with one warm browser
+    for all its kernels (a browser per kernel took the build over 1.5 GiB)."""
+    html_path = Path(html_path)
+    target = Path(pdf_path) if pdf_path else html_path.with_suffix(".pdf")
+    pdf = print_pdf(html_path.read_text(encoding="utf-8"))
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(pdf)
+    os.replace(tmp, target)
+    return target
+
+
 def prewarm() -> None:
     """Start the browser now (a build kernel's warm-up), not at the first report."""
     b = browser()

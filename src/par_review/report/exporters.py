@@ -256,17 +256,11 @@ def render_report(
 
 
 def print_report_pdf(html_path: str | Path, pdf_path: str | Path | None = None) -> Path:
-    """Print a written report page (report.<lang>.html) to its PDF (report.<lang>.pdf beside
-    it unless `pdf_path` is given), written atomically: the same bytes as render_report's
-    PDF. For a build that prints every PDF in one process (one warm browser for all its
-    kernels) while the kernels write only the HTML."""
-    html_path = Path(html_path)
-    target = Path(pdf_path) if pdf_path else html_path.with_suffix(".pdf")
-    pdf = html_to_pdf(html_path.read_text(encoding="utf-8"))
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(pdf)
-    os.replace(tmp, target)
-    return target
+    """Print a written report page to its PDF: the same bytes as render_report's PDF (see
+    chromium.print_file; the build prints in its own process, one browser for all kernels)."""
+    from .chromium import print_file
+
+    return print_file(html_path, pdf_path)
 
 
 def standalone_page(fragments: list[str], lang: str = DEFAULT_LANG) -> str:
