@@ -8,8 +8,8 @@ purpose="${1:-report}"
 
 # --- system packages (Debian/Ubuntu) -------------------------------------------------
 # The PDF is printed by headless Chromium with a font that has every Vietnamese letter
-# (DejaVu). Pango/HarfBuzz are WeasyPrint's (still imported by the kernels' warm-up).
-pkgs=(chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+# (DejaVu).
+pkgs=(chromium fonts-dejavu-core)
 # The tests also read PDFs (pdftotext), open pages in headless Chromium and check them
 # with axe-core (an npm package, so node and npm too).
 if [ "$purpose" = test ]; then

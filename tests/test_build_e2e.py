@@ -1,4 +1,4 @@
-"""End-to-end: the real pipeline (papermill, Great Expectations, nbconvert, WeasyPrint) on a
+"""End-to-end: the real pipeline (papermill, Great Expectations, nbconvert, headless Chromium) on a
 temporary copy of the project holding two provinces: the Khánh Hòa demo (and the province it
 absorbed) and a small one of our own (tests/fixtures/provinces/tinh_mau: one level, three
 tiers, no tier column). Slow: these run in CI through `make test`.

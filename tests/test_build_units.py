@@ -434,7 +434,7 @@ def test_the_build_command_imports_nothing_heavy_until_work_is_needed():
         "import sys, par_review.cli, par_review.pipeline.runner, par_review.pipeline.status,"
         " par_review.report.index;"
         "heavy = [m for m in ('pandas', 'great_expectations', 'papermill', 'matplotlib',"
-        " 'weasyprint', 'nbformat') if m in sys.modules]; print(heavy)"
+        " 'nbconvert', 'nbformat') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

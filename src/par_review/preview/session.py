@@ -44,7 +44,7 @@ PASSES = 3
 STATE_VERSION = 1
 
 # Run in the warm kernel after the package changed (code or locales): the next notebook
-# imports par_review afresh, while pandas, Great Expectations, matplotlib and WeasyPrint
+# imports par_review afresh, while pandas, Great Expectations, matplotlib and nbconvert
 # stay imported (that is the saving over a new kernel).
 FORGET_PACKAGE = (
     "import sys as _s\n"
