@@ -299,7 +299,7 @@ def step_totals(floor: dict, field: str = "wall") -> dict[str, float]:
                 ("companions", "report: companions"),
                 ("sections", "report: HTML sections (charts)"),
                 ("page", "report: HTML page (template)"),
-                ("pdf", "report: PDF (WeasyPrint)"),
+                ("pdf", "report: PDF (Chromium)"),
             ):
                 tot[label] = tot.get(label, 0.0) + p.get(part, 0.0) * scale
         else:
