@@ -175,6 +175,32 @@ def test_output_signature_notices_a_rewrite(tmp_path):
     assert fpr.output_signature(outs, tmp_path, tmp_path) == {"a.csv": "missing"}
 
 
+def test_content_hashes_are_reused_across_builds_unless_the_file_changed(tmp_path, monkeypatch):
+    old, new, fresh = (tmp_path / n for n in ("old.csv", "new.csv", "fresh.csv"))
+    for f in (old, new, fresh):
+        f.write_text(f.name, encoding="utf-8")
+    for f in (old, new):
+        os.utime(f, ns=(1_700_000_000_000_000_000,) * 2)  # written long ago
+    digests = {f: fpr.file_hash(f) for f in (old, new, fresh)}
+    build = tmp_path / "build"
+    fpr.save_hashes(build, tmp_path)
+
+    fpr._cache.clear()  # a new build process
+    fpr.forget()
+    fpr._hashes_loaded.clear()
+    fpr.load_hashes(build)
+    new.write_text("other", encoding="utf-8")  # rewritten since: a new mtime
+    hashed = []
+    real = fpr.sha256_file
+    monkeypatch.setattr(fpr, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    assert fpr.file_hash(old) == digests[old]
+    assert fpr.file_hash(new) != digests[new]
+    assert fpr.file_hash(fresh) == digests[fresh]
+    # only the unchanged file came from the saved hashes; the one written just before the
+    # save (mtime within 2 s: it could change again within the same tick) was hashed again
+    assert sorted(hashed) == ["fresh.csv", "new.csv"]
+
+
 # ----------------------------------------------------------------------------- selection
 def test_selection_every_province_year_and_language(project):
     targets, langs = r.select(project, r.BuildOptions())

@@ -62,6 +62,52 @@ def forget() -> None:
     _seen.clear()
 
 
+HASHES = ".hashes.json"  # in build/: content hashes of earlier builds (see load_hashes)
+_hashes_loaded: set[str] = set()
+
+
+def load_hashes(build: Path) -> None:
+    """Reuse the content hashes an earlier build wrote (build/.hashes.json), keyed like the
+    in-process cache by path, size and mtime (ns): a no-op build otherwise re-read and hashed
+    every input file (about 300, raw workbooks included) in every new process. A file
+    rewritten with another content changes its mtime; one whose mtime was within two seconds
+    of the save is not kept (the "racy" case git also guards against)."""
+    path = build / HASHES
+    if str(path) in _hashes_loaded:
+        return
+    _hashes_loaded.add(str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if data.get("version") != 1:
+        return
+    for name, (size, mtime, digest) in (data.get("files") or {}).items():
+        _cache.setdefault((name, size, mtime), digest)
+
+
+def save_hashes(build: Path, root: Path) -> None:
+    """Write the hashes of the files under `root` that still have the size and mtime they
+    were hashed at (a build calls it once, at the end)."""
+    import time
+
+    forget()
+    prefix = str(root.resolve()) + os.sep
+    racy = time.time_ns() - 2_000_000_000
+    files = {}
+    for (name, size, mtime), digest in list(_cache.items()):
+        if not name.startswith(prefix) or mtime > racy:
+            continue
+        st = _stat(Path(name))
+        if st is not None and st.st_size == size and st.st_mtime_ns == mtime:
+            files[name] = [size, mtime, digest]
+    with contextlib.suppress(OSError):
+        build.mkdir(parents=True, exist_ok=True)
+        tmp = build / f".{HASHES}.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps({"version": 1, "files": files}), encoding="utf-8")
+        os.replace(tmp, build / HASHES)
+
+
 def _memo(kind: str, key: str, fn):
     gen = _gen
     hit = _seen.get((kind, key))
@@ -271,19 +317,44 @@ def output_signature(outputs: list[Output], root: Path, report_dir: Path) -> dic
     for o in outputs:
         p = o.path(root, report_dir)
         if o.kind == "dir":
-            files = _tree_files(p) if p.is_dir() else []
-            if not p.is_dir():
-                sig[o.rel] = "missing"
-                continue
-            h = hashlib.sha256()
-            for f in files:
-                st = f.stat()
-                h.update(f"{f.relative_to(p).as_posix()}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-            sig[o.rel] = h.hexdigest()
+            sig[o.rel] = _memo("dir signature", str(p), lambda p=p: _dir_signature(p))
         else:
             st = _stat(p)
             sig[o.rel] = f"{st.st_size}:{st.st_mtime_ns}" if st is not None else "missing"
     return sig
+
+
+def _dir_signature(folder: Path) -> str:
+    """A hash of (path, size, mtime) of every file under `folder`, in os.walk's order (a
+    folder's files, sorted, then its sub-folders, sorted; links to folders not followed),
+    from one scandir per folder: the Data Docs folders are most of what a no-op build
+    looks at (about 1,200 folders), and Path objects and a stat per file made that slow."""
+    if not folder.is_dir():
+        return "missing"
+    h = hashlib.sha256()
+
+    def walk(d: str, rel: str) -> None:
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            return
+        subdirs = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if e.name not in SKIP_PARTS and not e.is_symlink():
+                    subdirs.append(e)
+            elif not e.name.endswith((".pyc", ".pyo")):
+                st = e.stat()
+                h.update(f"{rel}{e.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        for e in subdirs:
+            walk(e.path, f"{rel}{e.name}/")
+
+    walk(str(folder), "")
+    return h.hexdigest()
 
 
 def explain(old: dict[str, str] | None, new: dict[str, str], limit: int = 4) -> list[str]:

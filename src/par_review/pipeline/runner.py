@@ -632,6 +632,7 @@ class Runner:
         fast_imports()
         fpr.WRITE_CACHE = True
         fpr.forget()  # another run in this process may have looked before files changed
+        fpr.load_hashes(self.paths.build)
         self.started_at = now()
         self.make_tasks()
         self._last_before = {
@@ -660,6 +661,7 @@ class Runner:
         finally:
             stop.set()
             self.record()
+            fpr.save_hashes(self.paths.build, self.paths.root)
         return self.finish()
 
     def record(self) -> None:

@@ -64,6 +64,7 @@ class Context:
     formats: tuple[str, ...] = ("html", "pdf")
     _configs: dict = field(default_factory=dict)
     views: dict = field(default_factory=dict)  # input label -> hash of what a step reads of it
+    _listings: dict = field(default_factory=dict)  # see files()
 
     def cfg(self, province: str):
         if province not in self._configs:
@@ -75,18 +76,33 @@ class Context:
     def p(self, province: str) -> Paths:
         return self.paths.of(province)
 
+    def files(self, folder: Path) -> list[Path]:
+        """The files of an input folder (raw data, config, suites), listed once per
+        Context: a build's inputs do not change while it runs (raw data is never written,
+        and a change to the config or the suites during a run is caught by the gate); a
+        no-op build listed the same folders 500 times. A preview pass makes a new one."""
+        key = str(folder)
+        if key not in self._listings:
+            self._listings[key] = _files(folder)
+        return self._listings[key]
+
+    def raw_years(self, province: str) -> list[int]:
+        key = f"raw years\0{province}"
+        if key not in self._listings:
+            self._listings[key] = self.p(province).raw_years()
+        return self._listings[key]
+
 
 # ---------------------------------------------------------------- what each step reads
 def data_keys_read(key: Key, ctx: Context) -> list[Key]:
     """The (province, year) tables the analysis of `key` reads: every year of this
     province up to key.year (history: streaks, firsts, the previous year), and the years
     before key.year of each province it absorbed (combined baselines, lineage)."""
-    p = ctx.p(key.province)
-    keys = [Key(key.province, y) for y in p.raw_years() if y <= key.year]
+    keys = [Key(key.province, y) for y in ctx.raw_years(key.province) if y <= key.year]
     cfg = ctx.cfg(key.province)
     absorbed = getattr(cfg, "absorbed_in", None)
     for other in absorbed(key.year) if absorbed else []:
-        keys += [Key(other, y) for y in ctx.p(other).raw_years() if y < key.year]
+        keys += [Key(other, y) for y in ctx.raw_years(other) if y < key.year]
     return keys
 
 
@@ -111,7 +127,7 @@ def _config_files(
         if other:
             provinces.append(str(other))
     for prov in provinces:
-        for f in _files(ctx.paths.config_dir / prov):
+        for f in ctx.files(ctx.paths.config_dir / prov):
             label = ctx.paths.rel(f)
             if year is not None and f.name == "province.yml":
                 view = config_view(ctx.cfg(prov).data, year, targets)
@@ -188,7 +204,7 @@ def clean_tables(key: Key, ctx: Context) -> list[str]:
     cfg = ctx.cfg(key.province)
     names = [f"{level}.csv" for level in cfg.levels_for(key.year)]
     raw = ctx.p(key.province).raw_year(key.year)
-    if any(raw.glob("satisfaction.*")):
+    if any(f.name.startswith("satisfaction.") for f in ctx.files(raw)):
         names.append("satisfaction.csv")
     names.append("national_indices.csv")
     return names
@@ -196,8 +212,8 @@ def clean_tables(key: Key, ctx: Context) -> list[str]:
 
 def raw_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     p = ctx.p(key.province)
-    files = {ctx.paths.rel(f): f for f in _files(p.raw_year(key.year))}
-    for f in _files(p.national_raw.parent):  # the national indices (and their components)
+    files = {ctx.paths.rel(f): f for f in ctx.files(p.raw_year(key.year))}
+    for f in ctx.files(p.national_raw.parent):  # the national indices (and their components)
         files[ctx.paths.rel(f)] = f
     return files
 
@@ -220,8 +236,9 @@ def _validate_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     gx = ctx.paths.validation / "gx"
     suites = {}
     for sub in ("expectations", "validation_definitions", "checkpoints"):
-        for f in sorted((gx / sub).glob(f"{key.province}-*.json")):
-            suites[ctx.paths.rel(f)] = f
+        for f in ctx.files(gx / sub):
+            if f.name.startswith(f"{key.province}-") and f.suffix == ".json":
+                suites[ctx.paths.rel(f)] = f
     for f in (gx / "great_expectations.yml", ctx.paths.validation / "overrides.yml"):
         if f.is_file():
             suites[ctx.paths.rel(f)] = f
