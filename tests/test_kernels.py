@@ -61,12 +61,19 @@ def test_one_kernel_runs_notebooks_in_turn_on_one_client_per_thread(tmp_path, wo
     )
     other.start()
     other.join(180)
+    # a thread started after that one ended (it often gets the same id) has its own client
+    again = threading.Thread(
+        target=worker.run_notebook,
+        args=("echo", nb, tmp_path / "out" / "d.ipynb", {"value": "d"}, 120),
+    )
+    again.start()
+    again.join(180)
 
-    for name in "abc":
+    for name in "abcd":
         # the parameter reached the notebook, and nothing of the notebook before it did
         assert _stdout(tmp_path / "out" / f"{name}.ipynb") == ["clean\n", f"value {name}\n"]
     assert worker.km.provisioner.pid == pid  # the same kernel process throughout
-    assert len(worker._clients) == 2  # one client per calling thread, kept
+    assert len(worker._clients) == 3  # one client per calling thread, kept
     worker._exec("print('still answering')")  # set-up code runs on the same clients
 
 

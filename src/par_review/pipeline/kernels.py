@@ -55,14 +55,16 @@ class StepFailed(Exception):
 class Worker:
     """One long-lived `par-review` kernel that runs notebooks one after the other."""
 
-    def __init__(self, cwd: Path, env_root: Path):
+    def __init__(self, cwd: Path, env_root: Path, env: dict[str, str] | None = None):
         self.cwd, self.env_root = cwd, env_root
+        self.extra_env = dict(env or {})  # more environment for the kernel
         self.sockets: str | None = None
         self.warm: set[str] = set()  # stacks imported in this kernel (PREWARM tags)
         self.warming: str | None = None  # the tag being imported right now
         self.km = None
         self.used = 0
-        self._clients: dict[int, object] = {}  # thread id -> this kernel's client (see client())
+        self._local = threading.local()  # .kc: this kernel's client for the thread (client())
+        self._clients: list = []  # every client made, to close them at shutdown
 
     def _ensure(self):
         if self.km is None or not _run_sync(self.km.is_alive)():
@@ -84,6 +86,7 @@ class Worker:
                 MPLBACKEND="agg",
                 GX_ANALYTICS_ENABLED="false",
                 PYTHONHASHSEED="0",
+                **self.extra_env,
             )
             # no input history: IPython writes every cell to an SQLite file otherwise, and
             # the build's cells are in the executed notebooks already
@@ -101,9 +104,10 @@ class Worker:
         round trip and jupyter_client's 0.2 s IOPub flush each time. A client's sockets
         belong to the asyncio loop of the thread that made them (jupyter_core keeps one loop
         per thread), and the runner's threads share the workers, so there is one per thread.
-        Messages left from an earlier request are ignored by their parent id."""
-        tid = threading.get_ident()
-        kc = self._clients.get(tid)
+        Messages left from an earlier request are ignored by their parent id. Kept in a
+        thread-local, not by thread id: a new thread may get the id of one that ended, and
+        that thread's client would wait on a loop nobody runs."""
+        kc = getattr(self._local, "kc", None)
         if kc is None:
             from jupyter_client.session import Session
 
@@ -121,7 +125,8 @@ class Worker:
                 with contextlib.suppress(Exception):
                     kc.stop_channels()
                 raise
-            self._clients[tid] = kc
+            self._local.kc = kc
+            self._clients.append(kc)
         return kc
 
     def run_notebook(self, step: str, src: Path, dst: Path, params: dict, timeout: int) -> None:
@@ -201,7 +206,8 @@ class Worker:
             ) from None
 
     def shutdown(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
+        clients, self._clients = self._clients, []
+        self._local = threading.local()
         for kc in clients:
             with contextlib.suppress(Exception):
                 kc.stop_channels()

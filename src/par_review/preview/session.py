@@ -231,7 +231,9 @@ class Session:
 
     def _worker(self) -> Worker:
         if self.worker is None:
-            self.worker = Worker(self.paths.notebooks, self.paths.root)
+            # caches too go under build/preview (the Data Docs cache: validation/datadocs.py)
+            cache = {"PAR_REVIEW_CACHE": str(self.home / "cache")}
+            self.worker = Worker(self.paths.notebooks, self.paths.root, env=cache)
         if not self.worker.km:
             self.kernels_started += 1
         return self.worker

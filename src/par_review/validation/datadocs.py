@@ -214,7 +214,9 @@ def build_data_docs_cached(
     target = Path(target)
     yml = paths.validation / "gx" / "great_expectations.yml"
     digest = docs_digest(run_name, inputs, yml.read_bytes() if yml.is_file() else b"")
-    cache = paths.build.joinpath(*CACHE_DIR)
+    # the preview keeps its own (it writes only under build/preview)
+    own = os.environ.get("PAR_REVIEW_CACHE")
+    cache = Path(own).joinpath(CACHE_DIR[-1]) if own else paths.build.joinpath(*CACHE_DIR)
     hit = cache / digest
     target.parent.mkdir(parents=True, exist_ok=True)
     if (hit / "index.html").is_file():
