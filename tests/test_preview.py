@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from par_review.paths import PACKAGE_DIR, Paths
-from par_review.pipeline.steps import Key
+from par_review.pipeline.steps import BY_NAME, Key
 from par_review.preview import page, watch
 from par_review.preview.server import Preview
 from par_review.preview.session import Outcome, Session, error_of_notebook
@@ -139,6 +139,17 @@ def test_a_config_change_re_runs_what_declares_the_config(kh):
 def test_code_changes_make_the_kernel_import_the_package_again(kh):
     assert watch.code_changed([PACKAGE_DIR / "locales" / "en.yml"])
     assert not watch.code_changed([kh.paths.config / "province.yml"])
+
+
+def test_a_code_change_is_hashed_again_not_taken_from_the_builds_once_per_process_hashes(kh):
+    from par_review.pipeline import fingerprint as fpr
+
+    report = BY_NAME["report"]
+    fresh = dict(fpr.code_files(report))
+    fpr._code["report"]["code:report/charts.py"] = "as hashed before the edit"
+    assert fpr.code_files(report)["code:report/charts.py"] == "as hashed before the edit"
+    kh.forget_package()  # what the session does when the watcher names a package file
+    assert fpr.code_files(report) == fresh
 
 
 def test_error_of_notebook_keeps_every_line_of_the_message(tmp_path):

@@ -251,6 +251,11 @@ def versions(cache: Path | None = None) -> dict[str, str]:
 _code: dict[str, dict[str, str]] = {}
 
 
+def forget_code() -> None:
+    """Hash the code again (the preview, after a file of the package changed)."""
+    _code.clear()
+
+
 def code_files(step: Step) -> dict[str, str]:
     """label -> hash for each code file of the modules a step declares. Hashed once per
     process (a build): code edited while a build runs is seen by the next build, and every

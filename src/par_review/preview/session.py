@@ -239,7 +239,9 @@ class Session:
         return self.worker
 
     def forget_package(self) -> None:
-        """After a change to the package: the kernel re-imports par_review, nothing else."""
+        """After a change to the package: the kernel re-imports par_review, nothing else, and
+        the code is hashed again (a build hashes it once; a preview outlives edits)."""
+        fpr.forget_code()
         w = self.worker
         if w is not None and w.km is not None:
             try:
