@@ -261,18 +261,22 @@ def columns_between(
 
 
 # -- the metrics ----------------------------------------------------------------------------------
+def _table(execution_engine, metric_domain_kwargs, metric_value_kwargs):
+    """The table a metric reads, its columns and its index columns."""
+    df, _, _ = execution_engine.get_compute_domain(
+        domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+    )
+    index = list(metric_value_kwargs["index_columns"] or [])
+    return df, metric_value_kwargs["columns"], index
+
+
 class ColumnsInTypeLists(TableMetricProvider):
     metric_name = "par_table.columns_in_type_lists"
     value_keys = ("columns", "index_columns")
 
     @metric_value(engine=PandasExecutionEngine)
     def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kw):
-        df, _, _ = execution_engine.get_compute_domain(
-            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
-        )
-        return column_types(
-            df, metric_value_kwargs["columns"], list(metric_value_kwargs["index_columns"] or [])
-        )
+        return column_types(*_table(execution_engine, metric_domain_kwargs, metric_value_kwargs))
 
 
 class ColumnsNotNull(TableMetricProvider):
@@ -281,11 +285,8 @@ class ColumnsNotNull(TableMetricProvider):
 
     @metric_value(engine=PandasExecutionEngine)
     def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kw):
-        df, _, _ = execution_engine.get_compute_domain(
-            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
-        )
         return columns_not_null(
-            df, metric_value_kwargs["columns"], list(metric_value_kwargs["index_columns"] or [])
+            *_table(execution_engine, metric_domain_kwargs, metric_value_kwargs)
         )
 
 
@@ -295,14 +296,9 @@ class ColumnsBetween(TableMetricProvider):
 
     @metric_value(engine=PandasExecutionEngine)
     def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kw):
-        df, _, _ = execution_engine.get_compute_domain(
-            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
-        )
+        bounds = dict(metric_value_kwargs.get("bounds") or {})
         return columns_between(
-            df,
-            metric_value_kwargs["columns"],
-            list(metric_value_kwargs["index_columns"] or []),
-            dict(metric_value_kwargs.get("bounds") or {}),
+            *_table(execution_engine, metric_domain_kwargs, metric_value_kwargs), bounds
         )
 
 
