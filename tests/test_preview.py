@@ -420,7 +420,7 @@ def test_preview_end_to_end(tmp_path):
             rc = proc.p.wait(timeout=120)
         except subprocess.TimeoutExpired:
             proc.p.kill()
-            raise
+            raise AssertionError(f"the preview did not stop on Ctrl-C:\n{proc.log()}") from None
     assert rc == 0, proc.log()
     assert "stopped (kernel shut down)" in proc.log()
     deadline = time.monotonic() + 10

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+import os
 import signal
 import sys
 import threading
@@ -36,6 +37,9 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8008
 LAST_GOOD = "/last-good/"
 CURRENT = "/current/"  # the outputs of the last run, good or not (a failed validation's Data Docs)
+
+
+SHUTDOWN_S = 30  # seconds the kernel gets to shut down when the preview stops
 
 
 class Preview:
@@ -182,7 +186,17 @@ class Preview:
                 self.httpd.shutdown()
         with contextlib.suppress(Exception):
             self.httpd.server_close()
-        self.session.shutdown()
+        # the kernel's shutdown, with a deadline: Ctrl-C must end the preview even when the
+        # kernel does not answer (its process is then killed)
+        pid = self.session.kernel_pid()
+        done = threading.Thread(target=self.session.shutdown, daemon=True)
+        done.start()
+        done.join(SHUTDOWN_S)
+        if done.is_alive():
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            self.say(f"the kernel did not shut down in {SHUTDOWN_S} s: killed")
         self.say("stopped (kernel shut down)")
 
     # -- answering ----------------------------------------------------------------------------

@@ -366,6 +366,11 @@ class Session:
             self.worker.shutdown()
             self.worker = None
 
+    def kernel_pid(self) -> int | None:
+        """The warm kernel's process id (to kill it when it does not shut down)."""
+        km = self.worker.km if self.worker is not None else None
+        return getattr(getattr(km, "provisioner", None), "pid", None)
+
 
 def error_of_notebook(nb: Path) -> str:
     """The full message of the error an executed notebook stopped on (every line of it:
