@@ -340,6 +340,9 @@ def run_preview(
 
     if threading.current_thread() is threading.main_thread():
         preview.own_signals = True
+        # Ctrl-C stops the preview even when it was started with SIGINT ignored (a job put in
+        # the background by a non-interactive shell inherits that, and Python keeps it)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if sig is not None:
                 signal.signal(sig, interrupt)
