@@ -145,6 +145,9 @@ class ReportContext:
     satisfaction: pd.DataFrame | None = None
     national: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
+    # the numbered sections (`numbered`), worked out once: every section asks for its own
+    # number, and whether some sections are present costs building their tables
+    _numbered: list | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def prev(self) -> int:
@@ -1654,7 +1657,10 @@ def _numeral(ctx: ReportContext, n: int) -> str:
 
 
 def numbered(ctx: ReportContext) -> list[tuple[str, str, str]]:
-    """(part, anchor, numbered heading) of every section present, in reading order."""
+    """(part, anchor, numbered heading) of every section present, in reading order (once
+    per context: a context is not changed after `build_context`)."""
+    if ctx._numbered is not None:
+        return ctx._numbered
     out = []
     for part in NUMBERED:
         if not _present(ctx, part):
@@ -1662,6 +1668,7 @@ def numbered(ctx: ReportContext) -> list[tuple[str, str, str]]:
         n = len(out) + 1
         title = ctx.t(f"sections.{part}")
         out.append((part, _ANCHOR.get(part, part), f"{_numeral(ctx, n)} {title}"))
+    ctx._numbered = out
     return out
 
 
