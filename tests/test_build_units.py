@@ -201,6 +201,38 @@ def test_content_hashes_are_reused_across_builds_unless_the_file_changed(tmp_pat
     assert sorted(hashed) == ["fresh.csv", "new.csv"]
 
 
+def test_content_hashes_are_written_only_when_they_changed(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("a", encoding="utf-8")
+    os.utime(f, ns=(1_700_000_000_000_000_000,) * 2)
+    build = tmp_path / "build"
+    fpr._cache.clear()
+    fpr._hashes_loaded.clear()
+    fpr.file_hash(f)
+    fpr.save_hashes(build, tmp_path)
+    saved = build / fpr.HASHES
+    assert str(f.resolve()) in json.loads(saved.read_text(encoding="utf-8"))["files"]
+
+    # a new process that hashes nothing new (a no-op build): the file is not rewritten
+    fpr._cache.clear()
+    fpr._hashes_loaded.clear()
+    fpr._hashes_on_disk.clear()
+    fpr.load_hashes(build)
+    os.utime(saved, ns=(1_600_000_000_000_000_000,) * 2)
+    fpr.file_hash(f)
+    fpr.save_hashes(build, tmp_path)
+    assert saved.stat().st_mtime_ns == 1_600_000_000_000_000_000
+
+    # one more file hashed: written again, with both
+    g = tmp_path / "b.csv"
+    g.write_text("b", encoding="utf-8")
+    os.utime(g, ns=(1_700_000_000_000_000_000,) * 2)
+    fpr.file_hash(g)
+    fpr.save_hashes(build, tmp_path)
+    files = json.loads(saved.read_text(encoding="utf-8"))["files"]
+    assert sorted(Path(n).name for n in files) == ["a.csv", "b.csv"]
+
+
 # ----------------------------------------------------------------------------- selection
 def test_selection_every_province_year_and_language(project):
     targets, langs = r.select(project, r.BuildOptions())

@@ -64,6 +64,7 @@ def forget() -> None:
 
 HASHES = ".hashes.json"  # in build/: content hashes of earlier builds (see load_hashes)
 _hashes_loaded: set[str] = set()
+_hashes_on_disk: dict[str, dict] = {}  # what build/.hashes.json holds, as loaded or last saved
 
 
 def load_hashes(build: Path) -> None:
@@ -82,8 +83,10 @@ def load_hashes(build: Path) -> None:
         return
     if data.get("version") != 1:
         return
-    for name, (size, mtime, digest) in (data.get("files") or {}).items():
+    files = data.get("files") or {}
+    for name, (size, mtime, digest) in files.items():
         _cache.setdefault((name, size, mtime), digest)
+    _hashes_on_disk[str(path)] = files
 
 
 def save_hashes(build: Path, root: Path) -> None:
@@ -101,11 +104,15 @@ def save_hashes(build: Path, root: Path) -> None:
         st = _stat(Path(name))
         if st is not None and st.st_size == size and st.st_mtime_ns == mtime:
             files[name] = [size, mtime, digest]
+    path = build / HASHES
+    if _hashes_on_disk.get(str(path)) == files:
+        return  # nothing was hashed anew and nothing went stale (a no-op build)
     with contextlib.suppress(OSError):
         build.mkdir(parents=True, exist_ok=True)
         tmp = build / f".{HASHES}.tmp-{os.getpid()}"
         tmp.write_text(json.dumps({"version": 1, "files": files}), encoding="utf-8")
-        os.replace(tmp, build / HASHES)
+        os.replace(tmp, path)
+        _hashes_on_disk[str(path)] = files
 
 
 def _memo(kind: str, key: str, fn):
