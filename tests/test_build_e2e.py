@@ -489,6 +489,33 @@ def test_read_only_reports_fail_with_exit_4_and_are_recorded(tmp_path):
     assert "FAILED" not in cli(root, "status").stdout
 
 
+def test_a_pdf_that_cannot_be_printed_fails_its_year_and_keeps_the_published_report(tmp_path):
+    # the PDFs are printed on a thread of their own while the kernels go on: a print that
+    # fails must still fail its report step, hold back the year and say why
+    root = make_project(tmp_path / "nopdf")
+    y = str(years(root, SECOND)[0])
+    out = cli(root, "build", "--province", SECOND, "--year", y)
+    assert out.returncode == 0, out.stdout + out.stderr
+    before = snapshot(root / "reports", f"{SECOND}/{y}")
+    assert any(name.endswith(".pdf") for name in before)
+    env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
+    env["PAR_REVIEW_CHROMIUM"] = "/bin/false"  # a browser that dies at once
+    out = subprocess.run(
+        [PY, "-m", "par_review.cli", "--root", str(root), "build", "--force"]
+        + ["--province", SECOND, "--year", y],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert re.search(rf"{SECOND}/{y}/(vi|en) FAILED at report: the PDF: ", out.stdout), out.stdout
+    assert snapshot(root / "reports", f"{SECOND}/{y}") == before
+    status = cli(root, "status").stdout
+    assert re.search(rf"^{SECOND}/{y} .*FAILED at render .*the PDF: ", status, re.M), status
+
+
 def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):
     import nbformat
 

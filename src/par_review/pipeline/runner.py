@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import queue
 import shutil
 import sys
 import threading
@@ -82,6 +83,7 @@ class Task:
     error: StepFailed | None = None
     seconds: float = 0.0
     started: float = 0.0
+    printing: bool = False  # its kernel is done; the PDF is printed apart (Runner._printer)
 
     @property
     def id(self) -> str:
@@ -165,6 +167,7 @@ class Runner:
         self.results: dict[Key, YearResult] = {}
         self._staging_lock = threading.Lock()
         self._browser_started = False
+        self._prints: queue.Queue | None = None  # PDFs to print (Runner._printer)
         self._staged: set[Key] = set()
         self._validate_fp: dict[Key, tuple[str, dict]] = {}
         self.kernels_started = 0
@@ -357,7 +360,13 @@ class Runner:
                 step.name, self.paths.notebooks / step.notebook, executed, params, self.opts.timeout
             )
             if step.name == "report" and self.opts.formats:
-                self.render(w, executed, rdir, key.lang or "vi")
+                w.render(executed, rdir, ("html",), key.lang or "vi")
+                if "pdf" in self.opts.formats:
+                    # the kernel is free for the next task while the build's browser
+                    # prints this one (the task ends when its PDF is written)
+                    task.printing = True
+                    self._print_later(task, w, rdir, manifest)
+                    return w
         except StepFailed as exc:
             fpr.forget()
             if step.name == "validate":
@@ -368,6 +377,13 @@ class Runner:
                     "reason": exc.reason,
                 }
             raise
+        self._record_done(task, w, rdir, manifest)
+        return w
+
+    def _record_done(self, task: Task, w: Worker, rdir: Path, manifest: dict) -> None:
+        """What a task that ran leaves: its record in the state (fingerprint, inputs,
+        outputs), its time, and its name in the year's list of steps that ran."""
+        step, key = task.step, task.key
         fpr.forget()  # its outputs were written: what later decisions read changed
         outs = step.outputs(key, self.ctx)
         self.state.set_step(
@@ -393,25 +409,50 @@ class Runner:
         self.say(f"{key} {step.name:<8} done in {task.seconds:.1f}s")
         if key.data in self.results:
             self.results[key.data].ran.append(step_id(step, key))
-        return w
 
-    def render(self, w: Worker, executed: Path, rdir: Path, lang: str) -> None:
-        """The kernel writes the page; the PDF is printed here, by the build's one warm
-        browser, from that very page (the same bytes as printing in the kernel; one browser
-        instead of one per kernel keeps the build's memory under 1.5 GiB)."""
-        formats = self.opts.formats
-        w.render(executed, rdir, ("html",), lang)
-        page = rdir / f"report.{lang}.html"
-        if "pdf" in formats:
-            from ..report.chromium import print_file
+    # -- the PDFs ----------------------------------------------------------------------------
+    # The kernel writes the page; the PDF is printed in the build's own process, by its one
+    # warm browser, from that very page (the same bytes as printing in the kernel; one
+    # browser instead of one per kernel keeps the build's memory under 1.5 GiB). The print
+    # runs on a thread of its own: the kernel that wrote the page takes the next task
+    # meanwhile, so both cores keep working while the browser prints.
+    def _print_later(self, task: Task, w: Worker, rdir: Path, manifest: dict) -> None:
+        with self.cv:
+            if self._prints is None:
+                self._prints = queue.Queue()
+                threading.Thread(target=self._printer, args=(self._prints,), daemon=True).start()
+        self._prints.put((task, w, rdir, manifest))
 
+    def _printer(self, jobs: queue.Queue) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            task, w, rdir, manifest = job
             try:
-                print_file(page)
-            except Exception as exc:  # noqa: BLE001 - a browser that is missing or died
-                raise StepFailed(
-                    "render", "error", f"the PDF: {type(exc).__name__}: {_first_line(str(exc))}"
-                ) from None
-        if "html" not in formats:
+                self.print_pdf(rdir, task.key.lang or "vi")
+                fpr.forget()
+                self._record_done(task, w, rdir, manifest)
+                self._ended(task)
+            except StepFailed as exc:
+                fpr.forget()
+                self._ended(task, exc)
+            except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
+                self._ended(task, exc)
+
+    def print_pdf(self, rdir: Path, lang: str) -> None:
+        """report.<lang>.pdf from report.<lang>.html in `rdir` (which stays only when the
+        build makes HTML too)."""
+        from ..report.chromium import print_file
+
+        page = rdir / f"report.{lang}.html"
+        try:
+            print_file(page)
+        except Exception as exc:  # noqa: BLE001 - a browser that is missing or died
+            raise StepFailed(
+                "render", "error", f"the PDF: {type(exc).__name__}: {_first_line(str(exc))}"
+            ) from None
+        if "html" not in self.opts.formats:
             page.unlink()
 
     def start_browser(self) -> None:
@@ -465,29 +506,38 @@ class Runner:
                         self.cv.wait(timeout=1.0)
                 try:
                     w = self.run_task(w, task)
-                    if task.status == "running":
-                        task.status = "done"
-                except StepFailed as exc:
-                    task.status, task.error = "failed", exc
-                    if not exc.quiet:
-                        self.say(
-                            f"{task.key} FAILED at {task.step.name}: {exc.reason}"
-                            + (
-                                f" (executed notebook: {self.paths.rel(exc.notebook)})"
-                                if exc.notebook
-                                else ""
-                            )
-                        )
                 except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
-                    task.status = "failed"
-                    task.error = StepFailed(task.step.name, "error", f"{type(exc).__name__}: {exc}")
-                    self.say(f"{task.key} FAILED at {task.step.name}: {task.error.reason}")
-                with self.cv:
-                    self.cv.notify_all()
-                    self._maybe_publish(task.key.data)
+                    self._ended(task, exc)
+                    continue
+                if not task.printing:  # else the printer ends it
+                    self._ended(task)
         finally:
             if w is not None:
                 w.shutdown()
+
+    def _ended(self, task: Task, exc: BaseException | None = None) -> None:
+        """A task ended (done, skipped, or failed with `exc`): tell the waiting workers, and
+        publish its year if that was the year's last task."""
+        if isinstance(exc, StepFailed):
+            task.status, task.error = "failed", exc
+            if not exc.quiet:
+                self.say(
+                    f"{task.key} FAILED at {task.step.name}: {exc.reason}"
+                    + (
+                        f" (executed notebook: {self.paths.rel(exc.notebook)})"
+                        if exc.notebook
+                        else ""
+                    )
+                )
+        elif exc is not None:
+            task.status = "failed"
+            task.error = StepFailed(task.step.name, "error", f"{type(exc).__name__}: {exc}")
+            self.say(f"{task.key} FAILED at {task.step.name}: {task.error.reason}")
+        elif task.status == "running":
+            task.status = "done"
+        with self.cv:
+            self.cv.notify_all()
+            self._maybe_publish(task.key.data)
 
     def _heartbeat(self, stop: threading.Event) -> None:
         told: dict[str, int] = {}
@@ -659,6 +709,8 @@ class Runner:
             for th in threads:
                 th.join()
         finally:
+            if self._prints is not None:
+                self._prints.put(None)  # the printer thread ends (every task has ended)
             stop.set()
             self.record()
             fpr.save_hashes(self.paths.build, self.paths.root)
