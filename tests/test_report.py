@@ -616,6 +616,24 @@ def test_the_2025_report_states_the_break_and_compares_no_counts(merged_2025):
     assert "Xã, phường, đặc khu" in render_part(c, "rankings")
 
 
+def test_english_counts_of_one_are_singular(merged_2025):
+    # the 2025 lineage has counts of 1 (one commune renamed, one new): "1 units were" is
+    # wrong English; Vietnamese has no plural, its one text serves every count
+    en = _text(_page(merged_2025["en"]))
+    assert not re.search(r"(?<![\d.,])1 units\b", en), re.findall(r".{40}\b1 units\b.{20}", en)
+    assert "1 unit was renamed or converted from one former unit." in en
+    assert "1 unit is new." in en
+    assert re.search(r"\b([2-9]|\d\d+) units were formed by merging", en)
+    from par_review.i18n import Translator
+
+    for lang in ("vi", "en"):
+        tr = Translator(lang)
+        for key in ("structure.merged", "rankings.movers_up", "rankings.movers_down"):
+            assert tr.plural(key, 1, n="1") and tr.plural(key, 2, n="2")
+    vi = Translator("vi")
+    assert vi.plural("structure.new", 1, n="1") == "1 đơn vị mới thành lập."
+
+
 def test_par_index_components_when_the_data_has_them(project, metrics_2022, tmp_path):
     (project.national_raw.parent / "par_index_components.csv").write_text(
         "year,component_vi,component_en,value_pct,rank,rank_of\n"

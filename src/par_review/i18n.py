@@ -71,9 +71,10 @@ class Translator:
             return str(template)
         return string.Formatter().vformat(str(template), (), values)
 
-    def plural(self, key: str, n: int, **values: object) -> str:
-        """`key.one` when n == 1 and the language has it, else `key.other`."""
-        sub = "one" if n == 1 and self.has(f"{key}.one") else "other"
+    def plural(self, key: str, count: int, /, **values: object) -> str:
+        """`key.one` when count == 1 and the language has it, else `key.other` (the
+        values are formatted in: `plural("structure.new", 1, n="1")`)."""
+        sub = "one" if count == 1 and self.has(f"{key}.one") else "other"
         return self(f"{key}.{sub}", **values)
 
     def join(self, items: list[str]) -> str:

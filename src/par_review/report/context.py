@@ -69,8 +69,8 @@ class Wording:
     def rich(self, key: str, **values: object) -> Rich:
         return prose.fill(str(self.raw(key)), **values)
 
-    def plural(self, key: str, n: int, **values: object) -> str:
-        sub = "one" if n == 1 and self.has(f"{key}.one") else "other"
+    def plural(self, key: str, count: int, /, **values: object) -> str:
+        sub = "one" if count == 1 and self.has(f"{key}.one") else "other"
         return self(f"{key}.{sub}", **values)
 
     def __getattr__(self, name: str) -> Any:  # anything else a Translator offers
@@ -661,7 +661,9 @@ def structure_data(ctx: ReportContext) -> dict | None:
         for kind in ("merged", "split", "renamed", "new"):
             n = lineage.get(kind)
             if n:
-                items.append(t(f"structure.{kind}", n=f.int(n), level=ctx.level_label(level)))
+                items.append(
+                    t.plural(f"structure.{kind}", n, n=f.int(n), level=ctx.level_label(level))
+                )
         basis = prose.basis_sentence(ctx, level)
         if basis:
             items.append(basis)
@@ -1285,7 +1287,7 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
     empty: list[str] = []
     for kind in ("up", "down"):
         items = mv.get(kind) or []
-        title = t(f"rankings.movers_{kind}", n=f.int(len(items)))
+        title = t.plural(f"rankings.movers_{kind}", len(items), n=f.int(len(items)))
         if items:
             tables.append(Table(f"movers-{kind}-{level}", f"{label}: {title}", cols, rows(items)))
         else:
