@@ -60,7 +60,6 @@ class Worker:
         self.extra_env = dict(env or {})  # more environment for the kernel
         self.sockets: str | None = None
         self.warm: set[str] = set()  # stacks imported in this kernel (PREWARM tags)
-        self.warming: str | None = None  # the tag being imported right now
         self.km = None
         self.used = 0
         self._local = threading.local()  # .kc: this kernel's client for the thread (client())
@@ -289,69 +288,15 @@ def _with_reset_cell(src: Path):
     return nb
 
 
-class WorkerPool:
-    """At most `size` kernels. `acquire(prefer=tag)` hands out an idle worker that already
-    imported `tag` (or will have: one warming up is waited for), else any idle one, else a
-    new one while under `size`, else waits."""
-
-    def __init__(self, factory, size: int):
-        self.factory, self.size = factory, max(1, size)
-        self.idle: list[Worker] = []
-        self.busy: list[Worker] = []
-        self.created = 0
-        self.cv = threading.Condition()
-
-    def acquire(self, prefer: str | None = None) -> Worker:
-        with self.cv:
-            while True:
-                tagged = [w for w in self.idle if prefer and prefer in w.warm]
-                warming = bool(prefer) and any(w.warming == prefer for w in self.busy)
-                if tagged:
-                    w = tagged[0]
-                    self.idle.remove(w)
-                elif warming:  # that kernel is importing what we need: worth the wait
-                    self.cv.wait()
-                    continue
-                elif self.idle:
-                    w = self.idle.pop(0)
-                elif self.created < self.size:
-                    w = self.factory()
-                    self.created += 1
-                else:
-                    self.cv.wait()
-                    continue
-                self.busy.append(w)
-                return w
-
-    def release(self, w: Worker) -> None:
-        with self.cv:
-            self.busy.remove(w)
-            self.idle.append(w)
-            self.cv.notify_all()
-
-    @contextlib.contextmanager
-    def use(self, prefer: str | None = None):
-        w = self.acquire(prefer)
-        try:
-            yield w
-        finally:
-            self.release(w)
-
-    def close(self) -> None:
-        with self.cv:
-            for w in self.idle + self.busy:
-                w.shutdown()
-
-
-# What a warm kernel has imported, by tag (see Builder.prewarm_in_background): the module
+# What a warm kernel has imported, by tag (see Runner._prewarm): the module
 # imports and one-off set-ups that the notebooks would otherwise pay on the critical path.
 PREWARM = {
     # Great Expectations (about 3-4 s) and the project's file-backed context
     "gx": "import great_expectations\nfrom par_review.validation.gate import get_context\nget_context()",
-    # matplotlib/seaborn for the charts, nbconvert for the page (the build prints the PDFs)
+    # what the report notebook imports: matplotlib for the charts (never pyplot), nbconvert
+    # for the page (the build prints the PDFs itself)
     "report": (
-        "import par_review.report.context, par_review.report.charts, par_review.report.exporters\n"
-        "import matplotlib.pyplot, seaborn"
+        "import par_review.report.context, par_review.report.charts, par_review.report.exporters"
     ),
 }
 

@@ -503,7 +503,13 @@ class Runner:
                             break
                         if all(t.status not in ("pending", "running") for t in self.tasks.values()):
                             return
+                        tag = self._prewarm_tag(w)
+                        if tag:
+                            break
                         self.cv.wait(timeout=1.0)
+                if task is None:
+                    w = self._prewarm(tag)
+                    continue
                 try:
                     w = self.run_task(w, task)
                 except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
@@ -514,6 +520,33 @@ class Runner:
         finally:
             if w is not None:
                 w.shutdown()
+
+    def _prewarm_tag(self, w: Worker | None) -> str | None:
+        """What an idle thread without a kernel should import ahead of need, or None.
+
+        While one kernel works through a chain of data steps (a raw file changed: clean,
+        validate, then the analyses), nothing is ready for the other thread; without this,
+        its kernel would start and import matplotlib and nbconvert only when the first report
+        is ready, on the critical path. Only once some step has actually run (a kernel
+        started): a no-op build starts no kernel."""
+        if w is not None or not self.kernels_started:
+            return None
+        pending = {t.step.warm for t in self.tasks.values() if t.status == "pending"}
+        for tag in ("report", "gx"):
+            if tag in pending:
+                return tag
+        return None
+
+    def _prewarm(self, tag: str) -> Worker | None:
+        w = Worker(self.paths.notebooks, self.paths.root)
+        with self.cv:
+            self.kernels_started += 1
+        try:
+            w.prewarm(tag)
+        except Exception:  # noqa: BLE001 - the next task on it starts a kernel and says why
+            w.shutdown()
+            return Worker(self.paths.notebooks, self.paths.root)
+        return w
 
     def _ended(self, task: Task, exc: BaseException | None = None) -> None:
         """A task ended (done, skipped, or failed with `exc`): tell the waiting workers, and
