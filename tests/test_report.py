@@ -634,6 +634,17 @@ def test_english_counts_of_one_are_singular(merged_2025):
     assert vi.plural("structure.new", 1, n="1") == "1 đơn vị mới thành lập."
 
 
+def test_the_blocs_title_says_what_its_tables_group_by(ctx, merged_2025):
+    # 2022: provincial units by bloc and communes by district; 2025: no district level left
+    assert "Tiers by bloc and by district" in _text(render_part(ctx("en"), "blocs"))
+    c = merged_2025["en"]
+    s = _text(render_part(c, "blocs"))
+    assert "Tiers by bloc" in s and "district" not in s.split(".")[0].lower()
+    assert "Tiers by bloc and by district" not in _text(_page(c))
+    assert "Mức xếp hạng theo khối" in _text(render_part(merged_2025["vi"], "blocs"))
+    assert "theo địa bàn" not in _text(_page(merged_2025["vi"]))
+
+
 def test_par_index_components_when_the_data_has_them(project, metrics_2022, tmp_path):
     (project.national_raw.parent / "par_index_components.csv").write_text(
         "year,component_vi,component_en,value_pct,rank,rank_of\n"

@@ -1651,6 +1651,19 @@ def _present(ctx: ReportContext, part: str) -> bool:
     return True
 
 
+def _section_title(ctx: ReportContext, part: str) -> str:
+    """The section's title; the blocs section says what its tables group by (from 2025 the
+    district level is gone: no "by district" over tables by bloc only)."""
+    if part == "blocs":
+        lvs = [ctx.metrics["levels"][lv] for lv in levels(ctx)]
+        kinds = {lv.get("group_by") == "district" for lv in lvs if lv.get("by_group")}
+        if kinds == {True}:
+            return ctx.t("sections.blocs_district")
+        if kinds == {False}:
+            return ctx.t("sections.blocs_group")
+    return ctx.t(f"sections.{part}")
+
+
 def _numeral(ctx: ReportContext, n: int) -> str:
     if ctx.lang != "vi":
         return f"{n}."
@@ -1668,7 +1681,7 @@ def numbered(ctx: ReportContext) -> list[tuple[str, str, str]]:
         if not _present(ctx, part):
             continue
         n = len(out) + 1
-        title = ctx.t(f"sections.{part}")
+        title = _section_title(ctx, part)
         out.append((part, _ANCHOR.get(part, part), f"{_numeral(ctx, n)} {title}"))
     ctx._numbered = out
     return out
