@@ -338,8 +338,10 @@ class Runner:
             return w
         rdir = self.report_dir(key)
         task.reason = why
-        if step.name == "report":
-            self.start_browser()
+        if step.name == "report" or any(
+            t.step.name == "report" and t.status == "pending" for t in self.tasks.values()
+        ):
+            self.start_browser()  # from the first step that runs: its start overlaps them
         if w is None:
             w = Worker(self.paths.notebooks, self.paths.root)
         task.started = time.perf_counter()
@@ -456,8 +458,9 @@ class Runner:
             page.unlink()
 
     def start_browser(self) -> None:
-        """Start the printing browser in the background once the build has a report to make
-        (about 1-2 s, overlapping the report notebook)."""
+        """Start the printing browser in the background once a step runs and reports may
+        follow (about 1 s of CPU, while the data steps run: a raw file changed, one kernel
+        cleans and validates and the other core is free); a no-op build starts none."""
         if "pdf" not in self.opts.formats or self._browser_started:
             return
         self._browser_started = True
