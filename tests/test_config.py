@@ -389,6 +389,30 @@ def test_structure_errors_name_the_file_and_the_key(tmp_path, change, key):
     assert "province.yml" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "where, key, hint",
+    [
+        ("province", "sections.key_figure", "did you mean sections.key_figures"),
+        ("structure", "structure.new", "structure.new.one, structure.new.other"),
+    ],
+)
+def test_a_wording_key_that_is_no_text_is_an_error_naming_it(tmp_path, where, key, hint):
+    # a misspelt key, or one whose text has one:/other: forms, would otherwise change nothing
+    data = merged_province()
+    if where == "province":
+        data["wording"]["en"] = {key: "Key figures"}
+        named = f"wording.en.{key}"
+    else:
+        data["structure"][0]["wording"]["en"] = {key: "{n} new units."}
+        named = f"structure[0].wording.en.{key}"
+    cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", data))
+    assert cfg.wording(2024, "vi")  # the other language's texts are fine
+    with pytest.raises(ConfigError) as info:
+        cfg.wording(2025, "en")
+    assert named in str(info.value) and hint in str(info.value)
+    assert "province.yml" in str(info.value)
+
+
 def test_a_one_level_three_tier_province(tmp_path):
     data = {
         "id": "tinh_nho",

@@ -406,15 +406,39 @@ class ProvinceConfig:
 
     def wording(self, year: int, lang: str = "vi") -> dict[str, str]:
         """Locale overrides for a year: the province-wide `wording:` then every structure
-        entry in force up to `year` (later ones win), key by key."""
-        out = {
-            k: nfc(str(v)) for k, v in ((self.data.get("wording") or {}).get(lang) or {}).items()
-        }
+        entry in force up to `year` (later ones win), key by key. A key that is no text of
+        the locales is a ConfigError naming it (it would otherwise change nothing, without
+        a word: a misspelt key, or a text that has one:/other: forms)."""
+        words = (self.data.get("wording") or {}).get(lang) or {}
+        self._check_wording_keys("wording", lang, words)
+        out = {k: nfc(str(v)) for k, v in words.items()}
         for e in self._structure:
             if e["from"] <= int(year):
                 words = (e.get("wording") or {}).get(lang) or {}
+                self._check_wording_keys(f"{e['_key']}.wording", lang, words)
                 out.update({k: nfc(str(v)) for k, v in words.items()})
         return out
+
+    def _check_wording_keys(self, where: str, lang: str, words: dict) -> None:
+        if not words:
+            return
+        from .i18n import DEFAULT_LANG, load_locale
+
+        known = load_locale(DEFAULT_LANG).keys() | (
+            load_locale(lang).keys() if lang != DEFAULT_LANG else set()
+        )
+        for k in words:
+            if k in known:
+                continue
+            forms = sorted(x[len(k) + 1 :] for x in known if x.startswith(f"{k}."))
+            if forms:
+                hint = f"it has the forms {', '.join(f'{k}.{f}' for f in forms)}: name one"
+            else:
+                import difflib
+
+                near = difflib.get_close_matches(k, known, n=3)
+                hint = f"did you mean {', '.join(near)}?" if near else "see src/par_review/locales/"
+            raise self._err(f"{where}.{lang}.{k}", f"no such text in the locales; {hint}")
 
     def _relevant(self, year: int, level: str) -> tuple:
         spec = dict(self.levels_for(year).get(level) or {})
