@@ -405,10 +405,15 @@ def test_a_wording_key_that_is_no_text_is_an_error_naming_it(tmp_path, where, ke
     else:
         data["structure"][0]["wording"]["en"] = {key: "{n} new units."}
         named = f"structure[0].wording.en.{key}"
+    from par_review.i18n import Translator
+
     cfg = load_config("tinh_mau", write_config(tmp_path, "tinh_mau", data))
-    assert cfg.wording(2024, "vi")  # the other language's texts are fine
+    tr = Translator("en")
+    known = tr.texts.keys() | tr.fallback.keys()  # what the report passes (build_context)
+    assert cfg.wording(2024, "vi", known=known)  # the other language's texts are fine
+    assert cfg.wording(2025, "en")  # the data steps read the config without the locales
     with pytest.raises(ConfigError) as info:
-        cfg.wording(2025, "en")
+        cfg.wording(2025, "en", known=known)
     assert named in str(info.value) and hint in str(info.value)
     assert "province.yml" in str(info.value)
 

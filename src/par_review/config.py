@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -404,29 +405,31 @@ class ProvinceConfig:
         d = self._level_spec(level, year).get("scored_by") or {}
         return d.get(lang) or d.get("vi")
 
-    def wording(self, year: int, lang: str = "vi") -> dict[str, str]:
+    def wording(
+        self, year: int, lang: str = "vi", known: Collection[str] | None = None
+    ) -> dict[str, str]:
         """Locale overrides for a year: the province-wide `wording:` then every structure
-        entry in force up to `year` (later ones win), key by key. A key that is no text of
-        the locales is a ConfigError naming it (it would otherwise change nothing, without
-        a word: a misspelt key, or a text that has one:/other: forms)."""
+        entry in force up to `year` (later ones win), key by key. With `known` (the keys of
+        the locales, as the report has them), a key that is none of them is a ConfigError
+        naming it: it would otherwise change nothing, without a word (a misspelt key, or a
+        text that has one:/other: forms). The config itself does not load the locales: the
+        data steps read it, and the wording is the report's."""
         words = (self.data.get("wording") or {}).get(lang) or {}
-        self._check_wording_keys("wording", lang, words)
+        self._check_wording_keys("wording", lang, words, known)
         out = {k: nfc(str(v)) for k, v in words.items()}
         for e in self._structure:
             if e["from"] <= int(year):
                 words = (e.get("wording") or {}).get(lang) or {}
-                self._check_wording_keys(f"{e['_key']}.wording", lang, words)
+                self._check_wording_keys(f"{e['_key']}.wording", lang, words, known)
                 out.update({k: nfc(str(v)) for k, v in words.items()})
         return out
 
-    def _check_wording_keys(self, where: str, lang: str, words: dict) -> None:
-        if not words:
+    def _check_wording_keys(
+        self, where: str, lang: str, words: dict, known: Collection[str] | None
+    ) -> None:
+        if not words or known is None:
             return
-        from .i18n import DEFAULT_LANG, load_locale
-
-        known = load_locale(DEFAULT_LANG).keys() | (
-            load_locale(lang).keys() if lang != DEFAULT_LANG else set()
-        )
+        known = set(known)
         for k in words:
             if k in known:
                 continue

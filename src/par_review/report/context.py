@@ -345,14 +345,15 @@ def build_context(
     r = metrics.get("rounding") or {}
     f = Formatter(lang, r.get("policy", "half_up"), int(r.get("decimals", 2)))
     wording = getattr(cfg, "wording", None)
-    overrides = wording(year, lang) if wording else {}
+    tr = Translator(lang)
+    overrides = wording(year, lang, known=tr.texts.keys() | tr.fallback.keys()) if wording else {}
     ctx = ReportContext(
         year=year,
         lang=lang,
         paths=paths,
         cfg=cfg,
         metrics=metrics,
-        t=Wording(Translator(lang), overrides),
+        t=Wording(tr, overrides),
         f=f,
         out_dir=out,
     )
