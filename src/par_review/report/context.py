@@ -69,9 +69,7 @@ class Wording:
     def rich(self, key: str, **values: object) -> Rich:
         return prose.fill(str(self.raw(key)), **values)
 
-    def plural(self, key: str, count: int, /, **values: object) -> str:
-        sub = "one" if count == 1 and self.has(f"{key}.one") else "other"
-        return self(f"{key}.{sub}", **values)
+    plural = Translator.plural  # the same rule, on this wording's texts (overrides first)
 
     def __getattr__(self, name: str) -> Any:  # anything else a Translator offers
         return getattr(self.tr, name)
