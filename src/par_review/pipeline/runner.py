@@ -433,8 +433,7 @@ class Runner:
             task, w, rdir, manifest = job
             try:
                 self.print_pdf(rdir, task.key.lang or "vi")
-                fpr.forget()
-                self._record_done(task, w, rdir, manifest)
+                self._record_done(task, w, rdir, manifest)  # forgets the stats first
                 self._ended(task)
             except StepFailed as exc:
                 fpr.forget()
@@ -540,7 +539,7 @@ class Runner:
                 return tag
         return None
 
-    def _prewarm(self, tag: str) -> Worker | None:
+    def _prewarm(self, tag: str) -> Worker:
         w = Worker(self.paths.notebooks, self.paths.root)
         with self.cv:
             self.kernels_started += 1
