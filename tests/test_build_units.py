@@ -216,7 +216,6 @@ def test_content_hashes_are_written_only_when_they_changed(tmp_path):
     # a new process that hashes nothing new (a no-op build): the file is not rewritten
     fpr._cache.clear()
     fpr._hashes_loaded.clear()
-    fpr._hashes_on_disk.clear()
     fpr.load_hashes(build)
     os.utime(saved, ns=(1_600_000_000_000_000_000,) * 2)
     fpr.file_hash(f)

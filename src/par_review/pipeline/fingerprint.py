@@ -63,8 +63,9 @@ def forget() -> None:
 
 
 HASHES = ".hashes.json"  # in build/: content hashes of earlier builds (see load_hashes)
-_hashes_loaded: set[str] = set()
-_hashes_on_disk: dict[str, dict] = {}  # what build/.hashes.json holds, as loaded or last saved
+# build/.hashes.json paths looked at in this process -> the files they hold, as loaded or
+# last saved (None: absent or unreadable)
+_hashes_loaded: dict[str, dict | None] = {}
 
 
 def load_hashes(build: Path) -> None:
@@ -76,7 +77,7 @@ def load_hashes(build: Path) -> None:
     path = build / HASHES
     if str(path) in _hashes_loaded:
         return
-    _hashes_loaded.add(str(path))
+    _hashes_loaded[str(path)] = None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -86,7 +87,7 @@ def load_hashes(build: Path) -> None:
     files = data.get("files") or {}
     for name, (size, mtime, digest) in files.items():
         _cache.setdefault((name, size, mtime), digest)
-    _hashes_on_disk[str(path)] = files
+    _hashes_loaded[str(path)] = files
 
 
 def save_hashes(build: Path, root: Path) -> None:
@@ -105,14 +106,14 @@ def save_hashes(build: Path, root: Path) -> None:
         if st is not None and st.st_size == size and st.st_mtime_ns == mtime:
             files[name] = [size, mtime, digest]
     path = build / HASHES
-    if _hashes_on_disk.get(str(path)) == files:
+    if _hashes_loaded.get(str(path)) == files:
         return  # nothing was hashed anew and nothing went stale (a no-op build)
     with contextlib.suppress(OSError):
         build.mkdir(parents=True, exist_ok=True)
         tmp = build / f".{HASHES}.tmp-{os.getpid()}"
         tmp.write_text(json.dumps({"version": 1, "files": files}), encoding="utf-8")
         os.replace(tmp, path)
-        _hashes_on_disk[str(path)] = files
+        _hashes_loaded[str(path)] = files
 
 
 def _memo(kind: str, key: str, fn):
