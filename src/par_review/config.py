@@ -429,7 +429,6 @@ class ProvinceConfig:
     ) -> None:
         if not words or known is None:
             return
-        known = set(known)
         for k in words:
             if k in known:
                 continue
