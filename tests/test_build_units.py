@@ -626,3 +626,69 @@ def test_index_gives_a_failed_validation_its_summary(project):
     html = write_index(project, state).read_text(encoding="utf-8")
     assert "số liệu chưa đạt kiểm định" in html
     assert "provincial.score.range" in html and "Sở Y tế" in html and "dòng / row 12" in html
+
+
+# ---------------------------------------------------------------- scheduling of the imports
+class _FakeKernel:
+    """What the scheduler reads of a worker: the stacks its kernel has imported."""
+
+    def __init__(self, *warm: str):
+        self.warm, self.km = set(warm), object()
+
+
+def _one_raw_file_changed(project) -> r.Runner:
+    """The tasks of a build after khanh_hoa 2022's raw file changed, as the scheduler sees
+    them: every other data step is up to date, so 2022's clean runs and the rest waits."""
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022]))
+    run.make_tasks()
+    for t in run.tasks.values():
+        if t.step.name in ("clean", "validate") and t.key.year != 2022:
+            t.status = "skipped"
+    run._slots = [r._Slot(), r._Slot()]
+    return run
+
+
+def test_an_idle_thread_imports_the_next_stack_no_other_kernel_has(project):
+    run = _one_raw_file_changed(project)
+    a, b = run._slots
+    assert run._prewarm_tag(b) is None  # no step ran yet (a no-op build starts no kernel)
+    run.tasks["clean khanh_hoa/2022"].status = "running"
+    a.worker, a.busy, run.kernels_started = _FakeKernel(), True, 1
+    assert run._prewarm_tag(b) == "gx"  # the validation comes next: the other thread cleans
+    b.warming = "gx"
+    run.tasks["clean khanh_hoa/2022"].status = "done"
+    a.busy = False
+    # one validation is pending and b imports its stack: a takes the report's instead
+    assert run._ready(a) is None
+    assert run._prewarm_tag(a) == "report"
+    b.worker, b.warming = _FakeKernel("gx"), None
+    assert run._ready(b).id == "validate khanh_hoa/2022"
+
+
+def test_a_task_waits_for_the_kernel_that_has_its_stack_only_while_that_kernel_is_free(project):
+    run = _one_raw_file_changed(project)
+    a, b = run._slots
+    run.tasks["clean khanh_hoa/2022"].status = "done"
+    a.worker, b.worker, run.kernels_started = _FakeKernel(), _FakeKernel("gx"), 2
+    assert run._ready(a) is None  # b has Great Expectations and is free: it validates
+    b.busy = True
+    assert run._ready(a).id == "validate khanh_hoa/2022"  # b is busy: a does not wait
+
+
+def test_a_build_kernel_imports_the_unused_parts_of_great_expectations_only_when_used():
+    from par_review.pipeline.kernels import KERNEL_SETUP
+
+    code = (
+        KERNEL_SETUP + "\nimport sys, great_expectations\n"
+        "kinds = [type(sys.modules[m]).__name__ for m in ('scipy.stats', 'altair')]\n"
+        "from great_expectations.expectations.core import "
+        "expect_column_kl_divergence_to_be_less_than as kl\n"
+        "assert kl.stats.norm.cdf(0) == 0.5, 'the module works once used'\n"
+        "import altair.vegalite\n"
+        "assert kl.alt.Chart is sys.modules['altair'].Chart\n"
+        "kinds += [type(sys.modules[m]).__name__ for m in ('scipy.stats', 'altair')]\n"
+        "print(*kinds)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["_Deferred", "_Deferred", "module", "module"]

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+import types
 from pathlib import Path
 
 KERNEL = "par-review"
@@ -23,13 +24,15 @@ EXIT_INPUT, EXIT_VALIDATION, EXIT_STEP = 2, 1, 4
 # Expectations) loads the optional `rfc3987_syntax` package for its "iri" format checker,
 # which compiles a Lark grammar at import time: about 3.3 s per process, a third of
 # `import great_expectations`. Nothing here validates IRIs and jsonschema treats the package
-# as optional, so the build's kernels mark it absent. An analyst's own kernel is untouched.
+# as optional, so the build's kernels mark it absent. Then the modules of `DEFERRED` are
+# imported only when first used (`defer_imports`). An analyst's own kernel is untouched.
 KERNEL_SETUP = (
     "import sys as _s\n"
     "if 'jsonschema' not in _s.modules: _s.modules.setdefault('rfc3987_syntax', None)\n"
-    "del _s"
+    "from par_review.pipeline.kernels import defer_imports as _d\n"
+    "_d()\n"
+    "del _s, _d"
 )
-
 
 def fast_imports() -> None:
     """The same tweak for the build's own process (it imports papermill and nbformat)."""
@@ -37,6 +40,73 @@ def fast_imports() -> None:
 
     if os.environ.get("PAR_REVIEW_KEEP_RFC3987") != "1" and "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
+# Imported by `import great_expectations` at its top, used by none of the project's checks:
+# scipy.stats (0.55 s) and altair (0.3 s) serve only the statistical expectations (KL
+# divergence, KS tests) and their charts, which the project's suites never run. Together
+# they are nearly half of Great Expectations' import.
+DEFERRED = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """Stands in sys.modules for a module until one of its attributes is first read; then
+    the module is imported for real, replaces this one in sys.modules, and every attribute
+    of this one is read from it. `import x` and `from pkg import x` bind this stand-in
+    without importing anything; `from x import name`, `x.name`, or importing a submodule
+    (which reads `__path__`) imports x."""
+
+    def __init__(self, spec) -> None:
+        super().__init__(spec.name)
+        self.__spec__ = spec  # what the import system reads of a module already imported
+        self.__loader__ = spec.loader
+
+    def __getattr__(self, attr: str):  # only for what this stand-in lacks: all but the above
+        return getattr(self._real(), attr)
+
+    def __dir__(self):
+        return dir(self._real())
+
+    def _real(self) -> types.ModuleType:
+        import importlib
+        import sys
+
+        real = self.__dict__.get("_par_review_real")
+        if real is None:
+            with _DEFER_LOCK:
+                real = self.__dict__.get("_par_review_real")
+                if real is None:
+                    if sys.modules.get(self.__name__) is self:
+                        del sys.modules[self.__name__]
+                    real = importlib.import_module(self.__name__)
+                    self.__dict__["_par_review_real"] = real
+        return real
+
+
+_DEFER_LOCK = threading.RLock()
+
+
+def defer_imports(names: tuple[str, ...] = DEFERRED) -> list[str]:
+    """Put a `_Deferred` stand-in in sys.modules for each module of `names` that is not
+    imported yet and can be found; returns the names deferred. Called by KERNEL_SETUP in
+    the build's and the preview's kernels, and by the benchmark's floor, never on
+    `import par_review`."""
+    import importlib.util
+    import sys
+
+    done = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)  # imports the parent package (scipy: 3 ms)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or name in sys.modules:
+            continue
+        sys.modules[name] = _Deferred(spec)
+        done.append(name)
+    return done
 
 
 class StepFailed(Exception):

@@ -91,6 +91,22 @@ class Task:
 
 
 @dataclass
+class _Slot:
+    """One worker thread as the scheduler sees it (read and written with Runner.cv held):
+    its kernel, whether it runs a task, and the stack it is importing ahead of need."""
+
+    worker: Worker | None = None
+    busy: bool = False
+    warming: str | None = None
+
+    def has(self, tag: str, warming: bool = False) -> bool:
+        """Its kernel has imported `tag` (or, with `warming`, is importing it)."""
+        return (warming and self.warming == tag) or (
+            self.worker is not None and tag in self.worker.warm
+        )
+
+
+@dataclass
 class YearResult:
     key: Key
     status: str = "up-to-date"  # up-to-date | published | failed
@@ -171,6 +187,7 @@ class Runner:
         self._staged: set[Key] = set()
         self._validate_fp: dict[Key, tuple[str, dict]] = {}
         self.kernels_started = 0
+        self._slots: list[_Slot] = []  # one per worker thread (run)
         self.log_path = paths.build / "logs" / "build.log"
 
     # -- output ---------------------------------------------------------------------
@@ -338,10 +355,11 @@ class Runner:
             return w
         rdir = self.report_dir(key)
         task.reason = why
-        if step.name == "report" or any(
-            t.step.name == "report" and t.status == "pending" for t in self.tasks.values()
+        if step.name in ("analyse", "report") and (
+            step.name == "report"
+            or any(t.step.name == "report" and t.status == "pending" for t in self.tasks.values())
         ):
-            self.start_browser()  # from the first step that runs: its start overlaps them
+            self.start_browser()  # from the first analysis that runs: its start overlaps it
         if w is None:
             w = Worker(self.paths.notebooks, self.paths.root)
         task.started = time.perf_counter()
@@ -457,9 +475,11 @@ class Runner:
             page.unlink()
 
     def start_browser(self) -> None:
-        """Start the printing browser in the background once a step runs and reports may
-        follow (about 1 s of CPU, while the data steps run: a raw file changed, one kernel
-        cleans and validates and the other core is free); a no-op build starts none."""
+        """Start the printing browser in the background when the first analysis runs and
+        reports may follow, or with the first report (about 1 s of CPU). Not earlier: while
+        a raw file's clean and validation run, both cores are busy with the kernels' start
+        and imports, which are on the critical path; an analysis comes about a second
+        before the first page to print. A no-op build starts none."""
         if "pdf" not in self.opts.formats or self._browser_started:
             return
         self._browser_started = True
@@ -471,17 +491,31 @@ class Runner:
 
         threading.Thread(target=start, daemon=True).start()
 
-    def _ready(self, w: Worker | None) -> Task | None:
+    def _ready(self, slot: _Slot) -> Task | None:
+        """The next task for the thread of `slot`, or None.
+
+        A task whose stack (`Step.warm`) this thread's kernel lacks is left for another
+        thread whose kernel has it and is free, or is importing it (`_prewarm`): waiting
+        for that import costs less than paying it again here, on the critical path."""
+        w = slot.worker
+        warm = w.warm if w else set()
+        others = [o for o in self._slots if o is not slot]
         ready = [
             t
             for t in self.tasks.values()
             if t.status == "pending"
             and all(self.tasks[d].status in ("done", "skipped", "failed") for d in t.deps)
+            and not (
+                t.step.warm
+                and t.step.warm not in warm
+                and any(
+                    o.warming == t.step.warm or (o.has(t.step.warm) and not o.busy) for o in others
+                )
+            )
         ]
         if not ready:
             return None
         order = {s.name: i for i, s in enumerate(STEPS)}
-        warm = w.warm if w else set()
         ready.sort(
             key=lambda t: (
                 0 if t.step.warm and t.step.warm in warm else 1,
@@ -493,24 +527,29 @@ class Runner:
         )
         return ready[0]
 
-    def _worker(self) -> None:
+    def _worker(self, slot: _Slot) -> None:
         w: Worker | None = None
         try:
             while True:
                 with self.cv:
+                    slot.worker, slot.busy = w, False
                     while True:
-                        task = self._ready(w)
+                        task = self._ready(slot)
                         if task is not None:
-                            task.status = "running"
+                            task.status, slot.busy = "running", True
                             break
                         if all(t.status not in ("pending", "running") for t in self.tasks.values()):
                             return
-                        tag = self._prewarm_tag(w)
+                        tag = self._prewarm_tag(slot)
                         if tag:
+                            slot.warming = tag
                             break
                         self.cv.wait(timeout=1.0)
                 if task is None:
-                    w = self._prewarm(tag)
+                    w = self._prewarm(w, tag)
+                    with self.cv:
+                        slot.worker, slot.warming = w, None
+                        self.cv.notify_all()
                     continue
                 try:
                     w = self.run_task(w, task)
@@ -523,26 +562,38 @@ class Runner:
             if w is not None:
                 w.shutdown()
 
-    def _prewarm_tag(self, w: Worker | None) -> str | None:
-        """What an idle thread without a kernel should import ahead of need, or None.
+    def _prewarm_tag(self, slot: _Slot) -> str | None:
+        """What an idle thread should import ahead of need, or None.
 
         While one kernel works through a chain of data steps (a raw file changed: clean,
-        validate, then the analyses), nothing is ready for the other thread; without this,
-        its kernel would start and import matplotlib and nbconvert only when the first report
-        is ready, on the critical path. Only once some step has actually run (a kernel
-        started): a no-op build starts no kernel."""
-        if w is not None or not self.kernels_started:
+        validate, then the analyses), nothing is ready for the other thread. Without this,
+        each stack would be imported when its first step is ready, on the critical path:
+        Great Expectations (about 1.8 s) after the clean, matplotlib and nbconvert after the
+        analyses. So an idle thread imports, in the order of the steps, the first stack that
+        pending tasks need and that no other kernel has or is importing (or that more tasks
+        need than there are such kernels): the thread without a kernel takes Great
+        Expectations while the other cleans; the one that cleaned takes the report's stack
+        while the other validates. Only once some step has actually run (a kernel started):
+        a no-op build starts no kernel."""
+        if not self.kernels_started:
             return None
-        pending = {t.step.warm for t in self.tasks.values() if t.status == "pending"}
-        for tag in ("report", "gx"):
-            if tag in pending:
+        pending: dict[str, int] = {}
+        for t in self.tasks.values():
+            if t.status == "pending" and t.step.warm:
+                pending[t.step.warm] = pending.get(t.step.warm, 0) + 1
+        for tag in dict.fromkeys(s.warm for s in STEPS if s.warm):
+            if tag not in pending or slot.has(tag):
+                continue
+            holders = sum(1 for o in self._slots if o is not slot and o.has(tag, warming=True))
+            if pending[tag] > holders:
                 return tag
         return None
 
-    def _prewarm(self, tag: str) -> Worker:
-        w = Worker(self.paths.notebooks, self.paths.root)
-        with self.cv:
-            self.kernels_started += 1
+    def _prewarm(self, w: Worker | None, tag: str) -> Worker:
+        if w is None or w.km is None:
+            w = w or Worker(self.paths.notebooks, self.paths.root)
+            with self.cv:
+                self.kernels_started += 1
         try:
             w.prewarm(tag)
         except Exception:  # noqa: BLE001 - the next task on it starts a kernel and says why
@@ -737,7 +788,10 @@ class Runner:
         stop = threading.Event()
         hb = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         hb.start()
-        threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.jobs)]
+        self._slots = [_Slot() for _ in range(self.jobs)]
+        threads = [
+            threading.Thread(target=self._worker, args=(slot,), daemon=True) for slot in self._slots
+        ]
         try:
             for th in threads:
                 th.start()
