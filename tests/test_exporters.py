@@ -316,6 +316,44 @@ def demo_report(demo_processed, tmp_path_factory):
     }
 
 
+def test_the_printer_turns_only_the_screen_rendering_off():
+    from par_review.report.chromium import SCREEN_OFF, screen_off
+
+    page = (
+        '<!DOCTYPE html><html lang="vi"><head lang="vi"><title>t</title></head><body></body></html>'
+    )
+    off = screen_off(page)
+    assert off.startswith('<!DOCTYPE html><html lang="vi"><head lang="vi">' + SCREEN_OFF)
+    assert off.replace(SCREEN_OFF, "") == page
+    assert "@media screen" in SCREEN_OFF and "print" not in SCREEN_OFF
+    assert screen_off("<p>no head</p>") == "<p>no head</p>" + SCREEN_OFF  # never before a doctype
+    fonts = page.replace(
+        "<title>", "<style>@font-face{font-family:x;src:url(data:,)}</style><title>"
+    )
+    assert screen_off(fonts) == fonts  # web fonts load when laid out: the screen stays on
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs the Debian chromium")
+def test_the_report_printed_without_its_screen_rendering_has_the_same_bytes(
+    demo_report, monkeypatch
+):
+    from par_review.report import chromium
+
+    browser = chromium.Chromium(timeout=120)
+    try:
+        for page in (demo_report["html"], demo_report["html_en"]):
+            html = page.read_text(encoding="utf-8")
+            assert chromium.screen_off(html) != html
+            off = chromium.normalise_pdf(browser.print_pdf(html))
+            with monkeypatch.context() as m:
+                m.setattr(chromium, "screen_off", lambda h: h)
+                on = chromium.normalise_pdf(browser.print_pdf(html))
+            assert off == on, page.name
+    finally:
+        browser.close()
+
+
 @pytest.mark.slow
 def test_demo_html_is_clean(demo_report):
     nb = nbformat.read(str(demo_report["nb"]), as_version=4)

@@ -127,6 +127,22 @@ shutil.rmtree(os.environ.get("PAR_CHROMIUM_PROFILE", "/nonexistent"), ignore_err
 
 BLANK = "<!DOCTYPE html><html><head><title>-</title></head><body></body></html>"
 
+# A page given to the browser is laid out, painted and rasterised for its screen as well,
+# which nobody sees: about 0.15 CPU s of a report's 0.55 s print. The printer hides the
+# screen rendering; the print media rules are untouched and the PDF's bytes are the same
+# (tested). Not for a page with web fonts: those load when first laid out, which
+# `document.fonts.ready` (READY) waits for before printing.
+SCREEN_OFF = "<style>@media screen{html{display:none!important}}</style>"
+_HEAD = re.compile(r"<head\b[^>]*>", re.I)
+
+
+def screen_off(html: str) -> str:
+    """`html` with the screen rendering off (SCREEN_OFF in its head), for printing only."""
+    if "@font-face" in html:
+        return html
+    m = _HEAD.search(html)
+    return html[: m.end()] + SCREEN_OFF + html[m.end() :] if m else html + SCREEN_OFF
+
 
 class PrinterError(RuntimeError):
     """Chromium is missing, died, timed out or refused the page."""
@@ -270,7 +286,8 @@ class Chromium:
 
     def _print(self, html: str) -> bytes:
         s = self._session
-        self._send("Page.setDocumentContent", {"frameId": self._frame, "html": html}, s)
+        page = {"frameId": self._frame, "html": screen_off(html)}
+        self._send("Page.setDocumentContent", page, s)
         broken = self._send(
             "Runtime.evaluate",
             {"expression": READY, "awaitPromise": True, "returnByValue": True},
