@@ -100,3 +100,34 @@ def test_a_dead_kernel_is_replaced_by_a_new_one(tmp_path, worker):
     worker.run_notebook("echo", nb, tmp_path / "2.ipynb", {"value": 2}, 120)
     assert worker.km.provisioner.pid != old
     assert _stdout(tmp_path / "2.ipynb") == ["value 2\n"]
+
+
+def test_two_threads_starting_workers_at_once_import_the_client_stack_whole():
+    """The runner starts two workers at the same moment (the first step, and an idle thread
+    importing ahead of need). Two threads importing jupyter_client at once met a module of
+    it half imported and failed the build's first step; the workers import it under a lock."""
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from par_review.pipeline.kernels import _import_client_stack\n"
+        "errors, barrier = [], threading.Barrier(2)\n"
+        "def start(stmt):\n"
+        "    barrier.wait()\n"
+        "    try:\n"
+        "        _import_client_stack()\n"
+        "        exec(stmt, {})\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=start, args=(s,)) for s in (\n"
+        "    'from jupyter_client.manager import AsyncKernelManager',\n"
+        "    'from jupyter_client.session import Session; import papermill')]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(errors)"
+    )
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

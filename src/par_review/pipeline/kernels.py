@@ -34,6 +34,7 @@ KERNEL_SETUP = (
     "del _s, _d"
 )
 
+
 def fast_imports() -> None:
     """The same tweak for the build's own process (it imports papermill and nbformat)."""
     import sys
@@ -122,6 +123,33 @@ class StepFailed(Exception):
         return {"input": EXIT_INPUT, "validation": EXIT_VALIDATION}.get(self.kind, EXIT_STEP)
 
 
+_STACK_LOCK = threading.Lock()
+_STACK_READY = False
+
+
+def _import_client_stack() -> None:
+    """Import what a Worker drives its kernel with (jupyter_client, papermill, nbformat) once,
+    under a lock. The runner's threads start their workers at the same moment (one for the
+    first step, one to import a stack ahead of need), and two threads importing
+    jupyter_client at once can meet a module of it half imported: "cannot import name
+    'AsyncKernelManager' from partially initialized module 'jupyter_client.manager'" failed
+    a build's first step."""
+    global _STACK_READY
+    if _STACK_READY:
+        return
+    with _STACK_LOCK:
+        if not _STACK_READY:
+            import jupyter_client.manager  # noqa: F401
+            import jupyter_client.session  # noqa: F401
+            import nbformat  # noqa: F401
+            import papermill  # noqa: F401
+            import papermill.exceptions  # noqa: F401
+
+            from . import pmengine  # noqa: F401
+
+            _STACK_READY = True
+
+
 class Worker:
     """One long-lived `par-review` kernel that runs notebooks one after the other."""
 
@@ -136,6 +164,7 @@ class Worker:
         self._clients: list = []  # every client made, to close them at shutdown
 
     def _ensure(self):
+        _import_client_stack()
         if self.km is None or not _run_sync(self.km.is_alive)():
             from jupyter_client.manager import AsyncKernelManager
 
@@ -199,6 +228,7 @@ class Worker:
         return kc
 
     def run_notebook(self, step: str, src: Path, dst: Path, params: dict, timeout: int) -> None:
+        _import_client_stack()
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
