@@ -531,3 +531,18 @@ def test_axe_core_finds_no_wcag_a_or_aa_violation(demo_report):
     folder = demo_report["dir"]
     for name in ("report.vi.html", "report.en.html", "data-notes.vi.html", "validation.en.html"):
         assert violations(folder / name) == [], name
+
+
+def test_the_report_warm_up_compiles_the_templates_and_writes_nothing(tmp_path, monkeypatch):
+    import sys
+
+    from par_review.report.exporters import warm_up
+    from par_review.report.render import environment
+
+    monkeypatch.chdir(tmp_path)
+    warm_up()
+    env = environment()
+    wanted = set(env.list_templates(filter_func=lambda n: n.startswith(("sections/", "pages/"))))
+    assert wanted and wanted <= {t.name for t in env.cache.values()}
+    assert "openpyxl.writer.excel" in sys.modules  # the first report's XLSX pays no import
+    assert not list(tmp_path.iterdir())

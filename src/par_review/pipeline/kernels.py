@@ -394,9 +394,11 @@ PREWARM = {
     # Great Expectations (about 3-4 s) and the project's file-backed context
     "gx": "import great_expectations\nfrom par_review.validation.gate import get_context\nget_context()",
     # what the report notebook imports: matplotlib for the charts (never pyplot), nbconvert
-    # for the page (the build prints the PDFs itself)
+    # for the page (the build prints the PDFs itself); then the first report's one-off
+    # costs (its templates compiled, the XLSX writer imported: exporters.warm_up)
     "report": (
-        "import par_review.report.context, par_review.report.charts, par_review.report.exporters"
+        "import par_review.report.context, par_review.report.charts, par_review.report.exporters\n"
+        "par_review.report.exporters.warm_up()"
     ),
 }
 

@@ -278,3 +278,21 @@ def standalone_page(fragments: list[str], lang: str = DEFAULT_LANG) -> str:
         nb.cells.append(cell)
     html, _ = html_exporter().from_notebook_node(nb)
     return html
+
+
+def warm_up() -> None:
+    """Pay a process's one-off costs of its first report now: the section and page
+    templates compiled (Jinja), nbconvert's exporter and its template, and the XLSX
+    writer's modules imported (about 0.25 s in all, which the first report of each build
+    kernel paid on top of its work). Called by a build kernel that is idle and will render
+    reports (pipeline/kernels.py PREWARM), and by the benchmark's floor with its imports.
+    Writes nothing."""
+    from .companions import tables_xlsx
+    from .context import Cell, Table
+    from .render import environment
+
+    env = environment()
+    for name in env.list_templates(filter_func=lambda n: n.startswith(("sections/", "pages/"))):
+        env.get_template(name)
+    standalone_page([""])  # the exporter's own environment: index.html.j2
+    tables_xlsx([Table("warm-up", None, [Cell("a")], [[Cell("1", value=1)]])])
