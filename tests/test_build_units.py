@@ -321,6 +321,22 @@ def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
     assert (target / "report.vi.html").read_text(encoding="utf-8") == "new"
 
 
+def test_a_swap_can_leave_the_old_folder_to_delete_later_and_recover_deletes_it(tmp_path):
+    reports = tmp_path / "reports"
+    target = reports / "2022"
+    target.mkdir(parents=True)
+    (target / "report.vi.html").write_text("old", encoding="utf-8")
+    staged = tmp_path / "stage"
+    staged.mkdir()
+    (staged / "report.vi.html").write_text("new", encoding="utf-8")
+    trash: list[Path] = []
+    swap_dir(staged, target, trash=trash)
+    assert (target / "report.vi.html").read_text(encoding="utf-8") == "new"
+    assert [t.name for t in trash] == [f".2022.old-{os.getpid()}"]
+    assert (trash[0] / "report.vi.html").read_text(encoding="utf-8") == "old"  # not yet gone
+    assert recover(reports) == [] and not trash[0].exists()  # a build killed before deleting it
+
+
 def test_prune_keeps_exactly_the_declared_outputs(tmp_path):
     for rel in (
         "report.vi.html",

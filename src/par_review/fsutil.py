@@ -25,10 +25,13 @@ def load_yaml(source) -> Any:
     return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def swap_dir(staged: Path, target: Path) -> None:
+def swap_dir(staged: Path, target: Path, trash: list[Path] | None = None) -> None:
     """Replace `target` by `staged` (same file system). Readers see the old folder or the
     new one, never a mix: the old one is moved aside by rename, then the new one renamed in.
-    A crash between the two renames leaves `<target>.old-*`, which `recover()` restores."""
+    A crash between the two renames leaves `<target>.old-*`, which `recover()` restores.
+    With `trash`, the old folder is appended to it for the caller to delete later (the
+    build deletes it outside its scheduler's lock); `recover()` deletes it if that never
+    happens."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _readable_by_all(staged)
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -38,7 +41,10 @@ def swap_dir(staged: Path, target: Path) -> None:
         os.rename(target, old)
     os.rename(staged, target)
     if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+        if trash is None:
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            trash.append(old)
 
 
 def _current_umask() -> int:
