@@ -105,6 +105,11 @@ class _Slot:
             self.worker is not None and tag in self.worker.warm
         )
 
+    def takes(self, tag: str) -> bool:
+        """A task that needs `tag` is better left to it: it is importing `tag`, or its
+        kernel has it and is free."""
+        return self.warming == tag or (self.has(tag) and not self.busy)
+
 
 @dataclass
 class YearResult:
@@ -356,9 +361,9 @@ class Runner:
             return w
         rdir = self.report_dir(key)
         task.reason = why
-        if step.name in ("analyse", "report") and (
-            step.name == "report"
-            or any(t.step.name == "report" and t.status == "pending" for t in self.tasks.values())
+        if step.name == "report" or (
+            step.name == "analyse"
+            and any(t.step.name == "report" and t.status == "pending" for t in self.tasks.values())
         ):
             self.start_browser()  # from the first analysis that runs: its start overlaps it
         if w is None:
@@ -498,8 +503,6 @@ class Runner:
         A task whose stack (`Step.warm`) this thread's kernel lacks is left for another
         thread whose kernel has it and is free, or is importing it (`_prewarm`): waiting
         for that import costs less than paying it again here, on the critical path."""
-        w = slot.worker
-        warm = w.warm if w else set()
         others = [o for o in self._slots if o is not slot]
         ready = [
             t
@@ -508,10 +511,8 @@ class Runner:
             and all(self.tasks[d].status in ("done", "skipped", "failed") for d in t.deps)
             and not (
                 t.step.warm
-                and t.step.warm not in warm
-                and any(
-                    o.warming == t.step.warm or (o.has(t.step.warm) and not o.busy) for o in others
-                )
+                and not slot.has(t.step.warm)
+                and any(o.takes(t.step.warm) for o in others)
             )
         ]
         if not ready:
@@ -519,7 +520,7 @@ class Runner:
         order = {s.name: i for i, s in enumerate(STEPS)}
         ready.sort(
             key=lambda t: (
-                0 if t.step.warm and t.step.warm in warm else 1,
+                0 if t.step.warm and slot.has(t.step.warm) else 1,
                 t.key.year,
                 order[t.step.name],
                 t.key.province,
