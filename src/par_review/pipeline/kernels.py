@@ -228,13 +228,12 @@ class Worker:
         return kc
 
     def run_notebook(self, step: str, src: Path, dst: Path, params: dict, timeout: int) -> None:
-        _import_client_stack()
+        km = self._ensure()  # imports the client stack first, under its lock
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
         from .pmengine import ENGINE
 
-        km = self._ensure()
         nb = _with_reset_cell(src) if self.used else str(src)
         self.used += 1
         dst.parent.mkdir(parents=True, exist_ok=True)
