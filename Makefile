@@ -44,9 +44,9 @@ demo-data: ## Regenerate the simulated demo data in data/raw/ (seeded; same byte
 	@scripts/bootstrap.sh report
 	@$(PY) scripts/make_demo_data.py
 
-bench: ## Benchmark the pipeline against the naive papermill+nbconvert chain
+bench: ## Benchmark the build against its warm floor and the naive chain (RUNS=3: median of 3)
 	@scripts/bootstrap.sh test
-	@$(PY) benchmarks/bench_build.py
+	@$(PY) benchmarks/bench_build.py $(if $(RUNS),--runs $(RUNS))
 
 clean-build: ## Remove the build cache and staging (keeps published reports)
 	rm -rf build .par-review

@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_build.py [--skip-naive] [--years 2022 2025]
                                                [--naive-all] [--skip-second-lang]
-                                               [--skip-profile]
+                                               [--skip-profile] [--runs 3]
 
 Everything runs on temporary copies of the project (the checkout is never touched): the
 demo in the new layout (data/raw/<province>/<year>/: khanh_hoa 2018-2026, ninh_thuan 2024)
@@ -29,6 +29,10 @@ as its README says. Every configured language (vi and en) is built.
              `python -X importtime` and cProfile.
  7. profile  one warm validation (2022, with/without Data Docs) and one report render
              (2022, vi: HTML + PDF) under cProfile: build/bench/profile/.
+With --runs N the floor, the full build and the one-year change are each measured N times
+(the floor and the build on fresh copies, so that no cache of an earlier run is warm) and
+the median run of each is the one reported; every run's figure is printed beside it. One
+run of any of them swings by 10-30 % on this shared machine.
 Each timed phase is bracketed by a fixed pure-Python loop (`loop_seconds`): this shared
 machine's speed drifts by up to 50 % within minutes, so the table also gives each ratio
 corrected for the drift between that phase and the floor (the ✔/✘ stay on the ratios as
@@ -440,6 +444,12 @@ def code_version() -> str:
     )
 
 
+def median_index(values: list[float]) -> int:
+    """The index of the median of `values` (the lower median of an even count)."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    return order[(len(order) - 1) // 2]
+
+
 def fmt_s(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f} s"
 
@@ -474,8 +484,18 @@ def main() -> None:
         type=Path,
         help="re-use a floor measured earlier (build/bench/floor.json) instead of measuring it",
     )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure the floor, the full build and the one-year change N times each and "
+        "report the median run (default 1; the README's figures use 3)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies (printed)")
     args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
 
     SUBSET.update(args.subset)
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}
@@ -491,6 +511,7 @@ def main() -> None:
             "python": platform.python_version(),
             "load_at_start": os.getloadavg(),
         },
+        "runs": args.runs,
     }
     loads = [os.getloadavg()[0]]
     tmp = Path(tempfile.mkdtemp(prefix="par-bench-"))
@@ -519,26 +540,34 @@ def main() -> None:
             say(f"SUBSET RUN: only {', '.join(sorted(SUBSET))} (not the whole demo)")
         results["subset"] = sorted(SUBSET)
 
-        # 1. the floor (its own copy: it writes data/processed and build/floor)
-        floor_root = make_copy(tmp / "floor", env)
+        # 1. the floor (its own copy per run: it writes data/processed and build/floor)
         say("\n[1] warm in-process floor (benchmarks/floor.py, one process, one core) ...")
         prof_dir = OUT / "profile"
-        cmd = [PY, str(REPO / "benchmarks" / "floor.py"), "--root", str(floor_root)]
-        cmd += ["--out", str(tmp / "floor.json")]
-        if not args.skip_profile:
-            cmd += ["--profile", str(prof_dir)]
+        floor_runs: list[float] = []
         if args.floor_json:
             say(f"  (re-used from {args.floor_json}, not measured in this run)")
             floor = json.loads(args.floor_json.read_text(encoding="utf-8"))
         else:
-            bracket("floor")
-            r = timed(cmd, env, floor_root, logs / "floor.log")
-            bracket("floor")
-            loads.append(os.getloadavg()[0])
-            if r.rc != 0:
-                raise SystemExit(f"the floor failed (rc={r.rc}):\n{r.err[-3000:]}")
-            floor = json.loads((tmp / "floor.json").read_text(encoding="utf-8"))
-            shutil.copy(tmp / "floor.json", OUT / "floor.json")
+            floors = []
+            for i in range(args.runs):
+                floor_root = make_copy(tmp / f"floor{i or ''}", env)
+                out_json = tmp / f"floor{i or ''}.json"
+                cmd = [PY, str(REPO / "benchmarks" / "floor.py"), "--root", str(floor_root)]
+                cmd += ["--out", str(out_json)]
+                if not args.skip_profile and i == 0:  # profiled once, after its timed work
+                    cmd += ["--profile", str(prof_dir)]
+                bracket("floor")
+                r = timed(cmd, env, floor_root, logs / f"floor{i or ''}.log")
+                bracket("floor")
+                loads.append(os.getloadavg()[0])
+                if r.rc != 0:
+                    raise SystemExit(f"the floor failed (rc={r.rc}):\n{r.err[-3000:]}")
+                floors.append(json.loads(out_json.read_text(encoding="utf-8")))
+                floor_runs.append(floor_of(floors[-1])["two_core_cpu_s"])
+                if args.runs > 1:
+                    say(f"  run {i + 1}/{args.runs}: 2-core ideal (CPU) {floor_runs[-1]:.2f} s")
+            floor = floors[median_index(floor_runs)]
+            (OUT / "floor.json").write_text(json.dumps(floor), encoding="utf-8")
         results["floor_reused"] = str(args.floor_json or "")
         fl_errors = [f"{t['step']} {t['key']}: {t['error']}" for t in floor["tasks"] if t["error"]]
         full_floor = floor_of(floor)
@@ -556,6 +585,7 @@ def main() -> None:
             say(f"  floor step FAILED: {e}")
         results["floor"] = {
             **full_floor,
+            "runs_two_core_cpu_s": floor_runs,
             "step_totals": totals,
             "step_totals_cpu": totals_cpu,
             "errors": fl_errors,
@@ -563,14 +593,25 @@ def main() -> None:
 
         # 2. the full build
         say("\n[2] par-review build --force ...")
-        bracket("build")
-        r = timed(build_cmd(fast, "--force"), env, fast, logs / "build-force.log")
-        bracket("build")
-        loads.append(os.getloadavg()[0])
+        builds: list[Run] = []
+        for i in range(args.runs):  # each on a fresh copy: no Data Docs cached by another
+            root = fast if i == 0 else make_copy(tmp / f"fast{i}", env)
+            bracket("build")
+            builds.append(
+                timed(build_cmd(root, "--force"), env, root, logs / f"build-force{i or ''}.log")
+            )
+            bracket("build")
+            loads.append(os.getloadavg()[0])
+            if args.runs > 1:
+                say(f"  run {i + 1}/{args.runs}: {builds[-1].seconds:.2f} s, exit {builds[-1].rc}")
+            if i:
+                shutil.rmtree(root, ignore_errors=True)
+        r = builds[median_index([b.seconds for b in builds])]
         full = r.seconds
-        build_fail = failures(r.out)
+        build_fail = sorted({f for b in builds for f in failures(b.out)})
         say(
-            f"  {full:.2f} s, peak RSS {r.peak / GiB:.2f} GiB, exit {r.rc}; "
+            f"  {full:.2f} s{' (median run)' if args.runs > 1 else ''}, "
+            f"peak RSS {max(b.peak for b in builds) / GiB:.2f} GiB, exit {r.rc}; "
             f"build / 2-core floor = {full / full_floor['two_core_s']:.2f}x (wall), "
             f"{full / full_floor['two_core_cpu_s']:.2f}x (CPU floor)   [{load()}]"
         )
@@ -583,13 +624,15 @@ def main() -> None:
             say(f"  FAILED: {f}")
         results["build"] = {
             "seconds": full,
-            "peak_rss_gib": r.peak / GiB,
-            "exit": r.rc,
+            "peak_rss_gib": max(b.peak for b in builds) / GiB,  # the highest of the runs
+            "exit": max(b.rc for b in builds),
             "failures": build_fail,
             "over_floor": full / full_floor["two_core_s"],
             "over_cpu_floor": full / full_floor["two_core_cpu_s"],
             "cpu_s": r.cpu,
             "cpu_over_floor_cpu": r.cpu / full_floor["cpu_s"],
+            "runs_s": [b.seconds for b in builds],
+            "runs_peak_rss_gib": [b.peak / GiB for b in builds],
         }
 
         # 6. no-op (median of 3) and its profile
@@ -628,16 +671,23 @@ def main() -> None:
             say(f"\n[4] skipped: {CHANGED[0]}/{CHANGED[1]} is not in this run")
         else:
             say(f"\n[4] one raw file changed ({CHANGED[0]} {CHANGED[1]}) then par-review build ...")
-            what = change_one_year(fast, *CHANGED)
-            say(f"  {what}")
-            bracket("change")
-            r = timed(build_cmd(fast), env, fast, logs / "build-change.log")
-            bracket("change")
-            loads.append(os.getloadavg()[0])
+            changes: list[Run] = []
+            for i in range(args.runs):  # the same unit bumped again each time (+0.01)
+                what = change_one_year(fast, *CHANGED)
+                say(f"  {what}")
+                bracket("change")
+                changes.append(
+                    timed(build_cmd(fast), env, fast, logs / f"build-change{i or ''}.log")
+                )
+                bracket("change")
+                loads.append(os.getloadavg()[0])
+                if args.runs > 1:
+                    say(f"  run {i + 1}/{args.runs}: {changes[-1].seconds:.2f} s")
+            r = changes[median_index([c.seconds for c in changes])]
             ran = ran_steps(r.out)
             ran_ids = {(s, k) for s, k in ran}
             ch_floor = floor_of(floor, ran_ids)
-            ch_fail = failures(r.out)
+            ch_fail = sorted({f for c in changes for f in failures(c.out)})
             say(
                 f"  {r.seconds:.2f} s, exit {r.rc}; ran {len(ran)} steps: "
                 + ", ".join(f"{s} {k}" for s, k in ran)
@@ -660,6 +710,7 @@ def main() -> None:
                 "floor": ch_floor,
                 "over_floor": r.seconds / ch_floor["two_core_s"],
                 "over_cpu_floor": r.seconds / ch_floor["two_core_cpu_s"],
+                "runs_s": [c.seconds for c in changes],
                 "failures": ch_fail,
             }
 
@@ -804,11 +855,25 @@ def summary_table(res: dict) -> list[dict]:
         rows.append({"measure": measure, "figure": figure, "target": target, "ok": ok})
 
     fl, b = res["floor"], res["build"]
+
+    def runs(xs) -> str:  # ", median of 3: 21.0/22.4/25.1 s"
+        return (
+            f" (median of {len(xs)}: {'/'.join(f'{x:.1f}' for x in xs)})"
+            if len(xs or []) > 1
+            else ""
+        )
+
     row("floor, 1 core (imports + work)", fmt_s(fl["one_core_s"]))
     row("floor, imports", fmt_s(fl["imports_s"]))
     row("floor, 2-core ideal (wall)", fmt_s(fl["two_core_s"]))
-    row("floor, 2-core ideal (CPU s: idle cores)", fmt_s(fl["two_core_cpu_s"]))
-    row("full build (build --force)", fmt_s(b["seconds"]) + ("" if b["exit"] == 0 else " FAILED"))
+    row(
+        "floor, 2-core ideal (CPU s: idle cores)" + runs(fl.get("runs_two_core_cpu_s")),
+        fmt_s(fl["two_core_cpu_s"]),
+    )
+    row(
+        "full build (build --force)" + runs(b.get("runs_s")),
+        fmt_s(b["seconds"]) + ("" if b["exit"] == 0 else " FAILED"),
+    )
     row("full build / 2-core floor (wall)", f"{b['over_floor']:.2f}x")
     row(
         "full build / 2-core floor (CPU)",
@@ -832,7 +897,7 @@ def summary_table(res: dict) -> list[dict]:
         row("naive / full build", f"{n['over_build']:.2f}x")
     c = res.get("change")
     if c:
-        row("one-year change (khanh_hoa 2022)", fmt_s(c["seconds"]))
+        row("one-year change (khanh_hoa 2022)" + runs(c.get("runs_s")), fmt_s(c["seconds"]))
         row("  its floor, 2-core ideal (CPU)", fmt_s(c["floor"]["two_core_cpu_s"]))
         row("one-year change / its floor (wall)", f"{c['over_floor']:.2f}x")
         row(
