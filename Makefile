@@ -44,7 +44,7 @@ demo-data: ## Regenerate the simulated demo data in data/raw/ (seeded; same byte
 	@scripts/bootstrap.sh report
 	@$(PY) scripts/make_demo_data.py
 
-bench: ## Benchmark the build against its warm floor and the naive chain (RUNS=3: median of 3)
+bench: ## Benchmark the build against its warm floor and the naive chain (RUNS=3: median of 3 paired runs)
 	@scripts/bootstrap.sh test
 	@$(PY) benchmarks/bench_build.py $(if $(RUNS),--runs $(RUNS))
 

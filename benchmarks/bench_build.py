@@ -492,8 +492,9 @@ def main() -> None:
         type=int,
         default=1,
         metavar="N",
-        help="measure the floor, the full build and the one-year change N times each and "
-        "report the median run (default 1; the README's figures use 3)",
+        help="measure the floor, the full build and the one-year change N times, in turns, "
+        "each build and change against the floor just before it, and report the run with "
+        "the median ratio (default 1; the README's figures use 3)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies (printed)")
     args = ap.parse_args()
