@@ -453,6 +453,21 @@ def median_index(values: list[float]) -> int:
     return order[len(order) // 2]
 
 
+def spread(xs: list[float] | None, label: str, digits: int, unit: str) -> str:
+    """Every run's figure, for a label: " (runs: 21.0/22.4/25.1 s)"; "" for one run.
+    `label` may name their count: "median of {n} paired runs"."""
+    if len(xs or []) < 2:
+        return ""
+    return f" ({label.format(n=len(xs))}: {'/'.join(f'{x:.{digits}f}' for x in xs)}{unit})"
+
+
+def paired_median(seconds: list[float], floors_s: list[float]) -> tuple[list[float], int]:
+    """Each run's ratio to the floor measured just before it, and the index of the median
+    ratio's run."""
+    ratios = [a / b for a, b in zip(seconds, floors_s, strict=True)]
+    return ratios, median_index(ratios)
+
+
 def fmt_s(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f} s"
 
@@ -656,8 +671,10 @@ def main() -> None:
         }
 
         # 2. the full build
-        ratios = [b.seconds / floor_of(paired(i))["two_core_cpu_s"] for i, b in enumerate(builds)]
-        j = median_index(ratios)
+        ratios, j = paired_median(
+            [b.seconds for b in builds],
+            [floor_of(paired(i))["two_core_cpu_s"] for i in range(len(builds))],
+        )
         r, fl_j = builds[j], floor_of(paired(j))
         full = r.seconds
         build_fail = sorted({f for b in builds for f in failures(b.out)})
@@ -666,7 +683,7 @@ def main() -> None:
             f"\n[2] the full build{f' (run {j + 1}: the median ratio)' if len(builds) > 1 else ''}: "
             f"{full:.2f} s, peak RSS {peak:.2f} GiB, exit {r.rc}; build / its 2-core floor = "
             f"{full / fl_j['two_core_s']:.2f}x (wall), {ratios[j]:.2f}x (CPU floor)"
-            + (f"; the runs: {', '.join(f'{x:.2f}x' for x in ratios)}" if len(builds) > 1 else "")
+            + spread(ratios, "the runs", 2, "x")
         )
         say(
             f"  CPU time of the build's process tree {r.cpu:.2f} s against the floor's "
@@ -698,11 +715,9 @@ def main() -> None:
                 floor_of(paired(i), {(s, k) for s, k in ran_steps(c.out)})
                 for i, (c, _) in enumerate(changes)
             ]
-            ratios = [
-                c.seconds / f["two_core_cpu_s"]
-                for (c, _), f in zip(changes, floors_of, strict=True)
-            ]
-            j = median_index(ratios)
+            ratios, j = paired_median(
+                [c.seconds for c, _ in changes], [f["two_core_cpu_s"] for f in floors_of]
+            )
             (r, what), ch_floor = changes[j], floors_of[j]
             ran = ran_steps(r.out)
             ch_fail = sorted({f for c, _ in changes for f in failures(c.out)})
@@ -717,11 +732,7 @@ def main() -> None:
                 f"{ch_floor['two_core_s']:.2f} s 2-core ideal; change / floor = "
                 f"{r.seconds / ch_floor['two_core_s']:.2f}x; from CPU seconds "
                 f"{ch_floor['two_core_cpu_s']:.2f} s, {ratios[j]:.2f}x"
-                + (
-                    f"; the runs: {', '.join(f'{x:.2f}x' for x in ratios)}"
-                    if len(changes) > 1
-                    else ""
-                )
+                + spread(ratios, "the runs", 2, "x")
             )
             for f in ch_fail:
                 say(f"  FAILED: {f}")
@@ -912,31 +923,22 @@ def summary_table(res: dict) -> list[dict]:
 
     fl, b = res["floor"], res["build"]
 
-    def ratios(xs) -> str:  # " (median of 3 paired runs: 1.21/1.30/1.19x)"
-        if len(xs or []) < 2:
-            return ""
-        return f" (median of {len(xs)} paired runs: {'/'.join(f'{x:.2f}' for x in xs)}x)"
-
-    def runs(xs, what: str = "runs") -> str:  # " (runs: 21.0/22.4/25.1 s)"
-        if len(xs or []) < 2:
-            return ""
-        return f" ({what}: {'/'.join(f'{x:.1f}' for x in xs)} s)"
-
     row("floor, 1 core (imports + work)", fmt_s(fl["one_core_s"]))
     row("floor, imports", fmt_s(fl["imports_s"]))
     row("floor, 2-core ideal (wall)", fmt_s(fl["two_core_s"]))
     row(
         "floor, 2-core ideal (CPU s: idle cores)"
-        + runs(fl.get("runs_two_core_cpu_s"), "median of the runs"),
+        + spread(fl.get("runs_two_core_cpu_s"), "median of the runs", 1, " s"),
         fmt_s(fl["two_core_cpu_s"]),
     )
     row(
-        "full build (build --force)" + runs(b.get("runs_s")),
+        "full build (build --force)" + spread(b.get("runs_s"), "runs", 1, " s"),
         fmt_s(b["seconds"]) + ("" if b["exit"] == 0 else " FAILED"),
     )
     row("full build / 2-core floor (wall)", f"{b['over_floor']:.2f}x")
     row(
-        "full build / 2-core floor (CPU)" + ratios(b.get("runs_over_cpu_floor")),
+        "full build / 2-core floor (CPU)"
+        + spread(b.get("runs_over_cpu_floor"), "median of {n} paired runs", 2, "x"),
         f"{b['over_cpu_floor']:.2f}x",
         f"≤ {TARGETS['build_over_floor']}x",
         b["over_cpu_floor"] <= TARGETS["build_over_floor"] and b["exit"] == 0,
@@ -957,11 +959,15 @@ def summary_table(res: dict) -> list[dict]:
         row("naive / full build", f"{n['over_build']:.2f}x")
     c = res.get("change")
     if c:
-        row("one-year change (khanh_hoa 2022)" + runs(c.get("runs_s")), fmt_s(c["seconds"]))
+        row(
+            "one-year change (khanh_hoa 2022)" + spread(c.get("runs_s"), "runs", 1, " s"),
+            fmt_s(c["seconds"]),
+        )
         row("  its floor, 2-core ideal (CPU)", fmt_s(c["floor"]["two_core_cpu_s"]))
         row("one-year change / its floor (wall)", f"{c['over_floor']:.2f}x")
         row(
-            "one-year change / its floor (CPU)" + ratios(c.get("runs_over_cpu_floor")),
+            "one-year change / its floor (CPU)"
+            + spread(c.get("runs_over_cpu_floor"), "median of {n} paired runs", 2, "x"),
             f"{c['over_cpu_floor']:.2f}x",
             f"≤ {TARGETS['change_over_floor']}x",
             c["over_cpu_floor"] <= TARGETS["change_over_floor"] and c["exit"] == 0,
