@@ -691,6 +691,53 @@ def test_a_task_waits_for_the_kernel_that_has_its_stack_only_while_that_kernel_i
     assert run._ready(a).id == "validate khanh_hoa/2022"  # b is busy: a does not wait
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_internal_error_in_a_build_thread_fails_the_build_and_publishes_nothing(
+    project, monkeypatch, jobs
+):
+    """A fault of the build itself (here the scheduler raising) stops its worker thread;
+    the build must then say so and exit 4, not report every year "up to date" with
+    nothing run (which it did: the threads ended, and finish() saw no failed task)."""
+    import io
+
+    def broken(self, slot):
+        raise RuntimeError("scheduler fault")
+
+    monkeypatch.setattr(r.Runner, "_ready", broken)
+    out = io.StringIO()
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022], jobs=jobs), out)
+    assert run.run() == r.EXIT_STEP
+    text = out.getvalue()
+    assert "a build thread stopped on an internal error: RuntimeError: scheduler fault" in text
+    assert "step(s) not run: RuntimeError: scheduler fault" in text
+    assert run.results and all(res.status == "failed" for res in run.results.values())
+    assert all(t.status == "failed" for t in run.tasks.values() if t.target)
+    assert not any(run.published(k).exists() for k in run.results)
+    log = run.log_path.read_text(encoding="utf-8")
+    assert "Traceback" in log and "scheduler fault" in log
+
+
+def test_an_internal_error_while_publishing_fails_that_year(project, monkeypatch):
+    """The fault comes after a step ended (its year's publish raises): the year is failed,
+    not "up to date", and the build exits 4."""
+    import io
+
+    monkeypatch.setattr(r.Runner, "run_task", lambda self, w, task: w)  # every step "passes"
+
+    def publish(self, key, res):
+        raise ValueError("publish fault")
+
+    monkeypatch.setattr(r.Runner, "publish", publish)
+    out = io.StringIO()
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022], jobs=2), out)
+    assert run.run() == r.EXIT_STEP
+    res = run.results[Key("khanh_hoa", 2022)]
+    assert res.status == "failed" and "publish fault" in res.error.reason
+    assert (
+        "a build thread stopped on an internal error: ValueError: publish fault" in out.getvalue()
+    )
+
+
 def test_a_build_kernel_imports_the_unused_parts_of_great_expectations_only_when_used():
     from par_review.pipeline.kernels import KERNEL_SETUP
 

@@ -192,6 +192,7 @@ class Runner:
         self._staged: set[Key] = set()
         self._validate_fp: dict[Key, tuple[str, dict]] = {}
         self.kernels_started = 0
+        self._died: list[str] = []  # internal errors that stopped a worker thread
         self._slots: list[_Slot] = []  # one per worker thread (run)
         self._trash: list[Path] = []  # published folders replaced, to delete (_ended)
         self.log_path = paths.build / "logs" / "build.log"
@@ -531,6 +532,7 @@ class Runner:
 
     def _worker(self, slot: _Slot) -> None:
         w: Worker | None = None
+        task: Task | None = None
         try:
             while True:
                 with self.cv:
@@ -560,9 +562,61 @@ class Runner:
                     continue
                 if not task.printing:  # else the printer ends it
                     self._ended(task)
+        except BaseException as exc:  # a fault of the build itself, not of a step
+            self._thread_died(slot, task, exc)
         finally:
             if w is not None:
                 w.shutdown()
+
+    def _thread_died(self, slot: _Slot, task: Task | None, exc: BaseException) -> None:
+        """A worker thread met an error outside its step (scheduling, publishing): the task
+        it was running fails with that error, so neither the other thread waits for it nor
+        its year is published; the other thread goes on with the rest. Whatever no thread
+        is left to run fails in `run` (`_not_run`). The traceback goes to the log."""
+        import traceback
+
+        self._died.append(f"{type(exc).__name__}: {exc}")
+        self.say(f"a build thread stopped on an internal error: {type(exc).__name__}: {exc}")
+        with (
+            self._print_lock,
+            contextlib.suppress(OSError),
+            self.log_path.open("a", encoding="utf-8") as log,
+        ):
+            log.write("".join(traceback.format_exception(exc)))
+        with self.cv:
+            slot.busy, slot.warming = False, None
+            self.cv.notify_all()
+        if task is None or task.printing:
+            return
+        if task.status == "running":
+            with contextlib.suppress(Exception):
+                self._ended(task, exc)
+            return
+        # the step ended and the error came after it (publishing its year): the year is
+        # not reported as built unless its publish went through
+        with self.cv:
+            res = self.results.get(task.key.data)
+            if res is not None and res.status == "up-to-date":
+                res.status = "failed"
+                res.error = StepFailed(
+                    task.step.name, "error", f"internal error after the step: {self._died[-1]}"
+                )
+
+    def _not_run(self) -> None:
+        """After the threads ended: a task still pending or running was left by threads
+        that died (`_thread_died`); it fails, and so does its year (exit 4), rather than
+        the build saying "up to date" about work it never did."""
+        left = [t for t in self.tasks.values() if t.status in ("pending", "running")]
+        if not left:
+            return
+        why = "; ".join(dict.fromkeys(self._died)) or "no build thread was left to run it"
+        for t in left:
+            t.status = "failed"
+            t.error = StepFailed(t.step.name, "error", f"not run: {why}", quiet=True)
+        self.say(f"{len(left)} step(s) not run: {why}")
+        with self.cv:
+            for key in {t.key.data for t in left}:
+                self._maybe_publish(key)
 
     def _prewarm_tag(self, slot: _Slot) -> str | None:
         """What an idle thread should import ahead of need, or None.
@@ -804,6 +858,7 @@ class Runner:
                 th.start()
             for th in threads:
                 th.join()
+            self._not_run()
         finally:
             if self._prints is not None:
                 self._prints.put(None)  # the printer thread ends (every task has ended)
@@ -858,6 +913,8 @@ class Runner:
             if line:
                 self.say(line)
         codes = {r.error.exit_code for r in self.results.values() if r.error}
+        if self._died:  # a fault of the build itself is never a success
+            codes.add(EXIT_STEP)
         for candidate in (EXIT_INPUT, EXIT_VALIDATION, EXIT_STEP):
             if candidate in codes:
                 return candidate
