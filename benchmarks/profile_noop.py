@@ -40,11 +40,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="par-noop-prof-"))
     original = runner.Runner._worker
 
-    def profiled_worker(self):
+    def profiled_worker(self, *args):
         pr = cProfile.Profile()
         pr.enable()
         try:
-            return original(self)
+            return original(self, *args)
         finally:
             pr.disable()
             with lock:
