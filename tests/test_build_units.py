@@ -708,7 +708,7 @@ def test_an_internal_error_in_a_build_thread_fails_the_build_and_publishes_nothi
     run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022], jobs=jobs), out)
     assert run.run() == r.EXIT_STEP
     text = out.getvalue()
-    assert "a build thread stopped on an internal error: RuntimeError: scheduler fault" in text
+    assert "internal error of the build: RuntimeError: scheduler fault" in text
     assert "step(s) not run: RuntimeError: scheduler fault" in text
     assert run.results and all(res.status == "failed" for res in run.results.values())
     assert all(t.status == "failed" for t in run.tasks.values() if t.target)
@@ -733,9 +733,42 @@ def test_an_internal_error_while_publishing_fails_that_year(project, monkeypatch
     assert run.run() == r.EXIT_STEP
     res = run.results[Key("khanh_hoa", 2022)]
     assert res.status == "failed" and "publish fault" in res.error.reason
-    assert (
-        "a build thread stopped on an internal error: ValueError: publish fault" in out.getvalue()
-    )
+    assert "internal error of the build: ValueError: publish fault" in out.getvalue()
+
+
+def test_the_printer_goes_on_after_an_internal_error_publishing_a_year(project, monkeypatch):
+    """The PDFs are printed by a thread of their own, which also publishes the year of the
+    last report it prints. A publish that raises must not stop it (the reports queued
+    after it would stay "running" and the build would wait for them for ever): the
+    printer fails that year and goes on."""
+    import io
+    import threading
+
+    def run_task(self, w, task):
+        if task.step.name == "report":
+            task.printing = True
+            self._print_later(task, w, self.staging(task.key.data), {})
+        return w
+
+    def publish(self, key, res):
+        raise ValueError(f"publish fault {key.year}")
+
+    monkeypatch.setattr(r.Runner, "run_task", run_task)
+    monkeypatch.setattr(r.Runner, "print_pdf", lambda self, rdir, lang: None)
+    monkeypatch.setattr(r.Runner, "_record_done", lambda self, *a: None)
+    monkeypatch.setattr(r.Runner, "publish", publish)
+    out = io.StringIO()
+    opts = r.BuildOptions(provinces=["khanh_hoa"], years=[2021, 2022], jobs=2)
+    run = r.Runner(project, opts, out)
+    rc: list[int] = []
+    th = threading.Thread(target=lambda: rc.append(run.run()), daemon=True)
+    th.start()
+    th.join(timeout=60)
+    assert not th.is_alive(), "the build hung on the prints queued after the fault"
+    assert rc == [r.EXIT_STEP]
+    for year in (2021, 2022):
+        res = run.results[Key("khanh_hoa", year)]
+        assert res.status == "failed" and f"publish fault {year}" in res.error.reason
 
 
 def test_a_build_kernel_imports_the_unused_parts_of_great_expectations_only_when_used():

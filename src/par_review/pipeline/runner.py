@@ -576,7 +576,7 @@ class Runner:
         import traceback
 
         self._died.append(f"{type(exc).__name__}: {exc}")
-        self.say(f"a build thread stopped on an internal error: {type(exc).__name__}: {exc}")
+        self.say(f"internal error of the build: {type(exc).__name__}: {exc}")
         with (
             self._print_lock,
             contextlib.suppress(OSError),
