@@ -14,7 +14,13 @@ import nbformat
 import pytest
 from jupyter_core.utils import run_sync
 
-from par_review.pipeline.kernels import KERNEL, StepFailed, Worker
+from par_review.pipeline.kernels import (
+    KERNEL,
+    SOCKETS_PREFIX,
+    StepFailed,
+    Worker,
+    sweep_stale_folders,
+)
 
 
 def _notebook(path: Path, *cells: str) -> Path:
@@ -87,6 +93,51 @@ def test_a_failing_cell_is_reported_and_its_notebook_saved(tmp_path, worker):
     errors = [o for c in saved.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors and errors[0].ename == "ValueError"
     assert _stdout(out) == ["before\n"]
+
+
+def test_a_kernel_keeps_its_sockets_and_connection_file_in_one_folder_it_removes(tmp_path, worker):
+    nb = _notebook(tmp_path / "echo.ipynb", "print('value', value)")
+    worker.run_notebook("echo", nb, tmp_path / "1.ipynb", {"value": 1}, 120)
+    folder = Path(worker.sockets)
+    assert Path(worker.km.connection_file).parent == folder
+    assert (folder / "kernel.json").is_file()
+    assert (folder / "owner").read_text() == str(os.getpid())
+    worker.shutdown()
+    assert not folder.exists()
+
+
+def test_the_sweep_removes_the_kernel_folders_of_dead_owners_only(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folders = {}
+    for name, owner in {
+        "dead": dead.stdout.strip(),  # a build killed with its kernels
+        "alive": str(os.getpid()),
+        "parent": str(os.getppid()),  # another live process
+        "unowned": None,  # being made, or from an older version
+        "garbled": "not a pid",
+    }.items():
+        folder = tmp_path / f"{SOCKETS_PREFIX}{name}"
+        folder.mkdir()
+        (folder / "k-1").write_text("")
+        if owner is not None:
+            (folder / "owner").write_text(owner)
+        folders[name] = folder
+    other = tmp_path / "something-else"
+    other.mkdir()
+    (other / "owner").write_text(dead.stdout.strip())
+
+    assert sweep_stale_folders(str(tmp_path)) == [folders["dead"]]
+    assert not folders["dead"].exists()
+    assert all(f.exists() for n, f in folders.items() if n != "dead")
+    assert other.exists()
 
 
 def test_a_dead_kernel_is_replaced_by_a_new_one(tmp_path, worker):

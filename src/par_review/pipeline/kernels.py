@@ -150,6 +150,49 @@ def _import_client_stack() -> None:
             _STACK_READY = True
 
 
+SOCKETS_PREFIX = "par-review-k"
+_SWEPT = False
+
+
+def _private_folder() -> str:
+    """A new private folder for a kernel's sockets and connection file, with the pid of the
+    process that owns it; the first one a process makes sweeps those of dead owners."""
+    global _SWEPT
+    if not _SWEPT:
+        _SWEPT = True
+        sweep_stale_folders()
+    folder = tempfile.mkdtemp(prefix=SOCKETS_PREFIX)
+    Path(folder, "owner").write_text(str(os.getpid()))
+    return folder
+
+
+def sweep_stale_folders(tmp: str | None = None) -> list[Path]:
+    """Remove the kernel folders whose owning process has died: a build killed with its
+    kernels cannot remove its own. A folder without a readable owner (one being made, or
+    from an older version) and one whose owner lives, or belongs to another user, stay."""
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{SOCKETS_PREFIX}*"):
+        try:
+            pid = int(folder.joinpath("owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if pid == os.getpid() or _process_lives(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_lives(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class Worker:
     """One long-lived `par-review` kernel that runs notebooks one after the other."""
 
@@ -174,9 +217,15 @@ class Worker:
             # IPC (unix sockets in a private folder) rather than TCP on loopback: nothing to
             # encrypt, no port races between parallel workers, and no ipykernel warning
             # (a short private folder: unix socket paths are limited to ~100 characters)
-            self.sockets = tempfile.mkdtemp(prefix="par-review-k")
+            # the connection file goes in the same folder, so that one folder is all a
+            # kernel leaves in the temporary directory, and a build killed with its
+            # kernels (kill -9, a scheduler's timeout) leaves one that the next removes
+            self.sockets = _private_folder()
             self.km = AsyncKernelManager(
-                kernel_name=KERNEL, transport="ipc", ip=f"{self.sockets}/k"
+                kernel_name=KERNEL,
+                transport="ipc",
+                ip=f"{self.sockets}/k",
+                connection_file=f"{self.sockets}/kernel.json",
             )
             env = dict(
                 os.environ,
