@@ -436,6 +436,39 @@ def test_companions_are_written_byte_identical_and_the_links_resolve(ctx, tmp_pa
     assert "DỮ LIỆU MÔ PHỎNG" in notes and 'href="report.vi.html"' in notes
 
 
+def test_the_validation_page_says_a_table_absent_that_year_is_no_failure(ctx, tmp_path):
+    """A year without satisfaction data: the gate records the table as absent (not
+    required). The page said "0 không đạt" under "Kết quả kiểm tra: ĐẠT"."""
+    from par_review.report.companions import validation_page
+
+    for lang, absent, ok, name in [
+        ("vi", "không có số liệu năm này", "đạt", "Chỉ số hài lòng"),
+        ("en", "no data this year", "passed", "Satisfaction index"),
+    ]:
+        c = ctx(lang)
+        c.validation = {
+            "success": True,
+            "tables": {
+                "provincial": {"status": "validated", "rows": 43, "expectations": 40, "passed": 40},
+                "satisfaction": {"status": "absent", "rows": 0, "expectations": 0, "passed": 0},
+                "commune": {"status": "validated", "rows": 136, "expectations": 9, "passed": 8},
+            },
+        }
+        page = validation_page(c)
+        body = page[page.index('id="validation-tables"') :]
+        body = body[: body.index("</table>")]
+        rows = {
+            cells[0]: cells[2]
+            for tr in re.findall(r"<tr.*?</tr>", body, re.S)
+            if len(cells := [_text(x).strip() for x in re.findall(r"<t[hd].*?</t[hd]>", tr, re.S)])
+            == 3
+        }
+        assert rows[name] == absent + (" (không bắt buộc)" if lang == "vi" else " (not required)")
+        assert rows[c.level_label("provincial")] == ok
+        assert rows[c.level_label("commune")] != ok  # one check of nine failed
+        assert "satisfaction" not in rows
+
+
 def _with_config(project, extra: str) -> None:
     cfg = project.config / "province.yml"
     text = cfg.read_text(encoding="utf-8")

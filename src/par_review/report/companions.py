@@ -90,13 +90,11 @@ def validation_page(ctx: ReportContext) -> str:
         rows = []
         for name, info in tables.items():
             info = info if isinstance(info, dict) else {}
-            ok = info.get("success", info.get("status") in (None, "validated", "passed"))
-            label = ctx.level_label(name) if name in ctx.metrics.get("levels", {}) else name
             rows.append(
                 [
-                    Cell(label, row_header=True),
+                    Cell(_table_label(ctx, name), row_header=True),
                     num(f.int(info.get("expectations")), info.get("expectations")),
-                    Cell(t("quality.table_ok") if ok else t("quality.table_failed")),
+                    Cell(t(f"quality.table_{_table_status(info)}")),
                 ]
             )
         table = Table(
@@ -114,6 +112,30 @@ def validation_page(ctx: ReportContext) -> str:
         table=table,
     )
     return _page(ctx, "validation", t("quality.page_title", year=str(ctx.year)), body)
+
+
+def _table_status(info: dict) -> str:
+    """What the gate said of one table (validation.json `tables`): its checks passed or
+    failed; or it was not there, and was not required that year ("absent": a year without
+    satisfaction data), or was required ("missing"); or it was not checked ("skipped").
+    An absent table has no check, and is not a failed one."""
+    status = info.get("status")
+    if status in ("absent", "missing", "skipped"):
+        return status
+    if "success" in info:
+        return "ok" if info["success"] else "failed"
+    if status in (None, "validated", "passed"):
+        n, passed = info.get("expectations"), info.get("passed")
+        return "failed" if isinstance(n, int) and isinstance(passed, int) and passed < n else "ok"
+    return "failed"
+
+
+def _table_label(ctx: ReportContext, name: str) -> str:
+    """A table's name for readers: its level's label, or the locale's name of the table."""
+    if name in ctx.metrics.get("levels", {}):
+        return ctx.level_label(name)
+    key = f"quality.table_names.{name}"
+    return ctx.t(key) if ctx.t.has(key) else name
 
 
 def _loc(value: Any, lang: str) -> str:
