@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 import unicodedata
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from par_review.clean.tables import (
     parse_unit_table,
     read_processed,
     unit_columns,
+    write_processed,
 )
 from par_review.errors import InputError
 from par_review.rawdata.rawio import read_grid
@@ -383,6 +385,28 @@ def test_clean_year_writes_every_table_and_reads_back(project, cfg, reg):
     assert [p.name for p in project.processed.iterdir()] == ["2022"]  # no staging left over
     nat = read_processed(project, YEAR, "national_indices")
     assert len(nat) and nat["year"].max() <= YEAR
+
+
+def test_cleaning_the_same_raw_data_again_keeps_the_tables_and_their_mtimes(project):
+    """The build knows its outputs by size and mtime: a preview (or a --force build)
+    cleaning the same raw file again must not make the next build re-check the year."""
+    clean_year(YEAR, project)
+    folder = project.processed_year(YEAR)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    ino = folder.stat().st_ino
+    time.sleep(0.01)
+    clean_year(YEAR, project)
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    assert folder.stat().st_ino == ino
+    # other tables: the folder is swapped in whole, as before
+    tables = {n: read_processed(project, YEAR, n) for n in ("provincial", "commune")}
+    first = tables["provincial"].loc[0, "score"]
+    tables["provincial"].loc[0, "score"] -= 1
+    write_processed(project, YEAR, tables)
+    assert folder.stat().st_ino != ino
+    assert sorted(p.name for p in folder.iterdir()) == ["commune.csv", "provincial.csv"]
+    assert read_processed(project, YEAR, "provincial")["score"].iloc[0] == first - 1
+    assert [p.name for p in project.processed.iterdir()] == [str(YEAR)]
 
 
 def test_title_naming_the_year_and_a_comparison_year_is_accepted(tmp_path, cfg, reg):

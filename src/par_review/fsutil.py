@@ -47,6 +47,25 @@ def swap_dir(staged: Path, target: Path, trash: list[Path] | None = None) -> Non
             trash.append(old)
 
 
+def same_files(a: Path, b: Path) -> bool:
+    """Two folders hold the same files (names, sub-folders and bytes)."""
+
+    def files(root: Path) -> dict[str, Path]:
+        return {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+
+    if not (a.is_dir() and b.is_dir()):
+        return False
+    fa, fb = files(a), files(b)
+    return fa.keys() == fb.keys() and all(_holds(fb[k], fa[k].read_bytes()) for k in fa)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -86,7 +105,13 @@ def recover(parent: Path) -> list[Path]:
     return restored
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, keep_same: bool = False) -> None:
+    """Write `text` to `path` whole (a temporary file renamed in). With `keep_same`, a file
+    that holds these bytes already is left alone, mtime included: the build knows its
+    outputs by size and mtime, and a preview that rewrites the same metrics would otherwise
+    make the next build run the analysis and the reports again."""
+    if keep_same and _holds(path, text.encode("utf-8")):
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")

@@ -39,7 +39,7 @@ import pandas as pd
 from ..config import ConfigError, ProvinceConfig, load_config
 from ..errors import InputError
 from ..fmt import fmt_num
-from ..fsutil import swap_dir
+from ..fsutil import same_files, swap_dir
 from ..paths import Paths
 from ..rawdata.rawio import (
     Grid,
@@ -881,7 +881,11 @@ def write_processed(paths: Paths, year: int, tables: dict[str, pd.DataFrame]) ->
             df.to_csv(
                 staged / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g"
             )
-        swap_dir(staged, target)
+        # the same tables as on disk: keep the folder, mtimes included (the build knows
+        # its outputs by size and mtime; a preview re-cleaning the same raw file would
+        # otherwise make the next build re-check everything downstream)
+        if not same_files(staged, target):
+            swap_dir(staged, target)
     finally:
         if staged.exists():
             shutil.rmtree(staged, ignore_errors=True)

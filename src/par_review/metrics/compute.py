@@ -1737,7 +1737,7 @@ def write_metrics(metrics: dict, out_dir: Path, paths: Paths, year: int) -> Path
     folder = paths.of(prov.get("id") if isinstance(prov, dict) else prov).metrics_tables_year(year)
     for name, df in metrics_tables(metrics).items():
         text = df.to_csv(index=False, lineterminator="\n")  # floats at full precision (repr)
-        write_text_atomic(folder / f"{name}.csv", text)
+        write_text_atomic(folder / f"{name}.csv", text, keep_same=True)
     return target
 
 

@@ -15,7 +15,8 @@ executed notebook and the state are the preview's own:
 Nothing is written to reports/ or build/state.json. The clean and analyse steps still
 write their declared data outputs (data/processed/<province>/<year>/*.csv and
 data/processed/<province>/metrics/<year>/), which are the same bytes a build would write
-from the same inputs; the build notices they were rewritten and re-checks them.
+from the same inputs, and the same bytes are not rewritten (mtimes kept), so the build
+finds its outputs as it left them.
 
 The report is rendered as HTML only (no PDF: a preview is for the screen).
 """
