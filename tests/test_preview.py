@@ -250,6 +250,10 @@ def test_the_server_serves_the_last_good_copy_with_the_script_and_the_error_inst
         assert "dòng 3" in body and "row 3" in body and "Báo cáo 2024" not in body
         assert 'href="/last-good/report.vi.html"' in body
         assert "Báo cáo 2024" in _get(pv.url + "last-good/report.vi.html")[1]
+        # the folder the terminal names leads to its report; HEAD answers as GET does
+        assert "Báo cáo 2024" in _get(pv.url + "last-good/")[1]
+        head = urllib.request.urlopen(urllib.request.Request(pv.url + "data.csv", method="HEAD"))
+        assert head.status == 200 and head.headers["Content-Length"] == "4" and not head.read()
         pv._finish(Outcome(ok=False, error=dict(err, at="t2")))  # the same failure again
         assert _get(pv.url + "__preview/version")[1] == v2
         status = json.loads(_get(pv.url + "__preview/status")[1])

@@ -126,7 +126,8 @@ class Preview:
             first = (e.get("message") or "").splitlines()
             self.say(
                 f"FAILED at {e.get('step')} {e.get('key')}: {first[0] if first else ''} "
-                f"(the page shows the error; last good preview: {self.url}last-good/)"
+                f"(the page shows the error; last good preview: "
+                f"{self.url}last-good/{self.session.report_name()})"
             )
         return outcome
 
@@ -214,6 +215,8 @@ class Preview:
         if path == "/":
             return 302, "text/plain", b"", {"Location": "/" + report}
         good = self.session.last_good
+        if path in (LAST_GOOD, LAST_GOOD.rstrip("/")):  # the folder: its report
+            return 302, "text/plain", b"", {"Location": LAST_GOOD + report}
         if path.startswith(LAST_GOOD):
             return self._file(good, path[len(LAST_GOOD) :], v)
         if path.startswith(CURRENT):
@@ -265,7 +268,7 @@ def _handler(preview: Preview):
     class Handler(BaseHTTPRequestHandler):
         server_version = "par-review-preview"
 
-        def do_GET(self):  # noqa: N802 - the standard library's name
+        def do_GET(self, body_too: bool = True):  # noqa: N802 - the standard library's name
             try:
                 status, ctype, body, headers = preview.respond(self.path)
             except Exception as exc:  # noqa: BLE001 - never kill the server thread
@@ -278,8 +281,12 @@ def _handler(preview: Preview):
             for k, val in headers.items():
                 self.send_header(k, val)
             self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
+            if body_too:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
+
+        def do_HEAD(self):  # noqa: N802 - what a GET would answer, without its body
+            self.do_GET(body_too=False)
 
         def log_message(self, format, *args):  # noqa: A002 - quiet: the loop prints progress
             if args and str(args[1]).startswith("5"):
