@@ -184,6 +184,15 @@ def test_full_build_publishes_every_province_year_and_language(built):
     assert (root / "reports" / "index.en.html").is_file()
     assert "published" in log and "total" in log  # progress and a summary were printed
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", log, re.M)  # dated log lines
+    # the analysis' warnings reach the operator (a year without a target names the key)
+    warned = []
+    for province in (KH, SECOND):
+        for y in years(root, province):
+            m = json.loads((root / "reports" / province / str(y) / "metrics.json").read_text())
+            for w in m.get("warnings") or []:
+                assert f"{province}/{y} warning: {w['message']}" in log
+                warned.append(w["code"])
+    assert "no_target" in warned
     assert check_outputs(root) == []
 
 

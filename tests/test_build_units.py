@@ -788,3 +788,24 @@ def test_a_build_kernel_imports_the_unused_parts_of_great_expectations_only_when
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["_Deferred", "_Deferred", "module", "module"]
+
+
+def test_the_build_says_a_published_years_warnings_to_the_operator(tmp_path):
+    """README: a year with no target "builds with a warning that names the key to add".
+    The warning was in metrics.json and the report only; the console and build.log had
+    nothing (found by a review)."""
+    folder = tmp_path / "staging"
+    folder.mkdir()
+    assert r.published_warnings(folder, "reports/khanh_hoa/2026") == []
+    message = "no satisfaction target for 2026: add `targets: {2026: ...}` to province.yml"
+    (folder / "metrics.json").write_text(
+        json.dumps({"warnings": [{"code": "no_target", "message": message}]}), "utf-8"
+    )
+    (folder / "validation.json").write_text(
+        json.dumps({"warnings": [{"check": "a"}, {"check": "b"}]}), "utf-8"
+    )
+    said = r.published_warnings(folder, "reports/khanh_hoa/2026")
+    assert said == [
+        message,
+        "2 data checks warned: the data-check page in reports/khanh_hoa/2026/ lists them",
+    ]

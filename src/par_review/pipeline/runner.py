@@ -767,6 +767,8 @@ class Runner:
         for n in notes:
             self.say(f"{key} {n}")
         res.notes += notes
+        for w in published_warnings(staging, self.paths.rel(published)):
+            self.say(f"{key} warning: {w}")
         self.write_manifest(key, staging, res)
         swap_dir(staging, published, trash=self._trash)  # deleted by _ended, unlocked
         fpr.forget()
@@ -919,6 +921,23 @@ class Runner:
             if candidate in codes:
                 return candidate
         return EXIT_OK
+
+
+def published_warnings(folder: Path, shown_as: str) -> list[str]:
+    """What the operator should hear of a year being published: the analysis' warnings
+    (a year without a satisfaction target names the key to add), and how many of the
+    gate's checks warned, with the page that lists them. The report says them too."""
+    out = []
+    with contextlib.suppress(OSError, ValueError):
+        m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        out += [str(w["message"]) for w in m.get("warnings") or [] if w.get("message")]
+    with contextlib.suppress(OSError, ValueError):
+        v = json.loads((folder / "validation.json").read_text(encoding="utf-8"))
+        n = len(v.get("warnings") or [])
+        if n:
+            checks = "check" if n == 1 else "checks"
+            out.append(f"{n} data {checks} warned: the data-check page in {shown_as}/ lists them")
+    return out
 
 
 def _prune(folder: Path, allowed: set[str], dirs: set[str]) -> list[str]:
