@@ -339,20 +339,25 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_the_next_build_cl
 
 
 def test_validation_failure_exits_1_and_holds_back_the_years_that_read_it(built):
+    """A failure only the gate sees (one unit's areas no longer add up to its index) exits 1
+    and publishes nothing of that year or of the years that compare with it; restoring the
+    raw file unblocks them: the recorded verdict (a failure) is of other tables, so validate
+    runs again and the next build publishes (it used to skip validate,
+    whose step record was of the same tables, and fail on the stale verdict for ever)."""
     root, _ = built
     before = snapshot(root / "reports")
     raw = root / "data" / "raw" / KH / "2019" / "provincial.csv"
     good = raw.read_bytes()
     lines = good.decode("utf-8-sig").splitlines()
-    # a duplicated unit row passes cleaning's per-cell checks only if ... we instead break a
-    # roster rule the gate owns: drop one unit (the roster check is a critical expectation)
-    data_rows = [i for i, ln in enumerate(lines) if re.match(r"^\d+,", ln)]
-    del lines[data_rows[-1]]
+    first = next(i for i, ln in enumerate(lines) if re.match(r"^\d+,", ln))
+    cells = lines[first].split('","')
+    cells[1] = "0,01"  # one area's score, now far from what the total says
+    lines[first] = '","'.join(cells)
     raw.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
     try:
         out = cli(root, "build")
-        assert out.returncode in (1, 2), out.stdout + out.stderr
-        assert f"{KH}/2019 FAILED" in out.stdout
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert f"{KH}/2019 FAILED at validate" in out.stdout, out.stdout
         for y in (2020, 2021, 2022):
             assert re.search(rf"{KH}/{y} .*FAILED", out.stdout)
         after = snapshot(root / "reports")
@@ -361,7 +366,11 @@ def test_validation_failure_exits_1_and_holds_back_the_years_that_read_it(built)
         }
     finally:
         raw.write_bytes(good)
-    assert cli(root, "build").returncode == 0
+    assert re.search(rf"validate +{KH}/2019 ", cli(root, "plan").stdout)
+    out = cli(root, "build")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "FAILED" not in cli(root, "status").stdout
+    assert "nothing to do" in cli(root, "plan").stdout
 
 
 @pytest.mark.parametrize("moment", ["clean", "validate", "analyse", "report", "published"])

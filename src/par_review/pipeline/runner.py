@@ -300,9 +300,14 @@ class Runner:
             return True, "never built", manifest, sig
         if rec.get("fp") != fpr.fingerprint(manifest):
             return True, "; ".join(fpr.explain(rec.get("inputs"), manifest)), manifest, sig
-        if step.name == "validate" and not task.target:
+        if step.name == "validate":
+            # the verdict the gate reads must be of these very inputs: a run that failed on
+            # other tables (since restored) left a verdict the step record does not show
             v = self.state.key(key).get("validated") or {}
-            if v.get("fp") == rec.get("fp") and v.get("ok"):
+            if v.get("fp") != rec.get("fp") or not v.get("ok"):
+                why = v.get("reason") or "no verdict recorded"
+                return True, f"its last verdict was a failure ({why})", manifest, sig
+            if not task.target:
                 return False, "", manifest, sig  # its report outputs are not needed here
         missing = [o for o, s in sig.items() if s == "missing"]
         if missing:
