@@ -339,8 +339,9 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_the_next_build_cl
 
 
 def test_validation_failure_exits_1_and_holds_back_the_years_that_read_it(built):
-    """A failure only the gate sees (one unit's areas no longer add up to its index) exits 1
-    and publishes nothing of that year or of the years that compare with it; restoring the
+    """A failure only the gate sees (one unit's areas no longer add up to its index) exits 1,
+    names the check's pages kept under build/failed/, and publishes nothing of that year or
+    of the years that compare with it; restoring the
     raw file unblocks them: the recorded verdict (a failure) is of other tables, so validate
     runs again and the next build publishes (it used to skip validate,
     whose step record was of the same tables, and fail on the stale verdict for ever)."""
@@ -358,6 +359,9 @@ def test_validation_failure_exits_1_and_holds_back_the_years_that_read_it(built)
         out = cli(root, "build")
         assert out.returncode == 1, out.stdout + out.stderr
         assert f"{KH}/2019 FAILED at validate" in out.stdout, out.stdout
+        kept = f"build/failed/{KH}/2019/validation/index.html"  # staging is gone: kept here
+        assert f"Data Docs: {kept}" in out.stdout and (root / kept).is_file()
+        assert "yêu cầu / expected" in out.stdout
         for y in (2020, 2021, 2022):
             assert re.search(rf"{KH}/{y} .*FAILED", out.stdout)
         after = snapshot(root / "reports")
@@ -371,6 +375,7 @@ def test_validation_failure_exits_1_and_holds_back_the_years_that_read_it(built)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "FAILED" not in cli(root, "status").stdout
     assert "nothing to do" in cli(root, "plan").stdout
+    assert not (root / "build" / "failed" / KH / "2019").exists()  # it passed: pages dropped
 
 
 @pytest.mark.parametrize("moment", ["clean", "validate", "analyse", "report", "published"])

@@ -745,6 +745,11 @@ def test_the_first_line_of_a_failure_says_what_failed(paths, tables):
     assert prov.loc[4, "unit_name"] in first and "105" in first
     assert f"{prov.loc[4, 'source_file']}, dòng / row {prov.loc[4, 'source_row']}" in first
     assert "KHÔNG ĐẠT" in str(exc.value) and "FAILED" in str(exc.value)
+    # and what the value should have been, in both languages, before the file and row
+    f = report.failures[0]
+    wanted = f"(yêu cầu / expected {f['expected']['vi']}"
+    assert wanted in first and f["expected"]["en"] in first
+    assert first.index("105") < first.index(wanted) < first.index(prov.loc[4, "source_file"])
 
 
 # -- the wide expectations: one per family of per-column checks ----------------------------------

@@ -402,6 +402,7 @@ class Runner:
         except StepFailed as exc:
             fpr.forget()
             if step.name == "validate":
+                exc.reason = self._keep_failed_checks(key, rdir, exc.reason)
                 self.state.key(key)["validated"] = {
                     "fp": fpr.fingerprint(manifest),
                     "ok": False,
@@ -411,6 +412,30 @@ class Runner:
             raise
         self._record_done(task, w, rdir, manifest)
         return w
+
+    def failed_checks(self, key: Key) -> Path:
+        """Where the validation pages of a year that failed its checks are kept until it
+        passes: its staging (or scratch) folder is deleted, and the message names this one."""
+        return self.paths.build / "failed" / key.province / str(key.year)
+
+    def _keep_failed_checks(self, key: Key, rdir: Path, reason: str) -> str:
+        """Copy a failed validation's pages (validation.json, the Data Docs) out of the
+        folder about to be deleted; the reason, pointing at them, is returned."""
+        keep = self.failed_checks(key)
+        shutil.rmtree(keep, ignore_errors=True)
+        kept = False
+        for name in ("validation.json", "validation"):
+            src = rdir / name
+            if src.is_dir():
+                shutil.copytree(src, keep / name)
+                kept = True
+            elif src.is_file():
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, keep / name)
+                kept = True
+        if not kept:
+            return reason
+        return reason.replace(self.paths.rel(rdir), self.paths.rel(keep))
 
     def _record_done(self, task: Task, w: Worker, rdir: Path, manifest: dict) -> None:
         """What a task that ran leaves: its record in the state (fingerprint, inputs,
@@ -435,6 +460,7 @@ class Runner:
                 "ok": True,
                 "at": now(),
             }
+            shutil.rmtree(self.failed_checks(key), ignore_errors=True)
         if step.warm:
             w.warm.add(step.warm)  # later tasks of this kind prefer this kernel
         task.seconds = time.perf_counter() - task.started

@@ -188,9 +188,15 @@ class ValidationReport:
         f = self.failures[0]
         parts = [f"KHÔNG ĐẠT / FAILED {self.year} ({self.province}): {f['check']}"]
         unit = next(iter(f.get("units") or []), None)
+        exp = f.get("expected") or {}
+        wanted = ""
+        if exp.get("vi"):
+            en = f" / {exp['en']}" if exp.get("en") and exp["en"] != exp["vi"] else ""
+            wanted = f" (yêu cầu / expected {exp['vi']}{en})"
         if unit is not None:
             parts.append(
                 f"{_unit_label(unit, f['table'])}: giá trị / found {_show(unit.get('value'))}"
+                + wanted
                 + _source(unit)
             )
         elif f.get("missing_units"):
@@ -199,7 +205,7 @@ class ValidationReport:
                 + (f" (+{len(f['missing_units']) - 1})" if len(f["missing_units"]) > 1 else "")
             )
         elif f.get("found") is not None:
-            parts.append(f"giá trị / found {_show(f['found'])}")
+            parts.append(f"giá trị / found {_show(f['found'])}{wanted}")
         more = len(self.failures) - 1
         if more:
             parts.append(f"+{more} lỗi khác / more failure(s)")
