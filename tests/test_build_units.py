@@ -305,6 +305,58 @@ def test_every_subcommand_has_help():
 
 
 # ----------------------------------------------------------------------------- publish
+def test_every_option_of_every_subcommand_says_what_it_does():
+    import argparse
+
+    from par_review.cli import build_parser
+
+    parser = build_parser(audit_args=True)
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    bare = [
+        f"{name} {'/'.join(a.option_strings)}"
+        for name, sp in subs.choices.items()
+        for a in sp._actions
+        if a.option_strings and not a.help  # argparse.SUPPRESS is a (hidden) help
+    ]
+    assert bare == []
+
+
+class _ClosedPipe:
+    """A stdout whose reader went away (`par-review status | head -1`)."""
+
+    def __init__(self):
+        self.writes = 0
+
+    def write(self, s):
+        self.writes += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        import io
+
+        raise io.UnsupportedOperation("fileno")
+
+
+def test_a_closed_pipe_ends_a_read_only_command_quietly(project, monkeypatch, capsys):
+    from par_review import cli as cli_mod
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert cli_mod.main(["--root", str(project.root), "status"]) == 0  # no traceback
+
+
+def test_a_closed_pipe_lets_the_build_go_on_into_its_log(project):
+    out = _ClosedPipe()
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022]), out)
+    run.say("first line")
+    run.say("second line")
+    assert out.writes == 1  # tried once, then only the log
+    log = run.log_path.read_text(encoding="utf-8")
+    assert "first line" in log and "second line" in log
+
+
 def test_swap_dir_replaces_and_recover_restores_after_a_crash(tmp_path):
     target = tmp_path / "reports" / "2022"
     target.mkdir(parents=True)

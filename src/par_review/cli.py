@@ -13,6 +13,8 @@ for another reason (the executed notebook is kept in build/logs/).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 
 from . import __version__
@@ -271,7 +273,12 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
         "parameter that changed, or the output that is missing.",
     )
     _selectors(pl)
-    pl.add_argument("--rounding", choices=("half_up", "truncate"), default=None)
+    pl.add_argument(
+        "--rounding",
+        choices=("half_up", "truncate"),
+        default=None,
+        help="plan as for `build --rounding` (default: the province config)",
+    )
     pl.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
     pl.set_defaults(func=_cmd_plan)
 
@@ -389,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `par-review status | head`: the reader has what it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -187,6 +187,7 @@ class Runner:
         self.langs: dict[str, list[str]] = {}
         self.results: dict[Key, YearResult] = {}
         self._staging_lock = threading.Lock()
+        self._console_gone = False  # the terminal or pipe we printed to was closed
         self._browser_started = False
         self._prints: queue.Queue | None = None  # PDFs to print (Runner._printer)
         self._staged: set[Key] = set()
@@ -202,8 +203,11 @@ class Runner:
         stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
         line = f"{stamp} [{time.perf_counter() - self.t0:6.1f}s] {msg}"
         with self._print_lock:
-            if not self.opts.quiet:
-                print(line, file=self.out, flush=True)
+            if not self.opts.quiet and not self._console_gone:
+                try:
+                    print(line, file=self.out, flush=True)
+                except (BrokenPipeError, ValueError):  # `build | head` ended: build on, log only
+                    self._console_gone = True
             with contextlib.suppress(OSError):
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
                 with self.log_path.open("a", encoding="utf-8") as fh:
@@ -356,7 +360,7 @@ class Runner:
             raise StepFailed(
                 step.name,
                 err.kind,
-                f"{key.data} reads the {dep.key} tables, whose {dep.step.name} step failed "
+                f"{key.data} reads the {dep.key} tables, whose {err.step} step failed "
                 f"({err.reason}); fix {dep.key} first",
             )
         if step.name == "analyse":
