@@ -152,9 +152,11 @@ def check_error(
     column=None,
     found=None,
     expected=None,
+    found_vi=None,
 ) -> None:
     """The error's fields and its message both name each given piece, in the Vietnamese line
-    and in the English line (Vietnamese first)."""
+    and in the English line (Vietnamese first); `found_vi`: the found value as the Vietnamese
+    line writes it, when that differs (a number from an Excel cell: comma decimals)."""
     msg = str(exc)
     vi, en = msg.split("\n")
     assert unicodedata.is_normalized("NFC", msg)
@@ -173,7 +175,8 @@ def check_error(
         assert f"cột '{column}'" in vi, msg
     if found is not None:
         assert found in str(exc.found) and f"found {exc.found_text()}" in en, msg
-        assert f"giá trị gặp {exc.found_text()}" in vi and found in vi, msg
+        assert f"giá trị gặp {exc.found_text('vi')}" in vi, msg
+        assert (found_vi or found) in vi, msg
     if expected is not None:
         assert expected in str(exc.expected) and "expected" in en and expected in en, msg
         assert "giá trị cần" in vi and exc.expected_vi in vi, msg
@@ -929,8 +932,10 @@ def test_error_area_above_its_maximum(cleaned):
         row=row,
         column="Cải cách tổ chức bộ máy",
         found="10.5",
+        found_vi="'10,5'",
         expected="points for this area (0 to 10)",
     )
+    assert "'10.5'" not in str(exc).splitlines()[0]  # the Vietnamese line writes 10,5
     assert "điểm của lĩnh vực này (từ 0 đến 10)" in str(exc)
 
 
@@ -1022,9 +1027,11 @@ def test_error_one_unit_where_the_registry_expects_43(cleaned, cfg):
         sheet="PL1",
         row=8,
         found="1 unit",
+        found_vi="'1 đơn vị'",
         expected="43 units",
     )
-    assert "bảng có 1 đơn vị; danh mục có 43 đơn vị" in str(exc)
+    assert "bảng có 1 đơn vị; danh mục có 43 cơ quan, đơn vị cấp tỉnh năm 2022" in str(exc)
+    assert "unit'" not in str(exc).splitlines()[0]  # the Vietnamese line is all Vietnamese
     assert "Thanh tra tỉnh" in exc.problem  # names missing units (from the registry)
 
 

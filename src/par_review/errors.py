@@ -5,6 +5,9 @@ and the value expected, in Vietnamese and in English.
                row=10, column="Chỉ số CCHC (%)", found="105", expected="a score from 0 to 100",
                problem_vi="điểm lớn hơn 100", expected_vi="điểm từ 0 đến 100")
 
+(`found_vi`, when given, is the found value as Vietnamese writes it: a number read from an
+Excel cell, 10.01, is '10,01' in the Vietnamese line; a CSV cell's text is quoted as it is.)
+
 renders two lines, Vietnamese first:
 
     data/raw/…/provincial.xlsx, trang tính 'PL1', dòng 10, cột 'Chỉ số CCHC (%)': điểm lớn hơn 100; giá trị gặp '105'; giá trị cần điểm từ 0 đến 100
@@ -84,6 +87,7 @@ class InputError(Exception):
     expected: object = None
     problem_vi: str | None = None  # default: PROBLEMS_VI, else the English text
     expected_vi: str | None = None  # default: the English text
+    found_vi: object = None  # the found value as Vietnamese writes it (default: `found`)
 
     def __post_init__(self) -> None:
         self.file = _safe_file(self.file)
@@ -107,19 +111,20 @@ class InputError(Exception):
             parts.append(f"{column} '{self.column}'")
         return ", ".join(parts)
 
-    def found_text(self) -> str | None:
-        if self.found is None:
+    def found_text(self, lang: str = "en") -> str | None:
+        found = self.found_vi if lang == "vi" and self.found_vi is not None else self.found
+        if found is None:
             return None
-        if isinstance(self.found, (list, tuple)):  # a header row: each heading cut, 20 at most
-            items = [_cut(str(x))[:40] for x in self.found[:20]]
-            return repr(items) + (" …" if len(self.found) > 20 else "")
-        return _cut(repr(self.found))
+        if isinstance(found, (list, tuple)):  # a header row: each heading cut, 20 at most
+            items = [_cut(str(x))[:40] for x in found[:20]]
+            return repr(items) + (" …" if len(found) > 20 else "")
+        return _cut(repr(found))
 
     def line(self, lang: str = "en") -> str:
         """The message in one language (one line)."""
         vi = lang == "vi"
         msg = f"{self.where(lang)}: {self.problem_vi if vi else self.problem}"
-        found = self.found_text()
+        found = self.found_text(lang)
         if found is not None:
             msg += f"; {'giá trị gặp' if vi else 'found'} {found}"
         if self.expected is not None:

@@ -345,6 +345,15 @@ def _unit_name(grid: Grid, r: int, header: Header) -> str:
     return name
 
 
+def _found(raw: object) -> dict:
+    """A cell's value for a message: its text, and for a number read from an Excel cell its
+    Vietnamese writing too (10.01 is '10,01' there; a CSV cell is quoted as written)."""
+    out = {"found": cell_text(raw)}
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        out["found_vi"] = out["found"].replace(".", ",")
+    return out
+
+
 def _cell_error(grid: Grid, r: int, header: Header, j: int, **kw) -> InputError:
     return InputError(
         grid.file, sheet=grid.sheet, row=grid.row_numbers[r], column=header.labels[j], **kw
@@ -367,7 +376,7 @@ def _number(
             "(which mark is the decimal one cannot be told)",
             problem_vi="số có dấu phân cách hàng nghìn, điều không thể có ở một tỷ lệ phần trăm "
             "(không xác định được dấu nào là dấu thập phân)",
-            found=cell_text(raw),
+            **_found(raw),
             expected=expect.en,
             expected_vi=expect.vi,
         ) from None
@@ -378,7 +387,7 @@ def _number(
             header,
             j,
             problem="not a number",
-            found=cell_text(raw),
+            **_found(raw),
             expected=expect.en,
             expected_vi=expect.vi,
         ) from None
@@ -407,7 +416,7 @@ def _number(
             f"{_num(expect.hi if above else expect.lo, 'en')}",
             problem_vi=f"{expect.what_vi} {'lớn hơn' if above else 'nhỏ hơn'} "
             f"{_num(expect.hi if above else expect.lo, 'vi')}",
-            found=cell_text(raw),
+            **_found(raw),
             expected=expect.en,
             expected_vi=expect.vi,
         )
@@ -570,7 +579,8 @@ def _check_band(
         f"năm {year})",
         found=tier_raw,
         expected=f"{lab} (score {rng('en')}, the band of {year}, {level}), or correct the score",
-        expected_vi=f"{lab} (chỉ số {rng('vi')}, khung điểm năm {year}, cấp '{level}'), hoặc "
+        expected_vi=f"{lab} (chỉ số {rng('vi')}, khung điểm năm {year}, "
+        f"{cfg.level_label(level, 'vi', year)}), hoặc "
         "sửa chỉ số",
     )
 
@@ -583,8 +593,10 @@ def _check_roster(
     grid: Grid,
     header: Header,
     registry_file: str,
+    level_vi: str | None = None,
 ) -> None:
-    """The table must hold every unit the registry lists for the year and level."""
+    """The table must hold every unit the registry lists for the year and level (`level_vi`:
+    its name in Vietnamese, from the config)."""
     roster = reg.roster(year, level)
     have = {rec["unit_id"] for rec in records}
     missing = [u for u in roster if u.unit_id not in have]
@@ -598,9 +610,10 @@ def _check_roster(
         sheet=grid.sheet,
         row=grid.row_numbers[header.row_index],
         found=f"{len(records)} unit{'s' if len(records) != 1 else ''}",
+        found_vi=f"{len(records)} đơn vị",
         expected=f"{len(roster)} units, one row each ({registry_file}, valid in {year})",
-        problem_vi=f"bảng có {len(records)} đơn vị; danh mục có {len(roster)} đơn vị cấp "
-        f"'{level}' năm {year} (thiếu: {names})",
+        problem_vi=f"bảng có {len(records)} đơn vị; danh mục có {len(roster)} "
+        f"{level_vi or f'đơn vị cấp {level!r}'} năm {year} (thiếu: {names})",
         expected_vi=f"{len(roster)} đơn vị, mỗi đơn vị một dòng ({registry_file}, còn hiệu lực "
         f"năm {year})",
     )
@@ -713,7 +726,16 @@ def parse_unit_table(
             expected_vi="mỗi đơn vị một dòng",
         )
     if check_roster:
-        _check_roster(records, reg, level, year, grid, header, registry_file)
+        _check_roster(
+            records,
+            reg,
+            level,
+            year,
+            grid,
+            header,
+            registry_file,
+            cfg.level_label(level, "vi", year),
+        )
     return pd.DataFrame.from_records(records, columns=unit_columns(cfg, level, year))
 
 
