@@ -475,6 +475,19 @@ def test_error_missing_column(project, cfg):
         found="Xếp loại",
         expected="'Chỉ số CCHC (%)'",
     )
+    heads = exc.expected.removeprefix("a column headed ").split(" / ")
+    assert len(heads) == len({h.casefold() for h in heads}), exc.expected  # each heading once
+
+
+def test_a_missing_area_column_names_each_heading_once(project, cfg):
+    rows, merges = provincial_book(cfg, UNITS)
+    for row in rows[:12]:  # the header rows: the area's heading mistyped
+        row[:] = ["Cải cách thể chếX" if c == "Cải cách thể chế" else c for c in row]
+    put_provincial(project, rows, merges)
+    exc = clean_fails(project)
+    assert exc.problem == "missing column" and exc.column == "Cải cách thể chế"
+    heads = exc.expected.removeprefix("a column headed ").split(" / ")
+    assert "'Cải cách thể chế'" in heads and len(heads) == len(set(heads)), exc.expected
 
 
 def test_error_score_not_a_number(project, cfg):

@@ -201,7 +201,7 @@ def locate_header(
                 row=grid.row_numbers[i],
                 column=fields[f][0],
                 found=[lab for lab in labels if lab],
-                expected=f"a column headed {' / '.join(repr(a) for a in fields[f][:4])}",
+                expected=f"a column headed {_headings(fields[f], 4)}",
                 expected_vi=f"một cột có tiêu đề {' / '.join(repr(a) for a in fields[f][:4])}",
             )
         _check_title_year(grid, i, year)
@@ -221,7 +221,7 @@ def locate_header(
         ),
         None,
     )
-    heads = " / ".join(repr(a) for a in name_aliases[:3])
+    heads = _headings(name_aliases, 3)
     raise InputError(
         grid.file,
         "no header row found",
@@ -343,6 +343,15 @@ def _unit_name(grid: Grid, r: int, header: Header) -> str:
             expected_vi="tên của đơn vị",
         )
     return name
+
+
+def _headings(aliases: list[str], n: int) -> str:
+    """The first `n` different headings a column is known by, for a message (the config's
+    label and an alias that differ only in case or Unicode form are one heading)."""
+    seen: dict[str, str] = {}
+    for a in aliases:
+        seen.setdefault(nfc(str(a)).casefold().strip(), nfc(str(a)))
+    return " / ".join(repr(a) for a in list(seen.values())[:n])
 
 
 def _found(raw: object) -> dict:
