@@ -539,7 +539,11 @@ def test_a_pdf_that_cannot_be_printed_fails_its_year_and_keeps_the_published_rep
     assert re.search(rf"{SECOND}/{y}/(vi|en) FAILED at report: the PDF: ", out.stdout), out.stdout
     assert snapshot(root / "reports", f"{SECOND}/{y}") == before
     status = cli(root, "status").stdout
-    assert re.search(rf"^{SECOND}/{y} .*FAILED at render .*the PDF: ", status, re.M), status
+    assert re.search(
+        rf"^{SECOND}/{y} .*FAILED at render \(.*(\n +↳ stale.*)?\n +↳ failed: .*the PDF: ",
+        status,
+        re.M,
+    ), status
 
 
 def test_a_hung_cell_gets_a_heartbeat_and_the_timeout_stops_it(tmp_path):

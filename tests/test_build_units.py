@@ -321,6 +321,14 @@ def test_every_option_of_every_subcommand_says_what_it_does():
     assert bare == []
 
 
+class _Sink:
+    def write(self, s):
+        return len(s)
+
+    def flush(self):
+        pass
+
+
 class _ClosedPipe:
     """A stdout whose reader went away (`par-review status | head -1`)."""
 
@@ -470,10 +478,39 @@ def test_status_reports_per_key_failures_and_staleness(project):
     state.save()
     out = cli(project.root, "status")
     assert out.returncode == 0, out.stderr
-    line2021 = next(ln for ln in out.stdout.splitlines() if ln.startswith("khanh_hoa/2021"))
-    assert "FAILED at validate" in line2021 and "ValidationFailed" in line2021
-    line2022 = next(ln for ln in out.stdout.splitlines() if ln.startswith("khanh_hoa/2022"))
-    assert "stale" in line2022 and "never built" in line2022 and "never built" in line2022
+
+    def block(key):  # the key's line and the lines under it that say why
+        lines = out.stdout.splitlines()
+        i = next(i for i, ln in enumerate(lines) if ln.startswith(key + " "))
+        j = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), None)
+        return lines[i], lines[i + 1 : j]
+
+    line2021, why2021 = block("khanh_hoa/2021")
+    assert "FAILED at validate (2026-01-01T00:00:00+00:00)" in line2021
+    assert "↳ failed: ValidationFailed: 1 critical failure" in "\n".join(why2021)
+    line2022, why2022 = block("khanh_hoa/2022")
+    assert "stale: clean" in line2022 and line2022.endswith("never built")
+    assert "↳ stale because never built" in why2022[0]
+    assert "parameter forma" not in out.stdout  # nothing is cut mid-word
+    assert not (project.build / "logs" / "build.log").exists()  # status only looks
+
+
+def test_an_interrupted_build_records_the_years_it_left_unbuilt_as_interrupted(
+    project, monkeypatch
+):
+    """Ctrl-C: the years whose steps had not ended are 'interrupted' in the state (status
+    showed them 'up-to-date'), and the interrupt goes on to the command (exit 130)."""
+
+    def interrupt(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(r.Runner, "_worker", lambda self, slot: None)  # nothing runs
+    monkeypatch.setattr(r.Runner, "_not_run", interrupt)  # Ctrl-C while waiting
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022]), _Sink())
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    last = State(project).key(Key("khanh_hoa", 2022))["last"]
+    assert last["status"] == "interrupted"
 
 
 def test_plan_is_a_dry_run_that_says_why(project):

@@ -188,6 +188,8 @@ class Runner:
         self.results: dict[Key, YearResult] = {}
         self._staging_lock = threading.Lock()
         self._console_gone = False  # the terminal or pipe we printed to was closed
+        self.dry = False  # a plan or status: it looks only (no console line, no log)
+        self._interrupted = False  # Ctrl-C ended the run
         self._browser_started = False
         self._prints: queue.Queue | None = None  # PDFs to print (Runner._printer)
         self._staged: set[Key] = set()
@@ -200,6 +202,8 @@ class Runner:
 
     # -- output ---------------------------------------------------------------------
     def say(self, msg: str) -> None:
+        if self.dry:
+            return
         stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
         line = f"{stamp} [{time.perf_counter() - self.t0:6.1f}s] {msg}"
         with self._print_lock:
@@ -896,6 +900,9 @@ class Runner:
             for th in threads:
                 th.join()
             self._not_run()
+        except KeyboardInterrupt:
+            self._interrupted = True  # recorded as such: the years left unbuilt are not up to date
+            raise
         finally:
             if self._prints is not None:
                 self._prints.put(None)  # the printer thread ends (every task has ended)
@@ -920,6 +927,10 @@ class Runner:
                 }
             elif r.status == "published":
                 last["last"] = {"status": "published", "at": now()}
+            elif self._interrupted and any(
+                t.status in ("pending", "running") for t in self.tasks.values() if t.key.data == key
+            ):
+                last["last"] = {"status": "interrupted", "at": now()}
             else:
                 last["last"] = {"status": "up-to-date", "at": now()}
         self.state.save()
@@ -939,7 +950,7 @@ class Runner:
         lines = ["", f"{'key':<18}{'status':<13}{'ran':<44}time"]
         for key, r in sorted(self.results.items()):
             secs = sum(t.seconds for t in self.tasks.values() if t.key.data == key)
-            ran = ", ".join(r.ran) or "nothing (up to date)"
+            ran = ", ".join(r.ran) or ("nothing (up to date)" if r.status == "up-to-date" else "-")
             lines.append(f"{str(key):<18}{r.status:<13}{ran:<44}{secs:5.1f}s")
             if r.error:
                 lines.append(f"  ↳ {r.error.step}: {r.error.reason}")

@@ -32,6 +32,7 @@ def dry_run(paths: Paths, opts: BuildOptions) -> list[tuple[Task, bool, str]]:
 
 def _planned(paths: Paths, opts: BuildOptions) -> Runner:
     r = Runner(paths, opts)
+    r.dry = True  # plan and status only look: they say nothing and write no log
     r.make_tasks()
     return r
 
@@ -85,7 +86,7 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
         by_key.setdefault(t.key.data, []).append((t, needed, why))
     state = r.state
     print(
-        f"{'province/year':<18}{'published':<27}{'languages':<11}{'state':<34}last attempt",
+        f"{'province/year':<18}{'published':<27}{'languages':<11}{'state':<26}last attempt",
         file=out,
     )
     order = [s.name for s in STEPS]
@@ -93,22 +94,28 @@ def status(paths: Paths, opts: BuildOptions, out=None) -> int:
         items = sorted(by_key.get(key, []), key=lambda x: order.index(x[0].step.name))
         stale = [(t, why) for t, needed, why in items if needed]
         published, langs = _published_at(paths, key)
+        notes = []  # the whys, one line each under the key's line
         if stale:
             t, why = stale[0]
-            what = f"stale: {t.step.name}{'/' + t.key.lang if t.key.lang else ''} ({why})"
+            what = f"stale: {t.step.name}{'/' + t.key.lang if t.key.lang else ''}"
+            more = f" (+{len(stale) - 1} more step(s))" if len(stale) > 1 else ""
+            notes.append(f"stale because {why}{more}")
         else:
             what = "up to date"
         last = state.key(key).get("last") or {}
         if last.get("status") == "failed":
-            lastmsg = f"FAILED at {last.get('step')} ({last.get('at')}): {last.get('reason')}"
+            lastmsg = f"FAILED at {last.get('step')} ({last.get('at')})"
+            notes.append(f"failed: {last.get('reason')}")
+        elif last:
+            lastmsg = f"{last.get('status')} ({last.get('at')})"
         else:
-            lastmsg = last.get("status", "never built")
+            lastmsg = "never built"
         print(
-            f"{str(key):<18}{published:<27}{','.join(langs) or '-':<11}{what[:33]:<34}{lastmsg}",
+            f"{str(key):<18}{published:<27}{','.join(langs) or '-':<11}{what:<26}{lastmsg}",
             file=out,
         )
-        if len(what) > 33:
-            print(f"{'':<18}  ↳ {what}", file=out)
+        for note in notes:
+            print(f"{'':<18}  ↳ {note}", file=out)
     fpr._cache.clear()
     fpr.forget()
     return EXIT_OK
