@@ -495,6 +495,23 @@ def test_status_reports_per_key_failures_and_staleness(project):
     assert not (project.build / "logs" / "build.log").exists()  # status only looks
 
 
+def test_a_quiet_build_prints_only_its_failures_to_stderr(project, capsys):
+    """--quiet (cron): nothing on success; a failed year's line and the log's path on stderr,
+    which a scheduler mails."""
+    opts = r.BuildOptions(provinces=["khanh_hoa"], years=[2021, 2022], quiet=True)
+    run = r.Runner(project, opts, _Sink())
+    run.make_tasks()
+    run._last_before = {}
+    res = run.results[Key("khanh_hoa", 2022)]
+    res.status, res.error = "failed", r.StepFailed("validate", "validation", "bad tables")
+    assert run.finish() == r.EXIT_VALIDATION
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["khanh_hoa/2022 FAILED at validate: bad tables", "log: build/logs/build.log"]
+    res.status, res.error = "up-to-date", None
+    assert run.finish() == r.EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
 def test_an_interrupted_build_records_the_years_it_left_unbuilt_as_interrupted(
     project, monkeypatch
 ):

@@ -261,7 +261,8 @@ earlier years Y's figures read (it says so); it publishes nothing else.""",
         "--quiet",
         "-q",
         action="store_true",
-        help="print nothing; the log still goes to build/logs/build.log",
+        help="print nothing but the failures (to stderr, for a scheduler to mail); the whole log "
+        "still goes to build/logs/build.log",
     )
     b.set_defaults(func=_cmd_build)
 

@@ -960,6 +960,16 @@ class Runner:
         for line in lines:
             if line:
                 self.say(line)
+        failed = [(k, r) for k, r in sorted(self.results.items()) if r.error]
+        if self.opts.quiet and failed:  # a scheduler mails what a quiet job prints: the failures
+            with contextlib.suppress(OSError, ValueError):
+                for key, r in failed:
+                    print(
+                        f"{key} FAILED at {r.error.step}: {r.error.reason}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                print(f"log: {self.paths.rel(self.log_path)}", file=sys.stderr, flush=True)
         codes = {r.error.exit_code for r in self.results.values() if r.error}
         if self._died:  # a fault of the build itself is never a success
             codes.add(EXIT_STEP)
