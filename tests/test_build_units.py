@@ -541,6 +541,31 @@ def test_plan_is_a_dry_run_that_says_why(project):
 
 
 # ----------------------------------------------------------------------------- index
+def test_a_published_year_whose_raw_data_was_removed_stays_listed_and_says_so(project):
+    """Removing a year's raw folder never deletes its published report; the index lists it
+    and says its raw data is gone, so a reader knows it will not be updated."""
+    import shutil
+
+    from par_review.report.index import render_index
+
+    for y in (2021, 2022):
+        d = project.report_year(y)
+        d.mkdir(parents=True)
+        (d / "report.vi.html").write_text("<html></html>", encoding="utf-8")
+        (d / "manifest.json").write_text(
+            json.dumps({"built_at": "2026-02-28T01:00:00+00:00", "languages": ["vi"]}),
+            encoding="utf-8",
+        )
+    shutil.rmtree(project.raw_year(2021))
+    for lang, words in (("vi", "không còn trong thư mục dữ liệu"), ("en", "no longer in the data")):
+        page = render_index(project, {"keys": {}}, lang)
+        rows = {
+            y: page.split(f'<th scope="row">{y}</th>')[1].split("</tr>")[0] for y in (2021, 2022)
+        }
+        assert words in rows[2021] and "khanh_hoa/2021/report.vi.html" in rows[2021]
+        assert words not in rows[2022]
+
+
 def test_index_lists_every_province_year_language_with_reasons_in_readers_words(project):
     from par_review.report.index import write_index
 

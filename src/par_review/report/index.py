@@ -39,6 +39,7 @@ class Row:
     shown_date: str = ""  # the date of the publication whose figures are shown
     detail: str = ""  # a failed validation's one-line summary (check, unit, value, file, row)
     links: list[tuple[str, str, str | None]] = field(default_factory=list)  # (href, text, hreflang)
+    no_raw: bool = False  # published, but its raw data is no longer in data/raw/ (kept as is)
 
 
 @dataclass
@@ -81,7 +82,8 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
     p = paths.of(province)
     cfg = load_config(province, p)
     keys = state.get("keys", {})
-    years = set(p.raw_years())
+    raw_years = set(p.raw_years())
+    years = set(raw_years)
     years |= {int(k.split("/")[1]) for k in keys if k.startswith(f"{province}/")}
     if p.reports.is_dir():
         years |= {int(d.name) for d in p.reports.iterdir() if d.is_dir() and d.name.isdigit()}
@@ -130,6 +132,7 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
             row.shown_date = fmt_date(str(manifest.get("built_at", ""))[:10], lang)
         else:
             row.status = "never"
+        row.no_raw = bool(manifest) and y not in raw_years
         rows.append(row)
     return Section(province, cfg.name(lang), simulated_flag(p) is not None, rows)
 
