@@ -434,6 +434,38 @@ def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built)
     assert "FAILED" not in cli(root, "status").stdout
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_build_kills_its_kernels_and_says_which_years_it_left(built, sig):
+    """SIGTERM (a scheduler's timeout) or Ctrl-C: exit 130, nothing published changes, no
+    kernel outlives the build (they printed 'Parent appears to have exited' on its stderr
+    a moment later, which cron mails), and status says the years left unbuilt."""
+    import psutil
+
+    root, _ = built
+    _bump_score(root / "data" / "raw" / KH / "2022" / "provincial.xlsx")
+    before = snapshot(root / "reports")
+    proc = start_build(root, "--province", KH, "--year", "2022", "--jobs", "1")
+    for line in proc.stdout:
+        if re.search(rf"{KH}/2022 +validate +running", line):
+            break
+    kernels = [
+        c
+        for c in psutil.Process(proc.pid).children(recursive=True)
+        if "ipykernel" in " ".join(c.cmdline())
+    ]
+    assert kernels
+    proc.send_signal(sig)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=120) == 130, rest
+    time.sleep(3)  # a kernel left behind notices its parent gone within about a second
+    assert "Parent appears to have exited" not in rest
+    assert not [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    assert snapshot(root / "reports") == before
+    assert re.search(rf"^{KH}/2022 .*interrupted", cli(root, "status").stdout, re.M)
+    assert cli(root, "build").returncode == 0
+    assert check_outputs(root) == []
+
+
 def test_two_concurrent_runs_do_not_corrupt_anything(built):
     root, _ = built
     env = {k: v for k, v in os.environ.items() if k != "PAR_REVIEW_ROOT"}

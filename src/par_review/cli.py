@@ -26,7 +26,8 @@ EXIT_CODES = """exit codes:
   1  a year failed validation (its previous report is kept)
   2  bad usage or bad input (the message names file, sheet, row, column and value)
   3  another build holds the lock (use --wait)
-  4  a step failed for another reason (see build/logs/)"""
+  4  a step failed for another reason (see build/logs/)
+  130  interrupted (Ctrl-C or SIGTERM): nothing published changed"""
 
 
 def _paths(args: argparse.Namespace):

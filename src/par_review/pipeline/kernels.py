@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import types
+import weakref
 from pathlib import Path
 
 KERNEL = "par-review"
@@ -193,6 +195,27 @@ def _process_lives(pid: int) -> bool:
     return True
 
 
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # the workers whose kernel runs (kill_all)
+
+
+def kill_all() -> int:
+    """Kill the kernels of this process' workers now (a build stopped by Ctrl-C or SIGTERM):
+    left running, each notices its parent gone a little later and says so on the build's
+    stderr ('Parent appears to have exited'), which a scheduler mails. Returns how many."""
+    n = 0
+    for w in list(_LIVE):
+        km, sockets = w.km, w.sockets
+        pid = getattr(getattr(km, "provisioner", None), "pid", None) if km else None
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                n += 1
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
+        _LIVE.discard(w)
+    return n
+
+
 class Worker:
     """One long-lived `par-review` kernel that runs notebooks one after the other."""
 
@@ -241,6 +264,7 @@ class Worker:
                 cwd=str(self.cwd), env=env, extra_arguments=["--HistoryManager.enabled=False"]
             )
             self.used = 0
+            _LIVE.add(self)
             self._exec(KERNEL_SETUP, timeout=60)
         return self.km
 
@@ -362,6 +386,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 _run_sync(self.km.shutdown_kernel)(now=True)
             self.km = None
+        _LIVE.discard(self)
         if self.sockets:
             shutil.rmtree(self.sockets, ignore_errors=True)
             self.sockets = None

@@ -25,6 +25,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -894,6 +895,7 @@ class Runner:
         threads = [
             threading.Thread(target=self._worker, args=(slot,), daemon=True) for slot in self._slots
         ]
+        on_term = _term_as_interrupt()
         try:
             for th in threads:
                 th.start()
@@ -902,8 +904,13 @@ class Runner:
             self._not_run()
         except KeyboardInterrupt:
             self._interrupted = True  # recorded as such: the years left unbuilt are not up to date
+            from .kernels import kill_all
+
+            kill_all()  # now, not when each notices its parent gone (and says so on stderr)
             raise
         finally:
+            if on_term is not None:
+                signal.signal(signal.SIGTERM, on_term)
             if self._prints is not None:
                 self._prints.put(None)  # the printer thread ends (every task has ended)
             stop.set()
@@ -977,6 +984,19 @@ class Runner:
             if candidate in codes:
                 return candidate
         return EXIT_OK
+
+
+def _term_as_interrupt():
+    """While a build runs in the main thread, SIGTERM (a scheduler's timeout, systemctl
+    stop) stops it the way Ctrl-C does: nothing published changes, the years left unbuilt
+    are recorded as interrupted, the kernels are killed. Returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def published_warnings(folder: Path, shown_as: str) -> list[str]:
