@@ -404,12 +404,12 @@ def test_a_kill_at_any_moment_changes_nothing_published_and_the_next_build_recov
     assert check_outputs(root) == []
 
 
-def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built):
+def _build_2022_until_it_validates(root: Path):
+    """A build of khanh_hoa 2022 (one score changed first), on one kernel, read until its
+    validation runs: (the build's process, its kernel processes)."""
     import psutil
 
-    root, _ = built
     _bump_score(root / "data" / "raw" / KH / "2022" / "provincial.xlsx")
-    before = snapshot(root / "reports")
     proc = start_build(root, "--province", KH, "--year", "2022", "--jobs", "1")
     for line in proc.stdout:
         if re.search(rf"{KH}/2022 +validate +running", line):
@@ -421,6 +421,14 @@ def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built)
         if "ipykernel" in " ".join(c.cmdline())
     ]
     assert kernels
+    return proc, kernels
+
+
+def test_a_kernel_killed_alone_fails_the_step_and_the_next_build_recovers(built):
+
+    root, _ = built
+    before = snapshot(root / "reports")
+    proc, kernels = _build_2022_until_it_validates(root)
     for k in kernels:
         k.kill()
     rest = proc.stdout.read()
@@ -442,18 +450,8 @@ def test_a_stopped_build_kills_its_kernels_and_says_which_years_it_left(built, s
     import psutil
 
     root, _ = built
-    _bump_score(root / "data" / "raw" / KH / "2022" / "provincial.xlsx")
     before = snapshot(root / "reports")
-    proc = start_build(root, "--province", KH, "--year", "2022", "--jobs", "1")
-    for line in proc.stdout:
-        if re.search(rf"{KH}/2022 +validate +running", line):
-            break
-    kernels = [
-        c
-        for c in psutil.Process(proc.pid).children(recursive=True)
-        if "ipykernel" in " ".join(c.cmdline())
-    ]
-    assert kernels
+    proc, kernels = _build_2022_until_it_validates(root)
     proc.send_signal(sig)
     rest = proc.stdout.read()
     assert proc.wait(timeout=120) == 130, rest
