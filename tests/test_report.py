@@ -19,6 +19,7 @@ from par_review.report.context import (
     simulated_flag,
 )
 from par_review.report.exporters import standalone_page
+from par_review.report.prose import plain as prose_plain
 from par_review.report.prose import results_paragraph, satisfaction_paragraph, streak_clauses
 
 
@@ -691,3 +692,60 @@ def test_par_index_components_when_the_data_has_them(project, metrics_2022, tmp_
     html = render_part(c, "national")
     assert "Cải cách thể chế" in html and "100,00%" in html and "10/63" in html and "53/63" in html
     assert any(t.id == "par-index-components" for t in report_tables(c))
+
+
+def _shown_number(text: str) -> tuple[float, str]:
+    """A number as the report prints it ("91,10" vi, "91.10" en, "−2,08", "+6,22") and
+    the footnote mark after it, if any."""
+    m = re.fullmatch(r"([\u2212+-]?[\d.,]*\d)(\S*)", text.strip())
+    assert m, text
+    t = m[1].replace("\u2212", "-").replace("+", "")
+    return float(t.replace(".", "").replace(",", ".") if "," in t else t), m[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ranking_change_is_the_shown_score_minus_the_shown_baseline(merged_2025, lang):
+    # a merged unit's 2024 score is the mean of its predecessors (91.095 for the Sở Nông
+    # nghiệp và Môi trường): it showed 91,10 and a change of +6,23 from 97,32, and did not
+    # say it is a mean
+    from par_review.report.context import rankings_data
+
+    c = merged_2025[lang]
+    tables = [tb for b in rankings_data(c)["blocks"] for tb in b["tables"]]
+    merged = {
+        u["unit_name"]
+        for lv in c.metrics["levels"].values()
+        for u in lv["units"]
+        if u.get("comparison_method") == "mean_of_predecessors"
+    }
+    assert len(merged) >= 8
+    seen = set()
+    for tb in tables:
+        cols = [col.plain for col in tb.columns]
+        if c.t("rankings.col_change") not in cols:
+            continue
+        i_now = cols.index(c.t("rankings.col_score"))
+        i_prev = cols.index(c.t("rankings.col_prev_score", prev="2024"))
+        i_ch = cols.index(c.t("rankings.col_change"))
+        marks = set()
+        for r in tb.rows:
+            name = next(x.plain for x in r if x.row_header)
+            if r[i_ch].plain == "–":
+                continue
+            now, _ = _shown_number(r[i_now].plain)
+            before, mark = _shown_number(r[i_prev].plain)
+            change, _ = _shown_number(r[i_ch].plain)
+            assert round(now - before, 2) == change, (name, r[i_now].plain, r[i_prev].plain)
+            assert r[i_ch].value == pytest.approx(change)
+            assert bool(mark) == (name in merged), (name, r[i_prev].plain)
+            if mark:
+                seen.add(name)
+                marks.add(mark)
+        notes = [prose_plain(n) for n in tb.notes]
+        for mark in marks:  # every mark is explained under its table
+            assert any(n.startswith(mark) for n in notes), notes
+    assert seen == merged
+    html = _text(render_part(c, "rankings"))
+    key = {"vi": "của các đơn vị tiền thân", "en": "Mean of the predecessor units"}[lang]
+    assert key in html

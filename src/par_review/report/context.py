@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import __version__
 from ..config import ProvinceConfig, load_config
-from ..fmt import Formatter
+from ..fmt import Formatter, is_missing, round_decimal
 from ..fsutil import sha256_file
 from ..i18n import Translator
 from ..paths import Paths, simulated_flag  # noqa: F401 (re-exported)
@@ -109,6 +109,7 @@ class Table:
     rows: list[list[Cell]]
     footer: list[Cell] | None = None
     download: bool = True  # offered as CSV and in tables.xlsx
+    notes: list[str | Rich] = field(default_factory=list)  # under the table (footnotes)
 
     @property
     def small(self) -> bool:
@@ -1081,11 +1082,31 @@ def charts_data(ctx: ReportContext) -> dict:
 
 
 # --------------------------------------------------------------------------- rankings
+MEAN_MARK = "*"  # marks a previous-year score that is the mean of the predecessor units
+
+
+def _shown(ctx: ReportContext, x: Any) -> Any:
+    """`x` as the report shows it (the display rounding rule and precision), as a number."""
+    if is_missing(x):
+        return None
+    return round_decimal(x, ctx.f.decimals, ctx.f.policy)
+
+
 def _score_change(ctx: ReportContext, u: dict) -> Cell:
-    ch = u.get("score_change")
-    if ch is None:
+    """The change between the two scores as shown: a reader who subtracts the shown
+    previous score from the shown score gets the shown change (the baseline of a merged
+    unit, a mean of its predecessors, has more decimals than the table shows)."""
+    if u.get("score_change") is None:
         return num("–")
+    now, before = _shown(ctx, u.get("score")), _shown(ctx, u.get("prev_score"))
+    if now is None or before is None:
+        return num("–")
+    ch = float(now - before)
     return num(ctx.f.num(ch, sign=True), ch, change_cls(ch, 1))
+
+
+def _is_mean_baseline(u: dict) -> bool:
+    return u.get("comparison_method") == "mean_of_predecessors"
 
 
 def ranking_table(
@@ -1121,6 +1142,7 @@ def ranking_table(
             head(t("rankings.col_change"), True),
         ]
     rows = []
+    marked = False
     for u in units:
         row = [num(f.int(u["rank"]), u["rank"])]
         if has_groups:
@@ -1132,13 +1154,23 @@ def ranking_table(
             row.append(Cell(gname, "par-group", prose.plain(gname)))
         row += [num(f.num(u["score"]), u["score"]), Cell(ctx.tier_label(u["tier"]), "par-tier")]
         if show_prev:
+            before = _shown(ctx, u.get("prev_score"))
+            prev_cell = num(
+                f.num(u.get("prev_score")), float(before) if before is not None else None
+            )
+            if _is_mean_baseline(u):
+                prev_cell.text = f"{prev_cell.text}{MEAN_MARK}"
+                marked = True
             row += [
-                num(f.num(u.get("prev_score")), u.get("prev_score")),
+                prev_cell,
                 Cell(ctx.tier_label(u.get("prev_tier")), "par-tier"),
                 _score_change(ctx, u),
             ]
         rows.append(row)
-    return Table(table_id, caption, cols, rows)
+    notes: list[str | Rich] = []
+    if marked:
+        notes.append(t("rankings.mean_baseline_note", mark=MEAN_MARK, prev=str(prev)))
+    return Table(table_id, caption, cols, rows, notes=notes)
 
 
 def rankings_data(ctx: ReportContext) -> dict:
