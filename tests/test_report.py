@@ -749,3 +749,22 @@ def test_ranking_change_is_the_shown_score_minus_the_shown_baseline(merged_2025,
     html = _text(render_part(c, "rankings"))
     key = {"vi": "của các đơn vị tiền thân", "en": "Mean of the predecessor units"}[lang]
     assert key in html
+
+
+def _heading_levels(html: str) -> list[tuple[int, str]]:
+    return [
+        (int(m[1]), _text(m[2])) for m in re.finditer(r"<h([1-6])\b[^>]*>(.*?)</h\1>", html, re.S)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("which", ["2022", "2025"])
+def test_the_outline_is_h1_then_h2_then_h3_without_skipped_levels(ctx, merged_2025, lang, which):
+    # the rankings section went from its h2 to an h4 (the movers), skipping h3
+    c = ctx(lang) if which == "2022" else merged_2025[lang]
+    levels = _heading_levels("\n".join(render_section(c, s) for s in SECTIONS))
+    assert levels and levels[0][0] == 1 and [lv for lv, _ in levels].count(1) == 1, levels[:3]
+    for (before, _), (level, text) in zip(levels, levels[1:], strict=False):
+        assert level <= before + 1, f"h{before} then h{level}: {text}"
+    assert any(lv == 3 for lv, _ in levels)
