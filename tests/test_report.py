@@ -768,3 +768,47 @@ def test_the_outline_is_h1_then_h2_then_h3_without_skipped_levels(ctx, merged_20
     for (before, _), (level, text) in zip(levels, levels[1:], strict=False):
         assert level <= before + 1, f"h{before} then h{level}: {text}"
     assert any(lv == 3 for lv, _ in levels)
+
+
+def _glue_errors(html: str) -> list[str]:
+    """Template glue seen in a page's text: doubled spaces, doubled brackets, empty list
+    items (", ,"), a space before a comma or full stop, a sentence begun in lower case."""
+    import html as _html
+
+    bad = []
+    for node in re.findall(r">([^<]+)<", html):
+        if re.search(r"\S {2,}\S", _html.unescape(node)):
+            bad.append(node.strip())
+    inline = r"</?(?:span|a|strong|em|b|i|sup|sub|abbr|code|small)\b[^>]*>"
+    text = _text(re.sub(inline, "", html))
+    for pat in (r"\(\s*\(", r"\)\s*\)", r",\s*,", r"\s[,.;](?!\d)", r"[.!?] [a-z]"):
+        bad += [text[max(0, m.start() - 50) : m.end() + 20] for m in re.finditer(pat, text)]
+    return bad
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("which", ["2022", "2025"])
+def test_pages_have_no_template_glue_errors(ctx, merged_2025, which, lang):
+    # "…, printed 69.76% in the notice. the notice of the conclusions … gives": the
+    # document's name began a sentence in lower case
+    c = ctx(lang) if which == "2022" else merged_2025[lang]
+    assert _glue_errors(_page(c)) == []
+
+
+def test_the_english_satisfaction_sentence_has_one_subject(ctx):
+    # "the overall satisfaction index, departments was 82.77%": the configured label read
+    # as a list of two subjects with a singular verb
+    c = ctx("en")
+    labels = {
+        str(c.cfg.targets(y)["satisfaction"]["label"]["en"])
+        for y in range(2015, 2031)
+        if (c.cfg.targets(y).get("satisfaction") or {}).get("label")
+    }
+    assert labels
+    for label in labels:
+        c.metrics["satisfaction"]["label_en"] = label
+        text = satisfaction_paragraph(c)
+        m = re.search(r": the (.+?) was \d", text)
+        assert m, text
+        assert "," not in m[1], text

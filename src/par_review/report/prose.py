@@ -401,6 +401,6 @@ def truncation_note(ctx: ReportContext) -> list[str]:
             break
         if out:
             break
-    for item in ctx.published_errors():
-        out.append(ctx.t("method.published_error", **item))
+    for item in ctx.published_errors():  # a sentence of its own: "{document} gives ..."
+        out.append(cap(ctx.t("method.published_error", **item)))
     return out
