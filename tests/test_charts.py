@@ -524,7 +524,26 @@ def test_alt_text_and_axis_labels_use_the_locale(cfg, history):
 def test_one_year_alt_names_the_year_once(cfg):
     hist = pd.DataFrame(history_rows([(2018, {"tot": 3, "kha": 1, "trung_binh": 0, "yeu": 0})]))
     ch = charts.tier_shares_chart(hist, cfg, Translator("vi"), Formatter("vi"))
-    assert "2018–2018" not in ch.alt and "Cơ quan, đơn vị cấp tỉnh, 2018: năm 2018" in ch.alt
+    assert "2018–2018" not in ch.alt and ch.alt.count("2018") == 1, ch.alt
+    assert "Cơ quan, đơn vị cấp tỉnh: có 75,00% xếp hạng Tốt" in ch.alt
+    charts.close(ch)
+
+
+@pytest.mark.parametrize(
+    "lang, series, one", [("vi", "qua các năm", "năm 2024"), ("en", "over the years", "in 2024")]
+)
+def test_one_year_of_data_is_not_called_a_series(cfg, lang, series, one):
+    # Ninh Thuận 2024, its only year: "Hình 1. Tỷ lệ đơn vị theo mức xếp hạng qua các năm."
+    rows = history_rows([(2024, {"tot": 19, "kha": 14, "trung_binh": 1, "yeu": 0})])
+    rows += history_rows([(2024, {"tot": 27, "kha": 36, "trung_binh": 2, "yeu": 0})], "commune")
+    ch = charts.tier_shares_chart(pd.DataFrame(rows), cfg, Translator(lang), Formatter(lang))
+    for text in (ch.caption, ch.alt):
+        assert series not in text and one in text, text
+    charts.close(ch)
+    two = history_rows([(2023, {"tot": 1, "kha": 1}), (2024, {"tot": 2, "kha": 0})])
+    ch = charts.tier_shares_chart(pd.DataFrame(two), cfg, Translator(lang), Formatter(lang))
+    assert series in ch.caption and series in ch.alt
+    charts.close(ch)
 
 
 def test_contrast_ratio_is_wcag():

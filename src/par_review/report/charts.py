@@ -635,6 +635,9 @@ def tier_shares_chart(
     tiers = [x for x in cfg.tier_ids if x in set(history["tier"])] or cfg.tier_ids
     alt_parts, cap_breaks = [], {}
     seg_labels = []
+    # one year of data is no series: the caption and the alt text name that year
+    all_years = sorted({int(y) for y in history["year"].unique()})
+    one_year = all_years[0] if len(all_years) == 1 else None
     for ax, level in zip(axes[:, 0], levels, strict=False):
         h = history[history["level"] == level]
         years = sorted(int(y) for y in h["year"].unique())
@@ -704,7 +707,9 @@ def tier_shares_chart(
         best_share = float(shares.get((best, last), 0.0))
         alt_parts.append(
             t(
-                "charts.tier_shares.alt_level",
+                "charts.tier_shares.alt_level"
+                if one_year is None
+                else "charts.tier_shares.alt_level_one",
                 level=cfg.level_label(level, t.lang),
                 years=_year_range(years[0], last),
                 last=str(last),
@@ -724,7 +729,11 @@ def tier_shares_chart(
         _place_inside_bar(ax, x, b, v, text, colour, width=0.72)
     for y, lab in sorted(cap_breaks.items()):
         alt_parts.append(t("charts.tier_shares.alt_break", text=_break_text(t, y, lab)))
-    caption = t("charts.tier_shares.caption")
+    if one_year is None:
+        caption, alt = t("charts.tier_shares.caption"), t("charts.tier_shares.alt")
+    else:
+        caption = t("charts.tier_shares.caption_one", year=str(one_year))
+        alt = t("charts.tier_shares.alt_one", year=str(one_year))
     if cap_breaks:
         caption += " " + t(
             "charts.tier_shares.caption_break",
@@ -733,7 +742,7 @@ def tier_shares_chart(
     return Chart(
         "tier_shares",
         fig,
-        _sentences([t("charts.tier_shares.alt"), *alt_parts]),
+        _sentences([alt, *alt_parts]),
         caption,
     )
 
