@@ -631,6 +631,66 @@ def test_index_lists_every_province_year_language_with_reasons_in_readers_words(
     assert "http://" not in html and "https://" not in html and "<script" not in html
 
 
+def _index_links(html: str) -> list[tuple[str, str]]:
+    """(href, accessible name) of every link in the index's tables: the link's whole text,
+    visually hidden parts included."""
+    from html.parser import HTMLParser
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.links, self.href, self.text, self.in_table = [], None, [], False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.in_table = True
+            if tag == "a" and self.in_table:
+                self.href, self.text = dict(attrs)["href"], []
+
+        def handle_endtag(self, tag):
+            if tag == "a" and self.href is not None:
+                self.links.append((self.href, " ".join("".join(self.text).split())))
+                self.href = None
+
+        def handle_data(self, data):
+            if self.href is not None:
+                self.text.append(data)
+
+    p = P()
+    p.feed(html)
+    return p.links
+
+
+def test_index_link_names_say_which_province_and_year(project):
+    # a screen reader's list of links read "Tiếng Việt, PDF" for every year: the link's
+    # name did not say which report it opens
+    from par_review.config import load_config
+    from par_review.report.index import write_index
+
+    for year in (2021, 2022):
+        d = project.report_year(year)
+        d.mkdir(parents=True)
+        for name in ("report.vi.html", "report.en.html", "report.vi.pdf", "report.en.pdf"):
+            (d / name).write_text("<html></html>", encoding="utf-8")
+        (d / "downloads" / "vi").mkdir(parents=True)
+        (d / "manifest.json").write_text(
+            json.dumps({"built_at": "2026-02-28T01:00:00+00:00", "languages": ["en", "vi"]}),
+            encoding="utf-8",
+        )
+    write_index(project, {"keys": {}})
+    for lang, page in (("vi", "index.html"), ("en", "index.en.html")):
+        html = (project.reports_root / page).read_text(encoding="utf-8")
+        province = load_config(project.province, project).name(lang)
+        links = [(h, n) for h, n in _index_links(html) if h.startswith(f"{project.province}/")]
+        assert len(links) >= 10, links
+        names = [n for _, n in links]
+        assert len(set(names)) == len(names), names  # no two links of the page sound alike
+        for href, name in links:
+            year = href.split("/")[1]
+            assert province in name and year in name, (href, name)
+        assert 'class="vh"' in html and ".vh{" in html  # heard, not shown twice
+
+
 # ----------------------------------------------------------------------------- imports
 def test_the_build_command_imports_nothing_heavy_until_work_is_needed():
     """A no-op build must stay fast: the CLI and the orchestrator import no data stack."""

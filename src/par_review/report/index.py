@@ -40,6 +40,9 @@ class Row:
     detail: str = ""  # a failed validation's one-line summary (check, unit, value, file, row)
     links: list[tuple[str, str, str | None]] = field(default_factory=list)  # (href, text, hreflang)
     no_raw: bool = False  # published, but its raw data is no longer in data/raw/ (kept as is)
+    # said after each link's text to a screen reader, which may read a link out of its row
+    # ("PDF (Tiếng Việt)" alone does not say which report): " – Tỉnh Khánh Hòa, năm 2025"
+    link_context: str = ""
 
 
 @dataclass
@@ -90,7 +93,7 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
     rows = []
     for y in sorted(years, reverse=True):
         d = p.report_year(y)
-        row = Row(y)
+        row = Row(y, link_context=t("index.link_context", province=cfg.name(lang), year=str(y)))
         metrics = _read_json(d / "metrics.json")
         manifest = _read_json(d / "manifest.json")
         for lvl in metrics.get("levels") or {}:
