@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -689,6 +690,32 @@ def test_index_link_names_say_which_province_and_year(project):
             year = href.split("/")[1]
             assert province in name and year in name, (href, name)
         assert 'class="vh"' in html and ".vh{" in html  # heard, not shown twice
+
+
+def test_index_link_texts_name_only_the_formats_they_link(project):
+    # "Bảng số liệu (XLSX, CSV)" linked tables.xlsx alone
+    from par_review.report.index import write_index
+
+    d = project.report_year(2022)
+    (d / "downloads" / "vi").mkdir(parents=True)
+    (d / "downloads" / "en").mkdir(parents=True)
+    for name in ("report.vi.html", "report.vi.pdf", "report.en.html", "report.en.pdf"):
+        (d / name).write_text("<html></html>", encoding="utf-8")
+    (d / "manifest.json").write_text(
+        json.dumps({"built_at": "2026-02-28T01:00:00+00:00", "languages": ["vi", "en"]}),
+        encoding="utf-8",
+    )
+    write_index(project, {"keys": {}})
+    seen = set()
+    for page in ("index.html", "index.en.html"):
+        html = (project.reports_root / page).read_text(encoding="utf-8")
+        for href, name in _index_links(html):
+            named = set(re.findall(r"\b(XLSX|CSV|PDF)\b", name))
+            ext = href.rsplit(".", 1)[-1].upper()
+            if named:
+                assert named == {ext}, (href, name)
+                seen.add(ext)
+    assert seen == {"XLSX", "PDF"}
 
 
 # ----------------------------------------------------------------------------- imports
