@@ -812,3 +812,39 @@ def test_the_english_satisfaction_sentence_has_one_subject(ctx):
         m = re.search(r": the (.+?) was \d", text)
         assert m, text
         assert "," not in m[1], text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_simulated_national_results_say_so_where_they_are_shown(ctx, merged_2025, lang):
+    # the 2025 PAR INDEX and SIPAS (8/34, 15/34) are demo values (basis "simulated: ...")
+    # and the data-notes page said so, but the report showed them as results
+    import pandas as pd
+
+    from par_review.report.context import make_charts, national_table
+    from par_review.report.prose import national_items
+
+    word = {"vi": "mô phỏng", "en": "simulated"}[lang]
+    c = merged_2025[lang]
+    raw = pd.read_csv(c.paths.national_raw, encoding="utf-8")
+    sim = raw["basis"].astype(str).str.startswith("simulated")
+    sim_years = {int(y) for y in raw.loc[sim, "year"]}
+    assert c.year in sim_years
+    # the results section: every index with a 2025 figure
+    shown = [s for s in national_items(c) if "/34" in s]
+    assert shown and all(word in s for s in shown), shown
+    # the table of the years: the simulated years' rows, and a note under it
+    tb = national_table(c)
+    for row in tb.rows:
+        year = int(re.match(r"\d{4}", row[0].plain)[0])
+        assert (word in row[0].plain) == (year in sim_years), row[0].plain
+    assert any(word in prose_plain(n) for n in tb.notes)
+    # the chart of the ranks: caption and alt text
+    charts = {ch.key: ch for ch in make_charts(c)}
+    ch = charts["national_ranks"]
+    assert word in ch.caption and word in ch.alt
+    # a year of real results says nothing of the kind
+    c22 = ctx(lang)
+    assert not any(word in s for s in national_items(c22))
+    assert all(word not in r[0].plain for r in national_table(c22).rows)
+    assert not national_table(c22).notes

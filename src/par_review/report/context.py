@@ -271,6 +271,22 @@ class ReportContext:
                 years += [int(y) for y in n.get("years") or []]
         return sorted(set(years))
 
+    def simulated_national_years(self) -> list[int]:
+        """Years whose national index results are simulated: a data note (status simulated,
+        kind national) says so, or the raw table's `basis` starts with "simulated"."""
+        years: set[int] = set()
+        for n in self.data_notes():
+            if n.get("status") == "simulated" and n.get("kind") == "national":
+                years |= {int(y) for y in n.get("years") or []}
+        df = self.national
+        if df is not None and not df.empty and {"basis", "year"} <= set(df.columns):
+            sim = df["basis"].astype(str).str.strip().str.lower().str.startswith("simulated")
+            years |= {int(y) for y in df.loc[sim, "year"]}
+        for n in (self.metrics.get("national_indices") or {}).values():
+            if str(n.get("basis") or "").strip().lower().startswith("simulated"):
+                years.add(int(n.get("year") or self.year))
+        return sorted(years)
+
     def published(self) -> dict:
         """`published: {<year>: {document: {vi, en}, date, shares: {level: {tier: pct}}}}`:
         the province's own notice of the year, when the config names it."""
@@ -915,9 +931,14 @@ def national_table(ctx: ReportContext) -> Table | None:
     years = sorted({int(y) for y in df["year"]})
     cols = [head(t("national.col_year"))]
     cols += [head(ctx.cfg.national_index_label(idx, ctx.lang), True) for idx in indices]
+    simulated = set(ctx.simulated_national_years())
     rows = []
     for y in years:
-        row = [Cell(str(y), row_header=True, value=y)]
+        if y in simulated:  # the year says it, in the table and in its downloads
+            label = t("national.simulated_year", year=str(y))
+            row = [Cell(label, row_header=True, value=label)]
+        else:
+            row = [Cell(str(y), row_header=True, value=y)]
         for idx in indices:
             r = df[(df["index"] == idx) & (df["year"] == y)]
             if r.empty:
@@ -934,7 +955,11 @@ def national_table(ctx: ReportContext) -> Table | None:
             text = " · ".join(x for x in (v, rk) if x) or "–"
             row.append(num(text, text if text != "–" else None))
         rows.append(row)
-    return Table("national-indices", t("national.caption"), cols, rows)
+    shown = sorted(simulated & set(years))
+    notes: list[str | Rich] = []
+    if shown:
+        notes.append(t("national.simulated_note", years=ctx.years_text(shown)))
+    return Table("national-indices", t("national.caption"), cols, rows, notes=notes)
 
 
 def components_table(ctx: ReportContext) -> Table | None:
@@ -1053,7 +1078,15 @@ def make_charts(ctx: ReportContext) -> list:
                 )
             )
     if ctx.national is not None and ctx.national["rank"].notna().any():
-        out.append(charts.national_ranks_chart(ctx.national, ctx.cfg, ctx.t, ctx.f))
+        ch = charts.national_ranks_chart(ctx.national, ctx.cfg, ctx.t, ctx.f)
+        drawn = ctx.national[ctx.national["rank"].notna()]
+        if "year" in drawn.columns:
+            drawn = drawn[drawn["year"] <= ctx.year]
+        sim = sorted(set(ctx.simulated_national_years()) & {int(y) for y in drawn["year"]})
+        if sim:
+            note = ctx.t("charts.national.simulated", years=ctx.years_text(sim))
+            ch.caption, ch.alt = f"{ch.caption} {note}", f"{ch.alt} {note}"
+        out.append(ch)
     return out
 
 

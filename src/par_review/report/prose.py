@@ -326,6 +326,7 @@ def national_items(ctx: ReportContext) -> list[str]:
     rankings of the same number of provinces ("10/34 (2025) · 10/63 (2024)" otherwise)."""
     t, f = ctx.t, ctx.f
     out = []
+    simulated = ctx.year in ctx.simulated_national_years()
     for idx, n in (ctx.metrics.get("national_indices") or {}).items():
         name = n.get("label_en" if ctx.lang == "en" else "label") or idx
         value = index_value(ctx, n.get("value"), n.get("unit"))
@@ -362,6 +363,8 @@ def national_items(ctx: ReportContext) -> list[str]:
             s += ", " + t(key, n=f.int(abs(rc)), prev=str(prev))
         elif other_total:
             s += " " + t("results.national_rank_other_total")
+        if simulated:  # a simulated figure says so where it is shown
+            s += "; " + t("results.national_simulated", year=str(ctx.year))
         out.append(sentence(s))
     return out
 
