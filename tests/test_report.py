@@ -848,3 +848,15 @@ def test_simulated_national_results_say_so_where_they_are_shown(ctx, merged_2025
     assert not any(word in s for s in national_items(c22))
     assert all(word not in r[0].plain for r in national_table(c22).rows)
     assert not national_table(c22).notes
+
+
+def test_the_satisfaction_label_follows_the_config_without_a_new_analysis(ctx, metrics_2022):
+    # the analysis step's fingerprint leaves labels out (a wording edit re-renders only the
+    # report), but the sentence took the label from metrics.json: an edited label stayed
+    # old in the rebuilt report
+    m = copy.deepcopy(metrics_2022)
+    m["satisfaction"]["label_en"] = "Stale label, from an old analysis"
+    c = ctx("en", metrics=m)
+    label = c.cfg.targets(2022)["satisfaction"]["label"]["en"]
+    text = satisfaction_paragraph(c)
+    assert "stale label" not in text.lower() and label[1:] in text, text

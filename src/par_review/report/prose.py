@@ -287,7 +287,15 @@ def satisfaction_paragraph(ctx: ReportContext) -> str:
     s = ctx.metrics.get("satisfaction") or {}
     if not s.get("available"):
         return t("results.satisfaction_none", year=str(ctx.year))
-    label = s.get("label_en" if ctx.lang == "en" else "label") or s.get("label") or ""
+    # the label is wording: read from the config as it is now (a label edit re-renders
+    # the report but does not run the analysis again, so metrics.json may hold the old one)
+    conf = ((ctx.cfg.targets(ctx.year).get("satisfaction") or {}).get("label")) or {}
+    label = (
+        (conf.get(ctx.lang) or conf.get("vi") if isinstance(conf, dict) else None)
+        or s.get("label_en" if ctx.lang == "en" else "label")
+        or s.get("label")
+        or ""
+    )
     label = lower_first(label) if label else t("results.satisfaction_default_label")
     common = {
         "label": label,
