@@ -251,10 +251,12 @@ def test_merger_split_rename_end_and_absorbed_predecessors(tmp_path):
             ("s2", "commune", "Phường Tách Hai", 2025, "", "x3"),
             ("r", "commune", "Xã Đổi Tên", 2025, "", "tinh_b:b2"),  # a rename across provinces
             ("n", "commune", "Đặc khu Mới", 2025, "", ""),
+            ("t", "commune", "Ban Mới", 2025, "", "tinh_b:b3"),
         ],
         [
             ("b1", "commune", "Xã Bê Một", 2020, 2024, ""),
             ("b2", "commune", "Xã Bê Hai", 2020, 2024, ""),
+            ("b3", "commune", "Ban Dân tộc tỉnh B", 2020, 2024, ""),  # its name says its province
         ],
     )
     reg = load_registry(d)
@@ -274,6 +276,7 @@ def test_merger_split_rename_end_and_absorbed_predecessors(tmp_path):
     assert reg.relation("m", 2026) == "continued"  # the year after, it is the same unit
     assert reg.lineage_names("m") == ["Xã Một", "Xã Hai", "Xã Bê Một (Tỉnh B)"]
     assert reg.lineage_names("r") == ["Xã Bê Hai (Tỉnh B)"]
+    assert reg.lineage_names("t") == ["Ban Dân tộc tỉnh B"]  # not "… tỉnh B (Tỉnh B)"
     assert [p["province"] for p in reg.lineage("m")] == [None, None, "tinh_b"]
 
 

@@ -597,12 +597,20 @@ def test_merged_units_name_predecessors_of_the_absorbed_province(ctx, metrics_20
                     "unit_name": "Sở Tài nguyên và Môi trường tỉnh Ninh Thuận",
                     "prev_tier": "kha",
                 },
+                {
+                    "unit_id": "ninh_thuan:nt-c",
+                    "province": "ninh_thuan",
+                    "unit_name": "Chi cục Thủy lợi",
+                    "prev_tier": "kha",
+                },
             ],
         }
     ]
     html = render_part(ctx("en", metrics=m), "rankings")
     assert "Merged from" in html
-    assert '<span lang="vi">Sở Tài nguyên và Môi trường tỉnh Ninh Thuận</span>' in html
+    # a name that says its province is not followed by it again; one that does not, is
+    assert '<span lang="vi">Sở Tài nguyên và Môi trường tỉnh Ninh Thuận</span>, Fair' in html
+    assert re.search(r'<span lang="vi">Chi cục Thủy lợi</span> \(Ninh Thuận[^)]*\), Fair', html)
 
 
 # --------------------------------------------------------------------------- the 2025 merger, end to end

@@ -34,6 +34,13 @@ def name_key(text: object) -> str:
     return _SPACE_AROUND_PUNCT.sub(r"\1", nfc(text).translate(_DASHES)).casefold()
 
 
+def names_province(name: object, province_vi: object) -> bool:
+    """Whether a unit's name already says its province ("Sở Tư pháp tỉnh Ninh Thuận" and
+    "Ninh Thuận"): then "(Ninh Thuận)" after it would say it twice."""
+    p = name_key(province_vi)
+    return bool(p) and re.search(rf"(^|\s){re.escape(p)}($|\s)", name_key(name)) is not None
+
+
 def strip_diacritics(text: object) -> str:
     s = unicodedata.normalize("NFD", nfc(text).replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in s if unicodedata.category(ch) != "Mn")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fsutil import load_yaml
-from ..textnorm import loose_key, name_key, nfc
+from ..textnorm import loose_key, name_key, names_province, nfc
 
 RELATIONS = ("continued", "renamed", "merged", "split", "new")
 
@@ -225,7 +225,9 @@ class Registry:
         p = self.resolve(ref)
         name = p.name if p else uid
         if province is not None and province != self.province:
-            name = f"{name} ({self.province_names.get(province) or province})"
+            label = self.province_names.get(province) or province
+            if not names_province(name, label):
+                name = f"{name} ({label})"
         return name
 
     def lineage_names(self, unit_id: str, lang: str = "vi") -> list[str]:
@@ -236,7 +238,8 @@ class Registry:
             name = p["name"]
             if p["province"] is not None:
                 label = self.province_names.get(p["province"]) or p["province"]
-                name = f"{name} ({label})"
+                if not names_province(name, label):
+                    name = f"{name} ({label})"
             out.append(name)
         return out
 

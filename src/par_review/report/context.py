@@ -33,7 +33,7 @@ from ..fsutil import sha256_file
 from ..i18n import Translator
 from ..paths import Paths, simulated_flag  # noqa: F401 (re-exported)
 from ..provenance import code_commit
-from ..textnorm import nfc, vi_name_sort_key
+from ..textnorm import names_province, nfc, vi_name_sort_key
 from . import prose
 from .prose import Part, Rich, cap
 
@@ -222,6 +222,14 @@ class ReportContext:
             return load_config(province, self.paths).name(self.lang)
         except Exception:  # noqa: BLE001 - a missing config still gets a readable name
             return province
+
+    def province_short_vi(self, province: str) -> str:
+        """The province's short Vietnamese name ("Ninh Thuận"), as unit names carry it."""
+        try:
+            cfg = self.cfg if province == self.cfg.id else load_config(province, self.paths)
+            return cfg.short_name("vi")
+        except Exception:  # noqa: BLE001
+            return ""
 
     def province_short(self, province: str) -> str:
         try:
@@ -1371,7 +1379,13 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
                     parts.append(Part("; "))
                 parts.append(ctx.name(p.get("unit_name") or p.get("unit_id")))
                 province = p.get("province")
-                if province and province != ctx.cfg.id:
+                if (
+                    province
+                    and province != ctx.cfg.id
+                    and not names_province(
+                        p.get("unit_name") or "", ctx.province_short_vi(province)
+                    )
+                ):
                     parts.append(Part(f" ({ctx.in_sentence(ctx.province_name(province))})"))
                 if p.get("prev_tier"):
                     parts.append(Part(f", {ctx.tier_label(p.get('prev_tier'))}"))
