@@ -636,6 +636,22 @@ def merged_2025(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_a_pooled_baseline_is_named_in_the_area_table(merged_2025, ctx):
+    """2025's communes are compared with both provinces' 2024 communes pooled: the area
+    table's 2024 column says so (it read 'Năm 2024', as if Khánh Hòa's own)."""
+    from par_review.report.context import areas_table
+
+    for lang, words in (
+        ("vi", "Năm 2024 (Khánh Hòa và Ninh Thuận gộp chung)"),
+        ("en", "2024 (Khánh Hòa and Ninh Thuận pooled)"),
+    ):
+        heads = [col.text for col in areas_table(merged_2025[lang], "commune").columns]
+        assert words in heads, heads
+    same_set = areas_table(ctx("vi"), "commune")  # 2022 against 2021: the province's own
+    assert not any("gộp" in col.text for col in same_set.columns)
+
+
+@pytest.mark.slow
 def test_the_2025_report_states_the_break_and_compares_no_counts(merged_2025):
     c = merged_2025["vi"]
     text = _text(_page(c))

@@ -843,7 +843,13 @@ def areas_table(ctx: ReportContext, level: str) -> Table | None:
         head(t("areas.col_pct"), True),
     ]
     if show_change:
-        cols += [head(t("areas.col_prev_pct", prev=str(prev)), True)]
+        c = prose.comparison(lv)
+        pooled = c["baseline"].get("provinces") or [] if c["basis"] == prose.COMBINED else []
+        if len(pooled) > 1:  # the previous year's mean is of two provinces' units, pooled
+            names = t.join([ctx.province_short(p) for p in pooled])
+            cols += [head(t("areas.col_prev_pct_pooled", prev=str(prev), provinces=names), True)]
+        else:
+            cols += [head(t("areas.col_prev_pct", prev=str(prev)), True)]
         cols += [head(t("areas.col_change"), True)]
     rows = []
     for a in areas.values():
