@@ -716,6 +716,10 @@ def test_index_link_texts_name_only_the_formats_they_link(project):
                 assert named == {ext}, (href, name)
                 seen.add(ext)
     assert seen == {"XLSX", "PDF"}
+    # each page lists its reader's language first (the Vietnamese page led with English)
+    for page, first in (("index.html", "report.vi.html"), ("index.en.html", "report.en.html")):
+        html = (project.reports_root / page).read_text(encoding="utf-8")
+        assert _index_links(html)[0][0].endswith(first), page
 
 
 # ----------------------------------------------------------------------------- imports

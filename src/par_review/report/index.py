@@ -98,7 +98,8 @@ def _section(paths: Paths, state: dict, province: str, lang: str, t: Translator)
         manifest = _read_json(d / "manifest.json")
         for lvl in metrics.get("levels") or {}:
             row.levels.append((_level_label(cfg, lvl, y, lang), _tiers(metrics, lvl, lang)))
-        for code in manifest.get("languages") or []:
+        # the reader's language first, then the others
+        for code in sorted(manifest.get("languages") or [], key=lambda c: c != lang):
             hreflang = None if code == lang else code
             name = t(f"index.lang_{code}") if t.has(f"index.lang_{code}") else code
             for fname, text in ((f"report.{code}.html", "report"), (f"report.{code}.pdf", "pdf")):
