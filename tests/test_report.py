@@ -574,6 +574,21 @@ def test_wording_overrides_from_config_replace_the_locale(ctx):
     assert "UBND cấp huyện đánh giá và xếp hạng" not in para
 
 
+def test_a_movement_count_of_none_is_said_in_words_in_vietnamese(ctx, metrics_2022):
+    """'0 đơn vị tăng mức xếp hạng, 02 đơn vị giảm…' mixed a bare 0 with padded counts; the
+    Vietnamese says 'không có đơn vị tăng mức xếp hạng'. English keeps the digit."""
+    from par_review.report.prose import movement_sentence
+
+    m = copy.deepcopy(metrics_2022)
+    mv = m["levels"]["provincial"]["movements"]
+    mv.update(available=True, up_count=0, down_count=2, same_count=7)
+    vi = movement_sentence(ctx("vi", metrics=m), "provincial")
+    assert "không có đơn vị tăng mức xếp hạng, 02 đơn vị giảm mức xếp hạng, 07 đơn vị" in vi
+    assert not re.search(r"(^|\D)0 đơn vị", vi)
+    en = movement_sentence(ctx("en", metrics=m), "provincial")
+    assert "0 units moved up" in en and "không" not in en
+
+
 def test_merged_units_name_predecessors_of_the_absorbed_province(ctx, metrics_2022):
     m = copy.deepcopy(metrics_2022)
     mv = m["levels"]["provincial"]["movements"]

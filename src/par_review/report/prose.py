@@ -258,12 +258,16 @@ def movement_sentence(ctx: ReportContext, level: str) -> str | None:
         return None
     f = ctx.f
     key = "results.movement" if comparison(lv)["basis"] == SAME_SET else "results.movement_matched"
+
+    def n(x):  # Vietnamese pads counts ("02 đơn vị") and says none in words ("không có đơn vị")
+        return ctx.t("words.zero_count") if x == 0 else f.count(x)
+
     return ctx.t(
         key,
         prev=str(lv.get("previous_year")),
-        up=f.count(mv["up_count"]),
-        down=f.count(mv["down_count"]),
-        same=f.count(mv["same_count"]),
+        up=n(mv["up_count"]),
+        down=n(mv["down_count"]),
+        same=n(mv["same_count"]),
     )
 
 
