@@ -1299,6 +1299,22 @@ def test_one_level_three_tiers_no_tier_column_two_areas(tmp_path):
     assert set(df["level"]) == {"xa"} and df["source_row"].tolist() == [3, 4, 5]
 
 
+def test_a_province_that_requires_its_tier_column_rejects_a_file_without_it(tmp_path):
+    """Khánh Hòa's files carry the tier the province decided: `required_columns: [tier]`
+    makes a file without that column an error naming it, where a province without the key
+    gets its tiers from the bands (above)."""
+    data = one_level_province()
+    data["columns"]["tier"] = ["Xếp loại"]
+    data["required_columns"] = ["tier"]
+    paths = write_province(tmp_path, data, ONE_LEVEL_UNITS)
+    one_level_raw(paths, 2024, [["1", "Xã Bắc Sơn", "55,0", "35,5", "90,5"]])
+    with pytest.raises(InputError) as info:
+        clean_year(2024, paths)
+    exc = info.value
+    assert exc.problem == "missing column" and exc.column == "Xếp loại", str(exc)
+    assert not paths.processed_year(2024).exists()
+
+
 def test_one_level_province_checks_the_area_maximum_and_the_roster(tmp_path):
     paths = write_province(tmp_path, one_level_province(), ONE_LEVEL_UNITS)
     one_level_raw(paths, 2024, [["1", "Xã Bắc Sơn", "55,0", "45,0", "100"]])

@@ -540,6 +540,13 @@ class ProvinceConfig:
     def total_row_labels(self) -> list[str]:
         return list(self.data.get("total_row_labels", []))
 
+    def required_columns(self) -> list[str]:
+        """Columns (`columns:` field names) a raw unit table must have even where they could
+        be derived: `tier` for a province whose files carry the tier it decided (the bands
+        then only check it); without it a file with no tier column gets its tiers from the
+        bands."""
+        return [str(c) for c in self.data.get("required_columns") or []]
+
     # -- targets ----------------------------------------------------------------------
     def targets(self, year: int) -> dict[str, dict]:
         t = self.data.get("targets") or {}

@@ -665,8 +665,15 @@ def parse_unit_table(
     areas = level_areas(cfg, level, year)
     fields = _unit_fields(cfg, areas)
     banded = _bands_configured(cfg, year, level)
-    # the tier may be left out when bands are configured: it is derived from the score
-    required = ["unit_name", "score", *([] if banded else ["tier"]), *[a.column for a in areas]]
+    # the tier may be left out when bands are configured (it is derived from the score),
+    # unless the province's files must carry the tier it decided (`required_columns`)
+    tier_optional = banded and "tier" not in cfg.required_columns()
+    required = [
+        "unit_name",
+        "score",
+        *([] if tier_optional else ["tier"]),
+        *[a.column for a in areas],
+    ]
     header = locate_header(grid, fields, required, year)
     tiers = cfg.tier_lookup()
     tier_labels = " / ".join(t.label("vi") for t in cfg.tiers)
