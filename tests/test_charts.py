@@ -20,6 +20,7 @@ import pandas as pd
 import PIL.Image
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 from par_review.fmt import Formatter
@@ -654,7 +655,41 @@ def test_satisfaction_chart_marks_units_below_target():
     assert "1 đơn vị chưa đạt mục tiêu" in ch.alt and "mục tiêu 83%" in ch.alt
     labels = [x.get_text() for x in ch.figure.axes[0].texts]
     assert "82,10% · chưa đạt" in labels and "88,50% · đạt" in labels
-    assert "Mục tiêu 83%" in labels and "Chỉ số chung 84,53%" in labels
+    assert "Mục tiêu 83%" not in labels  # 1.5 points apart: named in the legend instead
+    legend = [x.get_text() for x in ch.figure.legends[0].get_texts()]
+    assert "Mục tiêu 83%" in legend and "Chỉ số chung 84,53%" in legend
+    charts.close(ch)
+
+
+def test_satisfaction_target_and_overall_lines_far_apart_are_labelled_above_the_plot():
+    ch = charts.satisfaction_chart(SAT, 75.0, Translator("vi"), Formatter("vi"), overall=84.53)
+    labels = [x.get_text() for x in ch.figure.axes[0].texts]
+    assert "Mục tiêu 75%" in labels and "Chỉ số chung 84,53%" in labels
+    legend = {x.get_text() for x in ch.figure.legends[0].get_texts()}
+    assert legend == {"Đạt mục tiêu", "Chưa đạt mục tiêu"}
+    charts.close(ch)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_satisfaction_lines_that_nearly_coincide_are_told_apart_in_the_legend(lang):
+    """2025: target 85%, overall 84,61%: the two lines are 1.5 px apart and their labels,
+    placed either side of them above the plot, met there and read as one text."""
+    t, f = Translator(lang), Formatter(lang)
+    ch = charts.satisfaction_chart(SAT, 85.0, t, f, overall=84.61)
+    target = t("charts.satisfaction.target", value=f.pct(85.0, strip_zeros=True))
+    overall = t("charts.satisfaction.overall", value=f.pct(84.61))
+    above = [x.get_text() for x in ch.figure.axes[0].texts]
+    assert target not in above and overall not in above
+    leg = ch.figure.legends[0]
+    styles = {
+        x.get_text(): (h.get_linestyle(), h.get_linewidth())
+        for x, h in zip(leg.get_texts(), leg.legend_handles, strict=True)
+        if isinstance(h, Line2D)
+    }
+    assert set(styles) == {target, overall}
+    assert styles[target][0] != styles[overall][0]  # dashed against solid
+    items = drawn_texts(ch.figure)
+    assert not overlapping_texts(items) and not texts_crossed_by_lines(ch.figure, items)
     charts.close(ch)
 
 
@@ -674,7 +709,7 @@ def test_satisfaction_bars_start_at_zero_in_their_own_palette():
     assert by_width[82.1].get_hatch() and not by_width[88.5].get_hatch()
     assert "2022" in ch.caption
     leg = {t.get_text() for t in ch.figure.legends[0].get_texts()}
-    assert leg == {"Met the target", "Below the target"}
+    assert leg == {"Met the target", "Below the target", "Target 83%", "Overall 84.53%"}
 
 
 # --------------------------------------------------------------------------- Hình 5

@@ -73,6 +73,8 @@ SAT_MISSED = {"color": "#f3e3d3", "edgecolor": "#8a4b0f", "hatch": "////"}
 SAT_NEUTRAL = {"color": "#7d8b99", "edgecolor": "#7d8b99", "hatch": None}
 TARGET_COLOUR = INK
 OVERALL_COLOUR = "#8a4b0f"
+# target and overall lines closer than this (percentage points) are named in the legend
+CLOSE_LINES_PP = 5.0
 NATIONAL_COLOUR = "#2b5c8a"
 BREAK_COLOUR = "#6b4f8a"
 RC = {
@@ -1036,10 +1038,15 @@ def satisfaction_chart(
                 readable(OVERALL_COLOUR),
             )
         )
+    # Two lines closer than CLOSE_LINES_PP percentage points (2025: target 85%, overall
+    # 84,61%, 1.5 px apart) cannot each carry a label above the plot: the two labels would
+    # meet at the lines and read as one. They are then told apart in the legend, each with a
+    # sample of its line (dashed target, solid overall). Lines further apart keep their
     # labels above the plot: the higher value's label to the right of its line, the lower
-    # value's to the left of its own, so they never meet
+    # value's to the left of its own, so they never meet.
     marks.sort(key=lambda m: m[0])
-    for k, (x, text, colour) in enumerate(marks):
+    close = len(marks) == 2 and abs(marks[1][0] - marks[0][0]) < CLOSE_LINES_PP
+    for k, (x, text, colour) in enumerate([] if close else marks):
         left_side = len(marks) == 2 and k == 0
         ax.annotate(
             text,
@@ -1054,8 +1061,9 @@ def satisfaction_chart(
             color=colour,
             annotation_clip=False,
         )
+    handles, labels = [], []
     if target is not None:
-        handles = [
+        handles += [
             Patch(facecolor=SAT_MET["color"], edgecolor=SAT_MET["edgecolor"]),
             Patch(
                 facecolor=SAT_MISSED["color"],
@@ -1063,11 +1071,18 @@ def satisfaction_chart(
                 hatch=SAT_MISSED["hatch"],
             ),
         ]
-        _legend_below(
-            fig,
-            handles,
-            [t("charts.satisfaction.legend_met"), t("charts.satisfaction.legend_missed")],
-        )
+        labels += [t("charts.satisfaction.legend_met"), t("charts.satisfaction.legend_missed")]
+    if close:
+        handles += [
+            Line2D([], [], color=TARGET_COLOUR, ls=(0, (4, 2.5)), lw=1.5),
+            Line2D([], [], color=OVERALL_COLOUR, ls="-", lw=2.6),
+        ]
+        labels += [
+            t("charts.satisfaction.target", value=f.pct(target, strip_zeros=True)),
+            t("charts.satisfaction.overall", value=f.pct(overall)),
+        ]
+    if handles:
+        _legend_below(fig, handles, labels)
     below = int((vals < target).sum()) if target is not None else 0
     alt = t(
         "charts.satisfaction.alt",
