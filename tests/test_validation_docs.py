@@ -371,3 +371,32 @@ def test_the_cache_key_sees_what_a_check_sees():
     assert docs_digest("khanh_hoa-2022", [("s", "sha2", {"year": 2022}, df)]) != same
     # the site's settings in great_expectations.yml
     assert docs_digest("khanh_hoa-2022", [("s", "sha", {"year": 2022}, df)], b"x") != same
+
+
+def test_every_data_docs_page_carries_the_simulated_data_notice(site):
+    """Every other report page says the demo data is simulated; the Data Docs did not."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 1
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        body = text[text.index("<body") :]
+        band = re.search(r'<div class="par-simulated-band" role="note">(.*?)</div>', body, re.S)
+        assert band, page
+        assert '<span lang="vi">DỮ LIỆU MÔ PHỎNG' in band.group(1), page
+        assert '<span lang="en">SIMULATED DATA' in band.group(1), page
+        assert band.start() < body.index("<nav"), page  # the first thing on the page
+    css = (site / "static" / "par" / "par-a11y.css").read_text(encoding="utf-8")
+    assert ".par-simulated-band" in css
+
+
+def test_the_notice_is_escaped_idempotent_and_absent_for_real_data():
+    from par_review.validation.datadocs import simulated_html
+
+    page = '<html><head></head><body class="x"><nav></nav></body></html>'
+    out = simulated_html(page, {"en": "SIMULATED <data>", "vi": "MÔ PHỎNG & thử"})
+    assert out.index('<span lang="vi">MÔ PHỎNG &amp; thử</span>') < out.index(
+        '<span lang="en">SIMULATED &lt;data&gt;</span>'
+    )
+    assert out.startswith('<html><head></head><body class="x">\n<div class="par-simulated-band"')
+    assert simulated_html(out, {"en": "again"}) == out
+    assert simulated_html(page, {}) == page

@@ -14,6 +14,10 @@ for the dark Bootstrap that is not loaded) switched off, and two files of ours, 
 (darker link, tab and button colours reaching 4.5:1) and `par-a11y.js` (names for the filter
 controls that bootstrap-table draws), linked from every page.
 
+When the province's data is simulated, every page opens with the same notice as every other
+report page ("DỮ LIỆU MÔ PHỎNG — ..." / "SIMULATED DATA — ..."), written into the HTML by
+`simulated_html()` and styled by `par-a11y.css`: text in the page, nothing fetched.
+
 Refresh the vendored files (needs the npm client and the npm registry):
 
     python -m par_review.validation.datadocs --vendor
@@ -24,6 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import html
+import json
 import os
 import re
 import shutil
@@ -31,6 +37,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +121,16 @@ def is_external(url: str) -> bool:
     return bool(_EXTERNAL.match(url)) and not url.lower().startswith("file:")
 
 
-def build_data_docs(ctx: Any, result_ids: list, suite_names: list[str], target: Path) -> Path:
+def build_data_docs(
+    ctx: Any,
+    result_ids: list,
+    suite_names: list[str],
+    target: Path,
+    notice: Mapping[str, str] | None = None,
+) -> Path:
     """Build the Data Docs of one run (its validation results and suites) into `target`,
-    offline. The folder is staged and swapped in whole."""
+    offline, each page opening with `notice` ({lang: text}: the simulated-data mark) when
+    given. The folder is staged and swapped in whole."""
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
@@ -145,7 +159,7 @@ def build_data_docs(ctx: Any, result_ids: list, suite_names: list[str], target: 
         )
         ids = [*result_ids, *(ExpectationSuiteIdentifier(name=n) for n in suite_names)]
         builder.build(resource_identifiers=ids, build_index=True)
-        make_offline(staging)
+        make_offline(staging, notice)
         swap_dir(staging, target)
     finally:
         if staging.exists():
@@ -167,7 +181,6 @@ def docs_digest(run_name: str, inputs: list, site_config: bytes = b"") -> str:
     it); `site_config`: the bytes of great_expectations.yml (the site's settings). Same
     digest: the same site."""
     import hashlib
-    import json
 
     import great_expectations as gx
     import pandas as pd
@@ -205,7 +218,13 @@ def _copy_tree(src: Path, dest: Path) -> None:
 
 
 def build_data_docs_cached(
-    ctx: Any, paths: Any, run_name: str, runs: list, inputs: list, target: Path
+    ctx: Any,
+    paths: Any,
+    run_name: str,
+    runs: list,
+    inputs: list,
+    target: Path,
+    notice: Mapping[str, str] | None = None,
 ) -> tuple[Path, bool]:
     """The Data Docs of one run into `target`: copied from build/cache/datadocs/<digest>/
     when a site of the same inputs was rendered before (`docs_digest`), else rendered by GX
@@ -213,7 +232,11 @@ def build_data_docs_cached(
     offline, and kept in the cache. Returns (index.html, whether it was rendered)."""
     target = Path(target)
     yml = paths.validation / "gx" / "great_expectations.yml"
-    digest = docs_digest(run_name, inputs, yml.read_bytes() if yml.is_file() else b"")
+    digest = docs_digest(
+        run_name,
+        inputs,
+        (yml.read_bytes() if yml.is_file() else b"") + _notice_key(notice),
+    )
     # the preview keeps its own (it writes only under build/preview)
     own = os.environ.get("PAR_REVIEW_CACHE")
     cache = Path(own).joinpath(CACHE_DIR[-1]) if own else paths.build.joinpath(*CACHE_DIR)
@@ -230,7 +253,7 @@ def build_data_docs_cached(
                 shutil.rmtree(staging, ignore_errors=True)
         os.utime(hit)  # recently used
         return target / "index.html", False
-    _render(ctx, runs, target)
+    _render(ctx, runs, target, notice)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=cache))
     try:
@@ -255,7 +278,7 @@ def _prune_cache(cache: Path) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _render(ctx: Any, runs: list, target: Path) -> None:
+def _render(ctx: Any, runs: list, target: Path, notice: Mapping[str, str] | None = None) -> None:
     """Render the run's results with GX's site builder: they go into the (in-memory) results
     store for the builder to read, and are taken out again afterwards."""
     from great_expectations.data_context.types.resource_identifiers import (
@@ -279,15 +302,16 @@ def _render(ctx: Any, runs: list, target: Path) -> None:
                 expectation_suite_identifier=suite_id,
             )
             keys.append(key)
-        build_data_docs(ctx, keys, [name for name, _, _ in runs], target)
+        build_data_docs(ctx, keys, [name for name, _, _ in runs], target, notice)
     finally:
         for key in keys:  # the in-memory store must not grow with every run
             with contextlib.suppress(Exception):
                 store.remove_key(key)
 
 
-def make_offline(site: Path) -> None:
-    """Rewrite the site so that opening it makes no network request."""
+def make_offline(site: Path, notice: Mapping[str, str] | None = None) -> None:
+    """Rewrite the site so that opening it makes no network request; with `notice`
+    ({lang: text}), every page opens with it (`simulated_html`)."""
     vendor = site / "static" / "vendor"
     for rel in sorted({v for files in VENDORED.values() for v in files.values()}):
         src = ASSETS / rel
@@ -317,6 +341,8 @@ def make_offline(site: Path) -> None:
         )
         new = _fix_static_paths(new, page, site)
         new = accessible_html(new, Path(os.path.relpath(own, page.parent)).as_posix())
+        if notice:
+            new = simulated_html(new, notice)
         if new != text:
             page.write_text(new, encoding="utf-8")
     for css in sorted(site.rglob("*.css")):
@@ -482,6 +508,27 @@ def accessible_html(text: str, own_rel: str) -> str:
         js = f'<script src="{own_rel}/par-a11y.js"></script>\n'
         text = re.sub(r"</body>", lambda m: js + m.group(0), text, count=1, flags=re.I)
     return text
+
+
+NOTICE_CLASS = "par-simulated-band"
+
+
+def _notice_key(notice: Mapping[str, str] | None) -> bytes:
+    return json.dumps(dict(notice or {}), sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def simulated_html(text: str, notice: Mapping[str, str]) -> str:
+    """`text` (a Data Docs page) opening with the simulated-data notice, one line per
+    language ({lang: text}, each marked with its `lang`, English last: the pages are
+    English), as the first thing in <body>. Idempotent."""
+    if NOTICE_CLASS in text or not notice:
+        return text
+    langs = sorted(notice, key=lambda lang: lang == "en")
+    parts = " · ".join(
+        f'<span lang="{html.escape(lang)}">{html.escape(notice[lang])}</span>' for lang in langs
+    )
+    band = f'\n<div class="{NOTICE_CLASS}" role="note">{parts}</div>'
+    return re.sub(r"<body\b[^>]*>", lambda m: m.group(0) + band, text, count=1, flags=re.I)
 
 
 def external_references(site: Path) -> list[str]:

@@ -560,7 +560,15 @@ def validate_tables(
         out = Path(out_dir) if out_dir else paths.work_year(year)
         from .datadocs import build_data_docs_cached
 
-        build_data_docs_cached(ctx, paths, f"{province}-{year}", runs, docs_key, out / DOCS_DIR)
+        build_data_docs_cached(
+            ctx,
+            paths,
+            f"{province}-{year}",
+            runs,
+            docs_key,
+            out / DOCS_DIR,
+            notice=simulated_notice(cfg, paths),
+        )
         report.data_docs = f"{DOCS_DIR}/index.html"
         report.data_docs_at = paths.rel(out / DOCS_DIR / "index.html")
     if only is None:  # a whole year: is its raw data a copy of the year before's?
@@ -570,6 +578,18 @@ def validate_tables(
         out = Path(out_dir) if out_dir else paths.work_year(year)
         write_text_atomic(out / VALIDATION_JSON, report.to_json())
     return report
+
+
+def simulated_notice(cfg: ProvinceConfig, paths: Paths) -> dict[str, str] | None:
+    """The simulated-data mark of every report page ({lang: text}, in the province's report
+    languages and English), for the Data Docs; None when the data is not simulated."""
+    from ..i18n import Translator
+    from ..paths import simulated_flag
+
+    if simulated_flag(paths) is None:
+        return None
+    langs = list(dict.fromkeys([*cfg.report_languages, "en"]))
+    return {lang: Translator(lang)("simulated.running") for lang in langs}
 
 
 def gate(report: ValidationReport) -> None:
