@@ -235,7 +235,14 @@ def national_frame():
 SAT = pd.DataFrame({"unit_name": ["Sở A", "Sở B", "Sở C"], "satisfaction_pct": [88.5, 82.1, 83.0]})
 
 
-def _report_charts(paths, year: int, tmp_path_factory, langs=("vi", "en")) -> dict:
+def _report_charts(
+    paths, year: int, tmp_path_factory, langs=("vi", "en"), width: float | None = None
+) -> dict:
+    """The charts of the report of `year`; `width`: drawn that many inches wide (the phone
+    rendering), inside `charts.figure_width`."""
+    if width is not None:
+        with charts.figure_width(width):
+            return _report_charts(paths, year, tmp_path_factory, langs)
     from par_review.metrics.compute import compute_metrics
     from par_review.report.context import build_context, make_charts
 
@@ -266,9 +273,15 @@ def demo_charts(demo_processed, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def merger_charts(demo_processed, tmp_path_factory):
-    """Every chart the 2025 report draws (the year of the merger), in both languages: on a
-    copy of the cleaned demo, with the absorbed province's 2024 cleaned as its baseline."""
+def demo_phone_charts(demo_processed, tmp_path_factory):
+    """The 2022 charts as the HTML shows them on a phone (`PHONE_WIDTH_IN` wide)."""
+    return _report_charts(demo_processed, 2022, tmp_path_factory, width=charts.PHONE_WIDTH_IN)
+
+
+@pytest.fixture(scope="module")
+def merger_paths(demo_processed, tmp_path_factory):
+    """A copy of the cleaned demo, with the absorbed province's 2024 cleaned as the 2025
+    baseline."""
     from par_review.clean.tables import clean_year
     from par_review.config import load_config
     from par_review.paths import Paths
@@ -279,7 +292,19 @@ def merger_charts(demo_processed, tmp_path_factory):
     cfg = load_config(paths.province, paths)
     for prov in getattr(cfg, "baseline_provinces", lambda _y: [])(2025):
         clean_year(2024, paths.of(prov))
-    return _report_charts(paths, 2025, tmp_path_factory)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def merger_charts(merger_paths, tmp_path_factory):
+    """Every chart the 2025 report draws (the year of the merger), in both languages."""
+    return _report_charts(merger_paths, 2025, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def merger_phone_charts(merger_paths, tmp_path_factory):
+    """The 2025 charts as the HTML shows them on a phone."""
+    return _report_charts(merger_paths, 2025, tmp_path_factory, width=charts.PHONE_WIDTH_IN)
 
 
 @pytest.fixture(scope="module")
@@ -344,18 +369,22 @@ SYN = [
 @pytest.fixture(
     params=[("demo", *p) for p in ALL]
     + [("merger", *p) for p in ALL]
+    + [("demo_phone", *p) for p in ALL]
+    + [("merger_phone", *p) for p in ALL]
     + [("synthetic", *p) for p in SYN]
     + [("tinh_mau", "vi", k) for k in ("tier_shares", "score_distribution", "movement", "areas")],
     ids=str,
 )
-def any_chart(request, demo_charts, merger_charts, synthetic_charts, tinh_mau_charts):
+def any_chart(request, synthetic_charts, tinh_mau_charts):
     src, lang, key = request.param
     pool = {
-        "demo": demo_charts,
-        "merger": merger_charts,
-        "synthetic": synthetic_charts,
-        "tinh_mau": tinh_mau_charts,
-    }[src]
+        "demo": lambda: request.getfixturevalue("demo_charts"),
+        "merger": lambda: request.getfixturevalue("merger_charts"),
+        "demo_phone": lambda: request.getfixturevalue("demo_phone_charts"),
+        "merger_phone": lambda: request.getfixturevalue("merger_phone_charts"),
+        "synthetic": lambda: synthetic_charts,
+        "tinh_mau": lambda: tinh_mau_charts,
+    }[src]()
     assert (lang, key) in pool, f"the {src} data did not draw {key} ({lang})"
     return pool[(lang, key)]
 
@@ -372,11 +401,15 @@ def test_no_line_runs_through_a_label(any_chart):
 def test_every_text_inside_the_figure_and_legible_on_a_phone(any_chart):
     fig = any_chart.figure
     assert fig.get_figwidth() <= charts.WIDTH_IN
+    phone = fig.get_figwidth() <= charts.PHONE_WIDTH_IN
     w, h = fig.get_figwidth() * fig.dpi, fig.get_figheight() * fig.dpi
     for t, bb in audit(any_chart)["items"]:
         assert t.get_fontsize() >= charts.MIN_FONT_PT, t.get_text()
         # scaled to a 390 px screen, a letter stays at least 7.5 px tall
         assert t.get_fontsize() / 72 * 390 / fig.get_figwidth() >= 7.5
+        if phone:  # the HTML's phone rendering: at least 11 px on a phone's 366 px column
+            px = t.get_fontsize() / 72 * charts.PHONE_COLUMN_PX / fig.get_figwidth()
+            assert px >= charts.PHONE_MIN_PX, (t.get_text(), px)
         assert bb.x0 >= -1 and bb.y0 >= -1 and bb.x1 <= w + 1 and bb.y1 <= h + 1, t.get_text()
 
 
@@ -389,6 +422,15 @@ def test_png_is_deterministic_after_the_checks(any_chart):
     a = audit(any_chart)
     assert a["png"][:8] == b"\x89PNG\r\n\x1a\n"
     assert a["png_after"] == a["png"]
+
+
+def test_the_phone_rendering_is_phone_wide(demo_phone_charts, merger_phone_charts):
+    """On a 390 px phone the 6.5 in chart's 9 pt text was 7 px; the phone rendering is
+    4 in wide, so the same text is 11.4 px."""
+    for ch in [*demo_phone_charts.values(), *merger_phone_charts.values()]:
+        assert ch.figure.get_figwidth() == charts.PHONE_WIDTH_IN
+        assert 9 / 72 * charts.PHONE_COLUMN_PX / ch.figure.get_figwidth() >= charts.PHONE_MIN_PX
+    assert charts.width_in() == charts.WIDTH_IN  # the context is left as it was
 
 
 def test_demo_captions_name_the_year_and_alts_start_properly(demo_charts, merger_charts):

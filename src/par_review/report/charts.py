@@ -17,8 +17,9 @@ canvas, drawn inside `theme()` (a `matplotlib.rc_context`). In JupyterLab `chart
 (or `chart` itself) displays inline with whatever backend the kernel uses.
 
 Readability rules every chart follows (tests/test_charts.py checks them on the demo data):
-- every text is at least `MIN_FONT_PT` on a figure `WIDTH_IN` wide, so that the PNG scaled
-  to a 390 px phone screen still shows letters of about 7.5 px;
+- every text is at least `MIN_FONT_PT` on a figure `WIDTH_IN` wide (the PDF); the HTML
+  shows phones the chart drawn `PHONE_WIDTH_IN` wide, where the same sizes are at least
+  `PHONE_MIN_PX` px on a 390 px screen;
 - every text has a contrast of at least 4.5:1 with what is behind it (`contrast_ratio`,
   WCAG 2.1 relative luminance); labels on coloured segments pick their colour with
   `label_colour`;
@@ -34,6 +35,8 @@ import struct
 import textwrap
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 
@@ -56,8 +59,14 @@ from ..i18n import Translator
 
 DPI = 150
 PNG_COMPRESSION = 4  # zlib level (of 9): twice as fast as 6, 5 % larger
-WIDTH_IN = 6.5  # the printed column width; on a phone the PNG is scaled to ~390 px
-MIN_FONT_PT = 9.0  # 9 pt at 6.5 in scaled to 390 px is 7.5 px
+WIDTH_IN = 6.5  # the printed column width (the PDF, and the HTML on a wider screen)
+MIN_FONT_PT = 9.0  # 9 pt at 6.5 in scaled to 390 px is 7.5 px: too small for a phone, so
+# the HTML also carries each chart drawn PHONE_WIDTH_IN wide, for screens up to 40rem (a
+# <picture> source; print never picks it): 9 pt at 4 in on a phone's 366 px column is 11.4 px
+PHONE_WIDTH_IN = 4.0
+PHONE_COLUMN_PX = 366  # a 390 px screen less the page's padding (2 x 0.8rem at 14 px)
+PHONE_MIN_PX = 11.0
+_WIDTH_IN: ContextVar[float] = ContextVar("par_review_chart_width_in", default=WIDTH_IN)
 MIN_CONTRAST = 4.5
 INK = "#1d2733"  # text
 MUTED = "#4a5561"  # secondary text (7.5:1 on white)
@@ -138,6 +147,22 @@ class Chart:
 
     def _repr_png_(self) -> bytes:  # a Chart shows itself in a notebook, any backend
         return png_bytes(self)
+
+
+@contextmanager
+def figure_width(inches: float):
+    """Charts drawn inside are `inches` wide (the phone rendering: `PHONE_WIDTH_IN`); the
+    heights, font sizes and dpi stay, so the texts are larger relative to the figure."""
+    token = _WIDTH_IN.set(float(inches))
+    try:
+        yield
+    finally:
+        _WIDTH_IN.reset(token)
+
+
+def width_in() -> float:
+    """The width of the charts drawn now (`figure_width`), in inches."""
+    return _WIDTH_IN.get()
 
 
 def theme():
@@ -341,6 +366,15 @@ def _break_text(t: Translator, year: int, label: str | None) -> str:
 
 
 # -- layout helpers -----------------------------------------------------------------------
+def _fit(text: str, chars: int) -> str:
+    """`text` as it is on a figure of the printed width; wrapped at `chars` on a narrower
+    one (the phone rendering), where a title beside another or beside long labels would
+    run out of room."""
+    if width_in() >= WIDTH_IN:
+        return text
+    return textwrap.fill(text, chars, break_long_words=False)
+
+
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -363,7 +397,7 @@ GAP_H = 2 * PAD_H  # px between what surrounds two panels one above the other
 def _new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, grid="both", **kw):
     """A figure of `nrows` x `ncols` panels, gridlines along `grid` ("x", "y" or "both"),
     laid out later by `_freeze`."""
-    fig = ChartFigure(figsize=(WIDTH_IN, height), dpi=DPI)
+    fig = ChartFigure(figsize=(width_in(), height), dpi=DPI)
     FigureCanvasAgg(fig)
     with mpl.rc_context({"axes.grid.axis": grid}):  # set before any tick exists: cheaper
         axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
@@ -680,7 +714,7 @@ def tier_shares_chart(
         ax.set_ylabel(t("charts.share"))
         ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
         # the break: a line in the empty slot, its label in a strip above the 100% line
-        slot_px = (WIDTH_IN - 1.0) * DPI / slot  # estimate: the y labels take about an inch
+        slot_px = (width_in() - 1.0) * DPI / slot  # estimate: the y labels take about an inch
         placed, lines = [], 0
         for y, lab in brk.items():
             x = xs[years.index(y)] - 1
@@ -881,9 +915,10 @@ def movement_chart(
     order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     n = max(len(levels), 1)
-    ncols = 2 if n == 2 else 1
+    # two levels side by side; one above the other on a narrow (phone) figure
+    ncols = 2 if n == 2 and width_in() >= WIDTH_IN else 1
     nrows = int(np.ceil(n / ncols))
-    side = (WIDTH_IN - 0.3) / ncols
+    side = (width_in() - 0.3) / ncols
     fig, axes = _new_figure(
         nrows, ncols, height=min(side, 4.2 if ncols > 1 else 3.7) * nrows + 0.55
     )
@@ -973,7 +1008,11 @@ def satisfaction_chart(
     s = sat.sort_values(["satisfaction_pct", "unit_name"], ascending=[False, True]).reset_index(
         drop=True
     )
-    names = [textwrap.fill(str(nm), 24, break_long_words=False) for nm in s["unit_name"]]
+    narrow = width_in() < WIDTH_IN  # the phone rendering: shorter name lines, fewer ticks
+    names = [
+        textwrap.fill(str(nm), 18 if narrow else 24, break_long_words=False)
+        for nm in s["unit_name"]
+    ]
     lines = max((nm.count("\n") + 1 for nm in names), default=1)
     row = 0.24 if lines == 1 else 0.38
     fig, axes = _new_figure(1, 1, height=max(2.4, row * len(s) + 1.45), grid="x")
@@ -1000,7 +1039,7 @@ def satisfaction_chart(
     ax.set_yticks(ys, names)
     ax.set_ylim(len(s) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.xaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.xaxis.set_major_locator(FixedLocator([0, 50, 100] if narrow else [0, 25, 50, 75, 100]))
     ax.xaxis.set_major_formatter(_pct_axis(f))
     ax.set_xlabel(t("charts.satisfaction.x"))
     # the values, in a column right of the plot (no line can cross them)
@@ -1250,10 +1289,13 @@ def national_ranks_chart(
                             ax, x=r["year"] - 0.5, colour=BREAK_COLOUR, ls=(0, (4, 2)), lw=1.2
                         )
                         ax.set_title(
-                            t(
-                                "charts.national.total_change",
-                                year=str(int(r["year"])),
-                                total=f.int(total_of(r)) if total_of(r) is not None else "–",
+                            _fit(
+                                t(
+                                    "charts.national.total_change",
+                                    year=str(int(r["year"])),
+                                    total=f.int(total_of(r)) if total_of(r) is not None else "–",
+                                ),
+                                16,
                             ),
                             loc="right",
                             fontsize=9,
@@ -1278,7 +1320,7 @@ def national_ranks_chart(
         ax.set_xticks(all_years, [str(y) for y in all_years])
         if all_years:
             ax.set_xlim(all_years[0] - 0.5, all_years[-1] + 0.5)
-        ax.set_title(cfg.national_index_label(idx, t.lang), loc="left")
+        ax.set_title(_fit(cfg.national_index_label(idx, t.lang), 16), loc="left")
         ax.set_ylabel(t("charts.national.y_short"))
         last = d[-1]
         parts.append(
@@ -1360,7 +1402,10 @@ def areas_chart(
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     rows = [len(a[a["level"] == lv]) for lv in levels]
     names = {
-        r.Index: textwrap.fill(str(r.label), 26, break_long_words=False) for r in a.itertuples()
+        r.Index: textwrap.fill(
+            str(r.label), 26 if width_in() >= WIDTH_IN else 18, break_long_words=False
+        )
+        for r in a.itertuples()
     }
     lines = max((nm.count("\n") + 1 for nm in names.values()), default=1)
     row = 0.26 if lines == 1 else 0.4
@@ -1395,7 +1440,7 @@ def areas_chart(
         ax.xaxis.set_major_formatter(_pct_axis(f))
         ax.grid(axis="y", visible=False)
         ax.tick_params(axis="y", labelsize=9)
-        ax.set_title(_cap(cfg.level_label(level, t.lang)), loc="left")
+        ax.set_title(_fit(_cap(cfg.level_label(level, t.lang)), 20), loc="left")
         for i, v in enumerate(d["mean_pct"].astype(float)):
             ax.annotate(
                 f.pct(v),

@@ -1109,15 +1109,20 @@ def charts_data(ctx: ReportContext) -> dict:
 
     from . import charts
 
+    def uri(ch) -> str:
+        return "data:image/png;base64," + base64.b64encode(charts.png_bytes(ch)).decode("ascii")
+
+    # each chart twice: at the printed column width (the PDF, wider screens) and narrower,
+    # for phones (a <picture> source), where the same point sizes read larger
+    with charts.figure_width(charts.PHONE_WIDTH_IN):
+        phone = {}
+        for ch in make_charts(ctx):
+            phone[ch.key] = uri(ch)
+            charts.close(ch)
     figures = []
     for ch in make_charts(ctx):
         figures.append(
-            {
-                "src": "data:image/png;base64,"
-                + base64.b64encode(charts.png_bytes(ch)).decode("ascii"),
-                "alt": ch.alt,
-                "caption": ch.caption,
-            }
+            {"src": uri(ch), "src_phone": phone.get(ch.key), "alt": ch.alt, "caption": ch.caption}
         )
         charts.close(ch)
     return {
