@@ -357,7 +357,10 @@ STEPS: tuple[Step, ...] = (
         "validate",
         "20_validate.ipynb",
         False,
-        (*COMMON, "validation", "clean", "rawdata", "assets/datadocs"),
+        # i18n: the Data Docs' simulated-data notice (its wording, in the locales, is left
+        # out: a wording edit re-renders the reports only; the notice follows it when the
+        # year is next validated)
+        (*COMMON, "validation", "clean", "rawdata", "assets/datadocs", "i18n.py"),
         _params,
         _validate_inputs,
         _validate_outputs,
