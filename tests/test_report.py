@@ -574,6 +574,19 @@ def test_wording_overrides_from_config_replace_the_locale(ctx):
     assert "UBND cấp huyện đánh giá và xếp hạng" not in para
 
 
+def test_the_report_has_phone_charts_and_the_preview_skips_them(ctx, monkeypatch):
+    """Every chart has a phone-width drawing for the page's <picture>; the live preview's
+    kernel (PAR_REVIEW_PHONE_CHARTS=0) draws the wide one only, in half the time."""
+    from par_review.report.context import charts_data
+
+    figures = charts_data(ctx("vi"))["figures"]
+    assert figures and all(f["src_phone"] and f["src_phone"] != f["src"] for f in figures)
+    monkeypatch.setenv("PAR_REVIEW_PHONE_CHARTS", "0")
+    wide_only = charts_data(ctx("vi"))["figures"]
+    assert [f["src"] for f in wide_only] == [f["src"] for f in figures]
+    assert not any(f["src_phone"] for f in wide_only)
+
+
 def test_a_movement_count_of_none_is_said_in_words_in_vietnamese(ctx, metrics_2022):
     """'0 đơn vị tăng mức xếp hạng, 02 đơn vị giảm…' mixed a bare 0 with padded counts; the
     Vietnamese says 'không có đơn vị tăng mức xếp hạng'. English keeps the digit."""

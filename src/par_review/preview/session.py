@@ -233,8 +233,10 @@ class Session:
     def _worker(self) -> Worker:
         if self.worker is None:
             # caches too go under build/preview (the Data Docs cache: validation/datadocs.py)
-            cache = {"PAR_REVIEW_CACHE": str(self.home / "cache")}
-            self.worker = Worker(self.paths.notebooks, self.paths.root, env=cache)
+            # and its pages skip the phone-width charts (a wording edit shows in half the
+            # time; the published report has them)
+            env = {"PAR_REVIEW_CACHE": str(self.home / "cache"), "PAR_REVIEW_PHONE_CHARTS": "0"}
+            self.worker = Worker(self.paths.notebooks, self.paths.root, env=env)
         if not self.worker.km:
             self.kernels_started += 1
         return self.worker

@@ -16,6 +16,7 @@ inputs give the same bytes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -1113,12 +1114,14 @@ def charts_data(ctx: ReportContext) -> dict:
         return "data:image/png;base64," + base64.b64encode(charts.png_bytes(ch)).decode("ascii")
 
     # each chart twice: at the printed column width (the PDF, wider screens) and narrower,
-    # for phones (a <picture> source), where the same point sizes read larger
-    with charts.figure_width(charts.PHONE_WIDTH_IN):
-        phone = {}
-        for ch in make_charts(ctx):
-            phone[ch.key] = uri(ch)
-            charts.close(ch)
+    # for phones (a <picture> source), where the same point sizes read larger; the live
+    # preview (PAR_REVIEW_PHONE_CHARTS=0) draws the wide one only: half the charts' time
+    phone = {}
+    if os.environ.get("PAR_REVIEW_PHONE_CHARTS", "1") != "0":
+        with charts.figure_width(charts.PHONE_WIDTH_IN):
+            for ch in make_charts(ctx):
+                phone[ch.key] = uri(ch)
+                charts.close(ch)
     figures = []
     for ch in make_charts(ctx):
         figures.append(
