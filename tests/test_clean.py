@@ -488,6 +488,8 @@ def test_a_missing_area_column_names_each_heading_once(project, cfg):
     assert exc.problem == "missing column" and exc.column == "Cải cách thể chế"
     heads = exc.expected.removeprefix("a column headed ").split(" / ")
     assert "'Cải cách thể chế'" in heads and len(heads) == len(set(heads)), exc.expected
+    heads_vi = exc.expected_vi.removeprefix("một cột có tiêu đề ").split(" / ")
+    assert heads_vi == heads, exc.expected_vi  # the Vietnamese line names each once too
 
 
 def test_error_score_not_a_number(project, cfg):

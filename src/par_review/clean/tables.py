@@ -202,7 +202,7 @@ def locate_header(
                 column=fields[f][0],
                 found=[lab for lab in labels if lab],
                 expected=f"a column headed {_headings(fields[f], 4)}",
-                expected_vi=f"một cột có tiêu đề {' / '.join(repr(a) for a in fields[f][:4])}",
+                expected_vi=f"một cột có tiêu đề {_headings(fields[f], 4)}",
             )
         _check_title_year(grid, i, year)
         last = i + 1 if two_rows else i
@@ -350,7 +350,7 @@ def _headings(aliases: list[str], n: int) -> str:
     label and an alias that differ only in case or Unicode form are one heading)."""
     seen: dict[str, str] = {}
     for a in aliases:
-        seen.setdefault(nfc(str(a)).casefold().strip(), nfc(str(a)))
+        seen.setdefault(name_key(a), nfc(a))
     return " / ".join(repr(a) for a in list(seen.values())[:n])
 
 
@@ -602,7 +602,7 @@ def _check_roster(
     grid: Grid,
     header: Header,
     registry_file: str,
-    level_vi: str | None = None,
+    level_vi: str,
 ) -> None:
     """The table must hold every unit the registry lists for the year and level (`level_vi`:
     its name in Vietnamese, from the config)."""
@@ -622,7 +622,7 @@ def _check_roster(
         found_vi=f"{len(records)} đơn vị",
         expected=f"{len(roster)} units, one row each ({registry_file}, valid in {year})",
         problem_vi=f"bảng có {len(records)} đơn vị; danh mục có {len(roster)} "
-        f"{level_vi or f'đơn vị cấp {level!r}'} năm {year} (thiếu: {names})",
+        f"{level_vi} năm {year} (thiếu: {names})",
         expected_vi=f"{len(roster)} đơn vị, mỗi đơn vị một dòng ({registry_file}, còn hiệu lực "
         f"năm {year})",
     )
