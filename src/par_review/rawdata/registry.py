@@ -225,10 +225,14 @@ class Registry:
         p = self.resolve(ref)
         name = p.name if p else uid
         if province is not None and province != self.province:
-            label = self.province_names.get(province) or province
-            if not names_province(name, label):
-                name = f"{name} ({label})"
+            name = self._with_province(name, province)
         return name
+
+    def _with_province(self, name: str, province: str) -> str:
+        """A unit of another province named with it ("Xã Phước Dinh (Ninh Thuận)"), unless
+        its name says it already ("Sở Tư pháp tỉnh Ninh Thuận")."""
+        label = self.province_names.get(province) or province
+        return name if names_province(name, label) else f"{name} ({label})"
 
     def lineage_names(self, unit_id: str, lang: str = "vi") -> list[str]:
         """The predecessors' names for the report's "Hợp nhất từ" / "Formed from" column; a
@@ -237,9 +241,7 @@ class Registry:
         for p in self.lineage(unit_id):
             name = p["name"]
             if p["province"] is not None:
-                label = self.province_names.get(p["province"]) or p["province"]
-                if not names_province(name, label):
-                    name = f"{name} ({label})"
+                name = self._with_province(name, p["province"])
             out.append(name)
         return out
 

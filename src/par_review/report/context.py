@@ -224,18 +224,12 @@ class ReportContext:
         except Exception:  # noqa: BLE001 - a missing config still gets a readable name
             return province
 
-    def province_short_vi(self, province: str) -> str:
-        """The province's short Vietnamese name ("Ninh Thuận"), as unit names carry it."""
+    def province_short(self, province: str, lang: str | None = None) -> str:
+        """The province's short name in `lang` (default: the report's); "vi" is how unit
+        names carry it ("Sở Tư pháp tỉnh Ninh Thuận")."""
         try:
             cfg = self.cfg if province == self.cfg.id else load_config(province, self.paths)
-            return cfg.short_name("vi")
-        except Exception:  # noqa: BLE001
-            return ""
-
-    def province_short(self, province: str) -> str:
-        try:
-            cfg = self.cfg if province == self.cfg.id else load_config(province, self.paths)
-            return cfg.short_name(self.lang)
+            return cfg.short_name(lang or self.lang)
         except Exception:  # noqa: BLE001
             return province
 
@@ -1147,13 +1141,14 @@ def _shown(ctx: ReportContext, x: Any) -> Any:
     return round_decimal(x, ctx.f.decimals, ctx.f.policy)
 
 
-def _score_change(ctx: ReportContext, u: dict) -> Cell:
-    """The change between the two scores as shown: a reader who subtracts the shown
-    previous score from the shown score gets the shown change (the baseline of a merged
-    unit, a mean of its predecessors, has more decimals than the table shows)."""
+def _score_change(ctx: ReportContext, u: dict, before: Any) -> Cell:
+    """The change between the two scores as shown (`before`: the previous score as the
+    table shows it): a reader who subtracts the shown previous score from the shown score
+    gets the shown change (the baseline of a merged unit, a mean of its predecessors, has
+    more decimals than the table shows)."""
     if u.get("score_change") is None:
         return num("–")
-    now, before = _shown(ctx, u.get("score")), _shown(ctx, u.get("prev_score"))
+    now = _shown(ctx, u.get("score"))
     if now is None or before is None:
         return num("–")
     ch = float(now - before)
@@ -1219,7 +1214,7 @@ def ranking_table(
             row += [
                 prev_cell,
                 Cell(ctx.tier_label(u.get("prev_tier")), "par-tier"),
-                _score_change(ctx, u),
+                _score_change(ctx, u, before),
             ]
         rows.append(row)
     notes: list[str | Rich] = []
@@ -1397,7 +1392,7 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
                     province
                     and province != ctx.cfg.id
                     and not names_province(
-                        p.get("unit_name") or "", ctx.province_short_vi(province)
+                        p.get("unit_name") or "", ctx.province_short(province, "vi")
                     )
                 ):
                     parts.append(Part(f" ({ctx.in_sentence(ctx.province_name(province))})"))
