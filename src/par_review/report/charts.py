@@ -165,6 +165,12 @@ def width_in() -> float:
     return _WIDTH_IN.get()
 
 
+def narrow() -> bool:
+    """Whether the charts drawn now are narrower than the printed column (the phone
+    rendering: panels stacked, shorter lines, fewer ticks)."""
+    return width_in() < WIDTH_IN
+
+
 def theme():
     """The report's single theme, as a context: `with theme(): ...` (no global change)."""
     return mpl.rc_context(RC)
@@ -370,7 +376,7 @@ def _fit(text: str, chars: int) -> str:
     """`text` as it is on a figure of the printed width; wrapped at `chars` on a narrower
     one (the phone rendering), where a title beside another or beside long labels would
     run out of room."""
-    if width_in() >= WIDTH_IN:
+    if not narrow():
         return text
     return textwrap.fill(text, chars, break_long_words=False)
 
@@ -916,7 +922,7 @@ def movement_chart(
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     n = max(len(levels), 1)
     # two levels side by side; one above the other on a narrow (phone) figure
-    ncols = 2 if n == 2 and width_in() >= WIDTH_IN else 1
+    ncols = 2 if n == 2 and not narrow() else 1
     nrows = int(np.ceil(n / ncols))
     side = (width_in() - 0.3) / ncols
     fig, axes = _new_figure(
@@ -1008,10 +1014,9 @@ def satisfaction_chart(
     s = sat.sort_values(["satisfaction_pct", "unit_name"], ascending=[False, True]).reset_index(
         drop=True
     )
-    narrow = width_in() < WIDTH_IN  # the phone rendering: shorter name lines, fewer ticks
+    thin = narrow()  # the phone rendering: shorter name lines, fewer ticks
     names = [
-        textwrap.fill(str(nm), 18 if narrow else 24, break_long_words=False)
-        for nm in s["unit_name"]
+        textwrap.fill(str(nm), 18 if thin else 24, break_long_words=False) for nm in s["unit_name"]
     ]
     lines = max((nm.count("\n") + 1 for nm in names), default=1)
     row = 0.24 if lines == 1 else 0.38
@@ -1039,7 +1044,7 @@ def satisfaction_chart(
     ax.set_yticks(ys, names)
     ax.set_ylim(len(s) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.xaxis.set_major_locator(FixedLocator([0, 50, 100] if narrow else [0, 25, 50, 75, 100]))
+    ax.xaxis.set_major_locator(FixedLocator([0, 50, 100] if thin else [0, 25, 50, 75, 100]))
     ax.xaxis.set_major_formatter(_pct_axis(f))
     ax.set_xlabel(t("charts.satisfaction.x"))
     # the values, in a column right of the plot (no line can cross them)
@@ -1402,9 +1407,7 @@ def areas_chart(
     levels = [lv for lv in order if lv in present] + sorted(present - set(order))
     rows = [len(a[a["level"] == lv]) for lv in levels]
     names = {
-        r.Index: textwrap.fill(
-            str(r.label), 26 if width_in() >= WIDTH_IN else 18, break_long_words=False
-        )
+        r.Index: textwrap.fill(str(r.label), 18 if narrow() else 26, break_long_words=False)
         for r in a.itertuples()
     }
     lines = max((nm.count("\n") + 1 for nm in names.values()), default=1)
