@@ -842,7 +842,10 @@ def areas_table(ctx: ReportContext, level: str) -> Table | None:
         pooled = c["baseline"].get("provinces") or [] if c["basis"] == prose.COMBINED else []
         if len(pooled) > 1:  # the previous year's mean is of two provinces' units, pooled
             names = t.join([ctx.province_short(p) for p in pooled])
-            cols += [head(t("areas.col_prev_pct_pooled", prev=str(prev), provinces=names), True)]
+            pooled_head = t("areas.col_prev_pct_pooled", prev=str(prev), provinces=names)
+            # its numbers stay on one line; the heading wraps (it widened the table past a
+            # 1280 px screen, the change column cut off)
+            cols += [Cell(pooled_head, "num par-wrap")]
         else:
             cols += [head(t("areas.col_prev_pct", prev=str(prev)), True)]
         cols += [head(t("areas.col_change"), True)]
