@@ -939,6 +939,35 @@ def test_an_internal_error_in_a_build_thread_fails_the_build_and_publishes_nothi
     assert "Traceback" in log and "scheduler fault" in log
 
 
+def test_a_build_with_nothing_to_run_decides_in_one_thread_and_work_starts_the_others(
+    project, monkeypatch
+):
+    """Two threads deciding at once pass the GIL to and fro on every file they look at,
+    which made a no-op build slower with two jobs than with one. The first thread decides
+    alone; the others start when it meets a step that has to run."""
+    import io
+
+    started = lambda run: sum(th.ident is not None for th in run._threads)  # noqa: E731
+    monkeypatch.setattr(r.Runner, "decide", lambda self, task, rdir: (False, "", {}, {}))
+    monkeypatch.setattr(r.Runner, "gate", lambda self, task: None)  # "validated"
+    opts = r.BuildOptions(provinces=["khanh_hoa"], years=[2021, 2022], jobs=2)
+    run = r.Runner(project, opts, io.StringIO())
+    run.run()  # (not 0: nothing was ever built, so there is nothing to publish)
+    assert len(run._threads) == 2 and started(run) == 1
+    assert all(t.status == "skipped" for t in run.tasks.values())
+
+    class NoKernel:  # a step that has to run gets as far as its kernel, then fails
+        def __init__(self, *a, **kw):
+            raise RuntimeError("no kernel in this test")
+
+    monkeypatch.setattr(r.Runner, "decide", lambda self, task, rdir: (True, "test", {}, {}))
+    monkeypatch.setattr(r, "Worker", NoKernel)
+    run = r.Runner(project, opts, io.StringIO())
+    assert run.run() != 0
+    assert started(run) == 2
+    assert any("no kernel in this test" in str(t.error) for t in run.tasks.values())
+
+
 def test_an_internal_error_while_publishing_fails_that_year(project, monkeypatch):
     """The fault comes after a step ended (its year's publish raises): the year is failed,
     not "up to date", and the build exits 4."""

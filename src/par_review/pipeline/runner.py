@@ -198,6 +198,8 @@ class Runner:
         self.kernels_started = 0
         self._died: list[str] = []  # internal errors that stopped a worker thread
         self._slots: list[_Slot] = []  # one per worker thread (run)
+        self._threads: list[threading.Thread] = []  # theirs (run, _start_others)
+        self._threads_lock = threading.Lock()
         self._trash: list[Path] = []  # published folders replaced, to delete (_ended)
         self.log_path = paths.build / "logs" / "build.log"
 
@@ -374,6 +376,7 @@ class Runner:
         if not needed:
             task.status = "skipped"
             return w
+        self._start_others()
         rdir = self.report_dir(key)
         task.reason = why
         if step.name == "report" or (
@@ -608,6 +611,13 @@ class Runner:
             if w is not None:
                 w.shutdown()
 
+    def _start_others(self) -> None:
+        """Start the worker threads not started yet (run starts the first only)."""
+        with self._threads_lock:
+            for th in self._threads[1:]:
+                if th.ident is None:
+                    th.start()
+
     def _thread_died(self, slot: _Slot, task: Task | None, exc: BaseException) -> None:
         """A worker thread met an error outside its step (scheduling, publishing): the task
         it was running fails with that error, so neither the other thread waits for it nor
@@ -623,6 +633,7 @@ class Runner:
             self.log_path.open("a", encoding="utf-8") as log,
         ):
             log.write("".join(traceback.format_exception(exc)))
+        self._start_others()  # they go on with the rest (when this was the only one yet)
         with self.cv:
             slot.busy, slot.warming = False, None
             self.cv.notify_all()
@@ -892,15 +903,20 @@ class Runner:
         hb = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         hb.start()
         self._slots = [_Slot() for _ in range(self.jobs)]
-        threads = [
+        self._threads = [
             threading.Thread(target=self._worker, args=(slot,), daemon=True) for slot in self._slots
         ]
         on_term = _term_as_interrupt()
         try:
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
+            # one thread first, the others once it meets a step to run (_start_others): a
+            # build with nothing to do decides every step in one thread, for two threads
+            # deciding at once pass the GIL to and fro on every file they look at (a
+            # no-op build of the demo took 0.31 s with both threads, 0.27 s with one)
+            self._threads[0].start()
+            self._threads[0].join()
+            for th in self._threads[1:]:
+                if th.ident is not None:  # started (before the first thread ended)
+                    th.join()
             self._not_run()
         except KeyboardInterrupt:
             self._interrupted = True  # recorded as such: the years left unbuilt are not up to date
