@@ -807,6 +807,73 @@ def test_ranking_change_is_the_shown_score_minus_the_shown_baseline(merged_2025,
     assert key in html
 
 
+def test_a_download_says_what_a_marked_value_is_in_a_column_beside_it(tmp_path):
+    """The page marks a merged unit's previous score, a mean of its predecessors, with `*`
+    and a footnote; the download's number carries no mark, so it read as the unit's own
+    score. A column after it says what each marked value is; the XLSX also prints the
+    table's footnotes under it."""
+    import csv
+    import io
+
+    import openpyxl
+
+    from par_review.report.companions import table_csv, tables_xlsx
+    from par_review.report.context import Cell, Table, head, num
+
+    mean = num("91,10*", 91.1)
+    mean.note = "mean of the predecessors"
+    tb = Table(
+        "ranking-x",
+        "Ranking",
+        [head("Unit"), head("Score 2024", True), head("Score", True)],
+        [
+            [Cell("A", row_header=True), mean, num("97,32", 97.32)],
+            [Cell("B", row_header=True), num("86,90", 86.9), num("90,00", 90.0)],
+        ],
+        notes=["* Mean of the predecessor units."],
+    )
+    rows = list(csv.reader(io.StringIO(table_csv(tb, lambda c: f"{c}: note").lstrip("\ufeff"))))
+    assert rows == [
+        ["Unit", "Score 2024", "Score 2024: note", "Score"],
+        ["A", "91.1", "mean of the predecessors", "97.32"],
+        ["B", "86.9", "", "90.0"],
+    ]
+    (tmp_path / "t.xlsx").write_bytes(tables_xlsx([tb], lambda c: f"{c}: note"))
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    got = [[v for v in r if v is not None] for r in ws.iter_rows(values_only=True)]
+    assert got[1] == ["Unit", "Score 2024", "Score 2024: note", "Score"]
+    assert got[2] == ["A", 91.1, "mean of the predecessors", 97.32]  # numbers stay numbers
+    assert got[-1] == ["* Mean of the predecessor units."]
+    plain = Table("t", None, [head("Unit")], [[Cell("A")]])  # nothing marked: no extra column
+    assert table_csv(plain).splitlines() == ["\ufeffUnit", "A"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_2025_ranking_download_names_every_mean_baseline(merged_2025, lang, tmp_path):
+    import csv
+
+    from par_review.report.companions import write_downloads
+
+    c = merged_2025[lang]
+    write_downloads(c, tmp_path)
+    path = tmp_path / "downloads" / lang / "ranking-provincial.csv"
+    rows = list(csv.reader(path.read_text("utf-8-sig").splitlines()))
+    prev_col = c.t("rankings.col_prev_score", prev="2024")
+    i = rows[0].index(prev_col)
+    assert rows[0][i + 1] == c.t("downloads.note_column", column=prev_col)
+    flag = c.t("rankings.mean_baseline_flag", prev="2024")
+    merged = {
+        u["unit_name"]
+        for u in c.metrics["levels"]["provincial"]["units"]
+        if u.get("comparison_method") == "mean_of_predecessors"
+    }
+    name = rows[0].index(c.unit_column("provincial"))
+    flagged = {r[name] for r in rows[1:] if r[i + 1] == flag}
+    assert flagged == merged and all(r[i + 1] in ("", flag) for r in rows[1:])
+    assert all(float(r[i]) for r in rows[1:] if r[name] in merged)  # a number, unmarked
+
+
 def _heading_levels(html: str) -> list[tuple[int, str]]:
     return [
         (int(m[1]), _text(m[2])) for m in re.finditer(r"<h([1-6])\b[^>]*>(.*?)</h\1>", html, re.S)

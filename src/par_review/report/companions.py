@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,12 +150,32 @@ def _cell_value(c: Any) -> Any:
     return c.value if c.value is not None and not isinstance(c.value, str) else c.plain
 
 
-def table_csv(table: Table) -> str:
+def _note_heading(column: str) -> str:
+    return f"{column}: note"
+
+
+def download_rows(table: Table, note_heading: Callable[[str], str] = _note_heading) -> list:
+    """The table as a download's rows: the headings, then the rows (and the footer), with
+    numbers as numbers. After a column whose values the page marks (`Cell.note`: a mean
+    of predecessors shown as "91,10*"), a column that says what each marked value is."""
+    body = [*table.rows, *([table.footer] if table.footer else [])]
+    noted = {j for r in body for j, c in enumerate(r) if c.note}
+
+    def line(cells: list, heading: bool) -> list:
+        out: list = []
+        for j, c in enumerate(cells):
+            out.append(c.plain if heading else _cell_value(c))
+            if j in noted:
+                out.append(note_heading(c.plain) if heading else c.note)
+        return out
+
+    return [line(table.columns, True), *(line(r, False) for r in body)]
+
+
+def table_csv(table: Table, note_heading: Callable[[str], str] = _note_heading) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([c.plain for c in table.columns])
-    for r in [*table.rows, *([table.footer] if table.footer else [])]:
-        w.writerow([_cell_value(c) for c in r])
+    w.writerows(download_rows(table, note_heading))
     return "\ufeff" + buf.getvalue()
 
 
@@ -168,10 +189,14 @@ def _sheet_name(table: Table, used: set[str]) -> str:
     return name
 
 
-def tables_xlsx(tables: list[Table]) -> bytes:
+def tables_xlsx(tables: list[Table], note_heading: Callable[[str], str] = _note_heading) -> bytes:
+    """One sheet per table: its caption, the rows of `download_rows`, then its footnotes
+    (as the page prints them under the table)."""
     import datetime as dt
 
     from openpyxl import Workbook
+
+    from . import prose
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -180,9 +205,12 @@ def tables_xlsx(tables: list[Table]) -> bytes:
         ws = wb.create_sheet(_sheet_name(tb, used))
         if tb.caption:
             ws.append([tb.label])
-        ws.append([c.plain for c in tb.columns])
-        for r in [*tb.rows, *([tb.footer] if tb.footer else [])]:
-            ws.append([_cell_value(c) for c in r])
+        for row in download_rows(tb, note_heading):
+            ws.append(row)
+        if tb.notes:
+            ws.append([])
+            for n in tb.notes:
+                ws.append([prose.plain(n)])
     fixed = dt.datetime(*FIXED_DATE)
     wb.properties.created = fixed
     wb.properties.modified = fixed
@@ -223,13 +251,17 @@ def write_downloads(ctx: ReportContext, out_dir: Path) -> list[Path]:
     for p in folder.iterdir():  # nothing stale of an earlier build stays
         if p.is_file() and p.name not in wanted:
             p.unlink()
+
+    def note_heading(column: str) -> str:
+        return ctx.t("downloads.note_column", column=column)
+
     for tb in tables:
         p = folder / download_name(tb)
-        write_text_atomic(p, table_csv(tb))
+        write_text_atomic(p, table_csv(tb, note_heading))
         written.append(p)
     p = folder / "tables.xlsx"
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_bytes(tables_xlsx(tables))
+    tmp.write_bytes(tables_xlsx(tables, note_heading))
     tmp.replace(p)
     written.append(p)
     return written

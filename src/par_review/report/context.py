@@ -86,12 +86,15 @@ class Wording:
 @dataclass
 class Cell:
     """One table cell: its text (or rich parts), a CSS class, the value a download gets
-    (a number for numeric cells), and whether it is the row's header."""
+    (a number for numeric cells), whether it is the row's header, and what a download
+    says of the value where the page marks it (the footnote of a `*`): the download's
+    number carries no mark, so its meaning goes in a column beside it."""
 
     text: str | Rich = ""
     cls: str = ""
     value: Any = None
     row_header: bool = False
+    note: str = ""
 
     @property
     def plain(self) -> str:
@@ -1213,6 +1216,7 @@ def ranking_table(
             )
             if _is_mean_baseline(u):
                 prev_cell.text = f"{prev_cell.text}{MEAN_MARK}"
+                prev_cell.note = t("rankings.mean_baseline_flag", prev=str(prev))
                 marked = True
             row += [
                 prev_cell,
