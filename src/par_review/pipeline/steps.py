@@ -86,6 +86,14 @@ class Context:
             self._listings[key] = _files(folder)
         return self._listings[key]
 
+    def rel(self, path: Path) -> str:
+        """`paths.rel(path)`, once per path and Context (as `files`): the input labels of a
+        no-op build asked for the same 800 names, each with an lstat."""
+        key = f"rel\0{path}"
+        if key not in self._listings:
+            self._listings[key] = self.paths.rel(path)
+        return self._listings[key]
+
     def raw_years(self, province: str) -> list[int]:
         key = f"raw years\0{province}"
         if key not in self._listings:
@@ -128,7 +136,7 @@ def _config_files(
             provinces.append(str(other))
     for prov in provinces:
         for f in ctx.files(ctx.paths.config_dir / prov):
-            label = ctx.paths.rel(f)
+            label = ctx.rel(f)
             if year is not None and f.name == "province.yml":
                 view = config_view(ctx.cfg(prov).data, year, targets)
                 label += f" (as the {year} data steps read it{'' if targets else ', no targets'})"
@@ -212,9 +220,9 @@ def clean_tables(key: Key, ctx: Context) -> list[str]:
 
 def raw_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     p = ctx.p(key.province)
-    files = {ctx.paths.rel(f): f for f in ctx.files(p.raw_year(key.year))}
+    files = {ctx.rel(f): f for f in ctx.files(p.raw_year(key.year))}
     for f in ctx.files(p.national_raw.parent):  # the national indices (and their components)
-        files[ctx.paths.rel(f)] = f
+        files[ctx.rel(f)] = f
     return files
 
 
@@ -224,7 +232,7 @@ def processed_inputs(keys: list[Key], ctx: Context) -> dict[str, Path]:
         folder = ctx.p(k.province).processed_year(k.year)
         for name in clean_tables(k, ctx):
             f = folder / name
-            out[ctx.paths.rel(f)] = f
+            out[ctx.rel(f)] = f
     return out
 
 
@@ -238,10 +246,10 @@ def _validate_inputs(key: Key, ctx: Context) -> dict[str, Path]:
     for sub in ("expectations", "validation_definitions", "checkpoints"):
         for f in ctx.files(gx / sub):
             if f.name.startswith(f"{key.province}-") and f.suffix == ".json":
-                suites[ctx.paths.rel(f)] = f
+                suites[ctx.rel(f)] = f
     for f in (gx / "great_expectations.yml", ctx.paths.validation / "overrides.yml"):
         if f.is_file():
-            suites[ctx.paths.rel(f)] = f
+            suites[ctx.rel(f)] = f
     return {
         **processed_inputs([key], ctx),
         **suites,
@@ -258,7 +266,7 @@ def _analyse_inputs(key: Key, ctx: Context) -> dict[str, Path]:
 
 def _report_inputs(key: Key, ctx: Context, report_dir: Path) -> dict[str, Path]:
     folder = ctx.p(key.province).processed_year(key.year)
-    tables = {ctx.paths.rel(folder / n): folder / n for n in clean_tables(key, ctx)}
+    tables = {ctx.rel(folder / n): folder / n for n in clean_tables(key, ctx)}
     return {
         "metrics.json": report_dir / "metrics.json",
         "validation.json": report_dir / "validation.json",
@@ -270,7 +278,7 @@ def _report_inputs(key: Key, ctx: Context, report_dir: Path) -> dict[str, Path]:
 
 # ---------------------------------------------------------------- what each step writes
 def _clean_outputs(key: Key, ctx: Context) -> list[Output]:
-    folder = ctx.paths.rel(ctx.p(key.province).processed_year(key.year))
+    folder = ctx.rel(ctx.p(key.province).processed_year(key.year))
     return [Output("data", f"{folder}/{name}") for name in clean_tables(key, ctx)]
 
 
@@ -279,7 +287,7 @@ def _validate_outputs(key: Key, ctx: Context) -> list[Output]:
 
 
 def _analyse_outputs(key: Key, ctx: Context) -> list[Output]:
-    tables = ctx.paths.rel(ctx.p(key.province).metrics_tables_year(key.year))
+    tables = ctx.rel(ctx.p(key.province).metrics_tables_year(key.year))
     return [Output("report", "metrics.json"), Output("data", tables, "dir")]
 
 
