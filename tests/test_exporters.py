@@ -522,6 +522,25 @@ def test_no_sideways_scroll_on_a_phone(demo_report):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs the Debian chromium")
+def test_a_table_wider_than_a_phone_says_so_in_words_and_one_that_fits_does_not(demo_report):
+    """A wide table scrolls in its own box; besides the shadow, a line under it says
+    "scroll sideways" (a reader may not notice a shadow), and only where the box scrolls."""
+    from tests.helpers.chromium import scroll_hints
+
+    for name in ("report.vi.html", "report.en.html"):
+        for width in (390, 1280):
+            boxes = scroll_hints(demo_report["dir"] / name, width=width)
+            assert boxes and all(o >= 0 for _, o in boxes), name  # every box has its hint
+            assert all(o > 0.9 for scrolls, o in boxes if scrolls), (name, width, boxes)
+            assert all(o == 0 for scrolls, o in boxes if not scrolls), (name, width, boxes)
+            if width == 390:  # most tables are wider than a phone
+                assert sum(scrolls for scrolls, _ in boxes) > len(boxes) / 2, boxes
+            else:  # and most fit a wide screen
+                assert sum(not scrolls for scrolls, _ in boxes) > len(boxes) / 2, boxes
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(
     not shutil.which("chromium"), reason="needs the Debian chromium (make test installs it)"
 )

@@ -53,3 +53,32 @@ def scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
     m = re.search(r"<title>SW:(\d+)/(\d+)", out)
     assert m, "Chromium did not report the page width"
     return int(m.group(1)), int(m.group(2))
+
+
+def scroll_hints(page: Path, width: int = 390) -> list[tuple[bool, float]]:
+    """For each table box of `page` in an iframe of `width` px: whether it scrolls sideways
+    (its content is wider than the box), and the opacity of its "scroll sideways" hint
+    (read half a second after the load: at the load itself the scroll-driven animations of
+    the boxes far below have not been sampled yet)."""
+    probe = page.parent / f".probe-{page.stem}.html"
+    probe.write_text(
+        f'<!DOCTYPE html><html><head><title>x</title></head><body style="margin:0">'
+        f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe>'
+        "<script>document.getElementById('f').onload=function(){var w=this.contentWindow;"
+        "setTimeout(function(){var out=[];"
+        "w.document.querySelectorAll('.par-table-wrap').forEach(function(b){"
+        "var h=b.querySelector('.par-scroll-hint');"
+        "out.push((b.scrollWidth>b.clientWidth+1?'1':'0')+':'+"
+        "(h?w.getComputedStyle(h).opacity:'none'));});"
+        "document.title='HINTS:'+out.join(',');},500);};"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    try:
+        out = dump_dom(probe, width=800)
+    finally:
+        probe.unlink()
+    m = re.search(r"<title>HINTS:([^<]*)<", out)
+    assert m, "Chromium did not report the tables"
+    rows = [x.split(":") for x in m.group(1).split(",") if x]
+    return [(s == "1", float(o) if o != "none" else -1.0) for s, o in rows]

@@ -1801,7 +1801,9 @@ def render_part(ctx: ReportContext, part: str) -> str:
     data = section_data(ctx, part)
     if data is None:
         return ""
-    return render(f"sections/{part}.html.j2", s=data, lang=ctx.lang)
+    return render(
+        f"sections/{part}.html.j2", s=data, lang=ctx.lang, scroll_hint=ctx.t("tables.scroll_hint")
+    )
 
 
 def render_section(ctx: ReportContext, name: str) -> str:
