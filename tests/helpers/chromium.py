@@ -34,23 +34,35 @@ def dump_dom(page: Path, width: int = 1280, budget_ms: int = 10000, timeout: int
         ).stdout
 
 
-def scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
-    """document.documentElement.scrollWidth and innerWidth of `page` in an iframe of
-    `width` px (headless Chromium's own window is at least 500 px wide)."""
+def _title_in_iframe(page: Path, width: int, onload: str) -> str:
+    """The title that `onload` (JavaScript, `w` the iframe's window) gives a probe page that
+    shows `page` in an iframe `width` px wide (headless Chromium's own window is at least
+    500 px wide)."""
     probe = page.parent / f".probe-{page.stem}.html"
     probe.write_text(
         f'<!DOCTYPE html><html><head><title>x</title></head><body style="margin:0">'
         f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe>'
-        "<script>document.getElementById('f').onload=function(){var d=this.contentDocument"
-        ".documentElement;document.title='SW:'+d.scrollWidth+'/'+this.contentWindow.innerWidth;};"
-        "</script></body></html>",
+        "<script>document.getElementById('f').onload=function(){var w=this.contentWindow;"
+        f"{onload}}};</script></body></html>",
         encoding="utf-8",
     )
     try:
         out = dump_dom(probe, width=800)
     finally:
         probe.unlink()
-    m = re.search(r"<title>SW:(\d+)/(\d+)", out)
+    m = re.search(r"<title>([^<]*)</title>", out)
+    return m.group(1) if m else ""
+
+
+def scroll_width(page: Path, width: int = 390) -> tuple[int, int]:
+    """document.documentElement.scrollWidth and innerWidth of `page` in an iframe of
+    `width` px."""
+    title = _title_in_iframe(
+        page,
+        width,
+        "document.title='SW:'+w.document.documentElement.scrollWidth+'/'+w.innerWidth;",
+    )
+    m = re.fullmatch(r"SW:(\d+)/(\d+)", title)
     assert m, "Chromium did not report the page width"
     return int(m.group(1)), int(m.group(2))
 
@@ -60,25 +72,16 @@ def scroll_hints(page: Path, width: int = 390) -> list[tuple[bool, float]]:
     (its content is wider than the box), and the opacity of its "scroll sideways" hint
     (read half a second after the load: at the load itself the scroll-driven animations of
     the boxes far below have not been sampled yet)."""
-    probe = page.parent / f".probe-{page.stem}.html"
-    probe.write_text(
-        f'<!DOCTYPE html><html><head><title>x</title></head><body style="margin:0">'
-        f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe>'
-        "<script>document.getElementById('f').onload=function(){var w=this.contentWindow;"
+    title = _title_in_iframe(
+        page,
+        width,
         "setTimeout(function(){var out=[];"
         "w.document.querySelectorAll('.par-table-wrap').forEach(function(b){"
         "var h=b.querySelector('.par-scroll-hint');"
         "out.push((b.scrollWidth>b.clientWidth+1?'1':'0')+':'+"
         "(h?w.getComputedStyle(h).opacity:'none'));});"
-        "document.title='HINTS:'+out.join(',');},500);};"
-        "</script></body></html>",
-        encoding="utf-8",
+        "document.title='HINTS:'+out.join(',');},500);",
     )
-    try:
-        out = dump_dom(probe, width=800)
-    finally:
-        probe.unlink()
-    m = re.search(r"<title>HINTS:([^<]*)<", out)
-    assert m, "Chromium did not report the tables"
-    rows = [x.split(":") for x in m.group(1).split(",") if x]
+    assert title.startswith("HINTS:"), "Chromium did not report the tables"
+    rows = [x.split(":") for x in title[len("HINTS:") :].split(",") if x]
     return [(s == "1", float(o) if o != "none" else -1.0) for s, o in rows]
