@@ -825,11 +825,44 @@ def test_not_null_and_ranges_follow_the_row_condition_of_a_check():
     assert missing["error"] == "No value found for $PARAMETER band_tot_min"
 
 
+def test_the_metric_ids_within_a_run_are_gxs_own():
+    """Within a suite's run, ids of plain kwargs come from a memo: the same as GX's, and
+    kwargs GX tells apart (1 and True, 0.0 and -0.0, a list) stay apart."""
+    from great_expectations.core.id_dict import IDDict
+
+    from par_review.validation.gate import _configurations_kept
+
+    cases = [
+        {"column": "score"},
+        {"column": "score", "batch_id": "b1", "row_condition": None},
+        {"column": "score", "mostly": 1},
+        {"column": "score", "mostly": True},
+        {"column": "score", "mostly": 1.0},
+        {"column": "score", "min_value": 0.0, "strict": False},
+        {"column": "score", "min_value": -0.0, "strict": False},
+        {"column_list": ["a", "b"], "batch_id": "b1"},
+        {},
+    ]
+    own = [IDDict(c).to_id() for c in cases]
+    with _configurations_kept():
+        twice = [[IDDict(c).to_id() for c in cases] for _ in range(2)]
+    assert len(set(own)) == len(own)  # GX tells every case apart, so a memo that mixed
+    assert twice == [own, own]  # two of them up would fail here
+
+
 def test_gx_is_left_as_it_was_after_a_run(paths, tables):
+    from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     prop = Expectation.__dict__["configuration"]
+    to_obj = ExpectationConfiguration.__dict__["to_domain_obj"]
+    to_id = IDDict.__dict__["to_id"]
     validate_tables(YEAR, tables, paths, write=False, docs=False)
-    assert Expectation.__dict__["configuration"] is prop  # the per-run memo is gone
+    assert Expectation.__dict__["configuration"] is prop  # the per-run memos are gone
+    assert ExpectationConfiguration.__dict__["to_domain_obj"] is to_obj
+    assert IDDict.__dict__["to_id"] is to_id
     engine = get_context(paths).data_sources.get("processed").get_execution_engine()
     assert len(engine._metric_cache) == 0  # no table's metrics are kept
