@@ -31,7 +31,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,6 +412,21 @@ def _forget_metrics(engine) -> None:
 _PLAIN = (str, int, float, bool, type(None))  # values whose repr says all of them
 
 
+def _once_per_object(build: Callable[[Any], Any]) -> tuple[Callable[[Any], Any], dict]:
+    """`build(obj)` computed once per object: the memoised function and its store (keyed by
+    id, checked by identity: an id is reused once its object is gone)."""
+    store: dict[int, tuple[Any, Any]] = {}
+
+    def once(obj):
+        hit = store.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            hit = (obj, build(obj))
+            store[id(obj)] = hit
+        return hit[1]
+
+    return once, store
+
+
 @contextlib.contextmanager
 def _configurations_kept():
     """While one suite is validated, each expectation builds its `configuration` once.
@@ -442,38 +457,22 @@ def _configurations_kept():
 
     prop = Expectation.__dict__["configuration"]
     to_obj = ExpectationConfiguration.__dict__["to_domain_obj"]
-    built: dict[int, tuple[Any, Any]] = {}  # id -> (expectation, its configuration)
-    objs: dict[int, tuple[Any, Any]] = {}  # id -> (configuration, its expectation)
-
-    def configuration(self):
-        hit = built.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = (self, prop.fget(self))
-            built[id(self)] = hit
-        return hit[1]
-
-    def to_domain_obj(self):
-        hit = objs.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = (self, to_obj(self))
-            objs[id(self)] = hit
-        return hit[1]
+    configuration, built = _once_per_object(prop.fget)  # expectation -> its configuration
+    to_domain_obj, objs = _once_per_object(to_obj)  # configuration -> its expectation
 
     id_of = IDDict.__dict__["to_id"]
     ids: dict[tuple, Any] = {}
 
     def to_id(self, id_keys=None, id_ignore_keys=None):
-        if id_keys is None and id_ignore_keys is None:
-            try:
-                key = (type(self), *sorted((k, repr(v)) for k, v in self.items()))
-            except TypeError:  # keys that do not sort: not a plain dict
-                key = None
-            if key is not None and all(
-                type(k) is str and type(v) in _PLAIN for k, v in self.items()
-            ):
-                if key not in ids:
-                    ids[key] = id_of(self)
-                return ids[key]
+        if (
+            id_keys is None
+            and id_ignore_keys is None
+            and all(type(k) is str and type(v) in _PLAIN for k, v in self.items())
+        ):
+            key = (type(self), *sorted((k, repr(v)) for k, v in self.items()))
+            if key not in ids:
+                ids[key] = id_of(self)
+            return ids[key]
         return id_of(self, id_keys, id_ignore_keys)
 
     Expectation.configuration = property(configuration, doc=prop.__doc__)
