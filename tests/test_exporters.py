@@ -546,6 +546,29 @@ def test_a_table_wider_than_a_phone_says_so_in_words_and_one_that_fits_does_not(
 @pytest.mark.skipif(
     not shutil.which("chromium"), reason="needs the Debian chromium (make test installs it)"
 )
+def test_on_a_phone_a_table_scrolled_sideways_keeps_its_row_headers_in_view(demo_report):
+    """At 390 px a ranking is wider than the screen: scrolled to its last column (the
+    change of score), each row still shows its unit's name, and the names' heading sits
+    right above them; the name covers none of the last column. Before, the names scrolled
+    out of view with the ranks, and the scores were read without the unit they belong to.
+    And the columns are narrow (headings and names wrap): no table is more than about two
+    and a half screens wide (the leaders of each bloc were six, every name on one line)."""
+    from tests.helpers.chromium import sticky_row_heads
+
+    for name in ("report.vi.html", "report.en.html"):
+        boxes = sticky_row_heads(demo_report["dir"] / name, width=390)
+        assert any(b["table"] == "ranking-provincial" for b in boxes), (name, boxes)
+        for b in boxes:
+            assert abs(b["head_left"]) <= 1, (name, b)  # the name at the box's left edge
+            assert abs(b["heading_dx"]) <= 1 and abs(b["heading_dw"]) <= 1, (name, b)
+            assert b["last_inside"] >= -1 and b["last_clear"] >= -1, (name, b)
+            assert b["screens"] <= 250, (name, b)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not shutil.which("chromium"), reason="needs the Debian chromium (make test installs it)"
+)
 def test_axe_core_finds_no_wcag_a_or_aa_violation(demo_report):
     from tests.helpers.axe import violations
 

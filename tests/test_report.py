@@ -309,6 +309,30 @@ def test_every_header_cell_has_a_scope_and_every_row_a_row_header(ctx, lang):
     assert body_rows and all(any(a.get("scope") == "row" for _, a in r) for r in body_rows)
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_heading_of_the_row_header_column_is_marked_for_phones(ctx, lang):
+    """On a phone the row headers (units, tiers, years) stay in view while a table scrolls
+    sideways, and their column's heading with them (`par-row-head`): the mark must sit on
+    the heading of exactly the column the rows' headers are in (the unit name is the third
+    column of a ranking, after the two ranks)."""
+    html = _page(ctx(lang))
+    tables = re.findall(r"<table\b.*?</table>", html, flags=re.S)
+    assert len(tables) > 10
+    columns = []
+    for tab in tables:
+        heads = re.findall(r"<th\b[^>]*>", re.search(r"<thead>.*?</thead>", tab, re.S).group(0))
+        marked = [i for i, h in enumerate(heads) if "par-row-head" in h]
+        body = re.search(r"<tbody>(.*?)</tbody>", tab, re.S).group(1)
+        at = {
+            [i for i, c in enumerate(re.findall(r"<t[hd]\b[^>]*>", row)) if 'scope="row"' in c][0]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        }
+        assert len(at) <= 1, tab[:200]  # one column heads every row
+        assert marked == sorted(at), tab[:200]
+        columns += marked
+    assert 0 in columns and 2 in columns  # tier tables and rankings
+
+
 def test_vietnamese_names_carry_lang_vi_on_the_english_page(ctx):
     en, vi = _Cells(), _Cells()
     en.feed(_page(ctx("en")))

@@ -85,3 +85,38 @@ def scroll_hints(page: Path, width: int = 390) -> list[tuple[bool, float]]:
     assert title.startswith("HINTS:"), "Chromium did not report the tables"
     rows = [x.split(":") for x in title[len("HINTS:") :].split(",") if x]
     return [(s == "1", float(o) if o != "none" else -1.0) for s, o in rows]
+
+
+def sticky_row_heads(page: Path, width: int = 390) -> list[dict]:
+    """For each table box of `page` (in an iframe of `width` px) that scrolls sideways and
+    has row headers: the box scrolled to its right end, then where its first row's header,
+    that column's heading (`th.par-row-head`) and the row's last cell are (px, rounded):
+    `head_left` (the row header's left edge from the box's), `heading_dx` / `heading_dw`
+    (the heading's left edge and width from the row header's), `last_inside` (the box's
+    right edge less the last cell's), `last_clear` (the last cell's left edge less the
+    row header's right: negative when the header covers it) and `screens` (how many box
+    widths the table is wide, in hundredths)."""
+    title = _title_in_iframe(
+        page,
+        width,
+        "setTimeout(function(){var out=[];"
+        "w.document.querySelectorAll('.par-table-wrap').forEach(function(b){"
+        "var th=b.querySelector('tbody th[scope=row]');"
+        "if(!th||b.scrollWidth<=b.clientWidth+1)return;"
+        "var hd=b.querySelector('thead th.par-row-head');"
+        "b.scrollLeft=b.scrollWidth;"
+        "var br=b.getBoundingClientRect(),r=th.getBoundingClientRect();"
+        "var h=hd?hd.getBoundingClientRect():{left:-1e4,width:-1e4};"
+        "var cs=th.parentNode.cells,last=cs[cs.length-1].getBoundingClientRect();"
+        "out.push([b.querySelector('table').id,r.left-br.left,h.left-r.left,h.width-r.width,"
+        "br.right-last.right,last.left-r.right,100*b.scrollWidth/b.clientWidth].map(function(x){"
+        "return typeof x==='number'?Math.round(x):x;}).join(':'));});"
+        "document.title='STICKY:'+out.join(',');},500);",
+    )
+    assert title.startswith("STICKY:"), "Chromium did not report the tables"
+    keys = ("head_left", "heading_dx", "heading_dw", "last_inside", "last_clear", "screens")
+    out = []
+    for item in filter(None, title[len("STICKY:") :].split(",")):
+        table_id, *numbers = item.split(":")
+        out.append({"table": table_id, **dict(zip(keys, map(int, numbers), strict=True))})
+    return out

@@ -123,6 +123,14 @@ class Table:
     def label(self) -> str:
         return prose.plain(self.caption) if self.caption else ""
 
+    @property
+    def row_header_col(self) -> int | None:
+        """The column whose cells head their rows (a unit, a tier, a year), if any: on a
+        phone it stays in view while the table scrolls sideways, its heading with it."""
+        for row in self.rows:
+            return next((i for i, c in enumerate(row) if c.row_header), None)
+        return None
+
 
 def num(text: str, value: Any = None, cls: str = "") -> Cell:
     return Cell(text, f"num {cls}".strip(), value)
@@ -1299,7 +1307,7 @@ def top_bottom_table(ctx: ReportContext, level: str) -> Table | None:
             parts += t.rich(
                 "rankings.unit_score", name=ctx.name(u["unit_name"]), score=f.num(u["score"])
             )
-        return Cell(parts, value=prose.plain(parts))
+        return Cell(parts, "par-names", value=prose.plain(parts))
 
     entries = list(groups.values())
     if by_district:
@@ -1408,7 +1416,7 @@ def movers_data(ctx: ReportContext, level: str) -> dict | None:
             mrows.append(
                 [
                     unit_cell(u),
-                    Cell(parts, value=prose.plain(parts)),
+                    Cell(parts, "par-names", value=prose.plain(parts)),
                     Cell(ctx.tier_label(u.get("tier")), "par-tier"),
                     num(f.num(u.get("score")), u.get("score")),
                 ]
