@@ -1060,3 +1060,20 @@ def test_the_build_says_a_published_years_warnings_to_the_operator(tmp_path):
         message,
         "2 data checks warned: the data-check page in reports/khanh_hoa/2026/ lists them",
     ]
+
+
+def test_the_browser_starts_with_the_validation_when_reports_will_follow(project):
+    """One raw file changed: its validation runs alone (the analyses wait for it), so the
+    printing browser starts with it, on the idle core; a clean never starts it (both cores
+    start kernels then), and neither does a validation with no report to come."""
+    run = _one_raw_file_changed(project)
+    clean, validate = (run.tasks[f"{s} khanh_hoa/2022"].step for s in ("clean", "validate"))
+    analyse = run.tasks["analyse khanh_hoa/2022"].step
+    report = next(t.step for t in run.tasks.values() if t.step.name == "report")
+    assert not run.wants_browser(clean)
+    assert run.wants_browser(validate) and run.wants_browser(analyse)
+    for t in run.tasks.values():
+        if t.step.name == "report":
+            t.status = "skipped"
+    assert not run.wants_browser(validate) and not run.wants_browser(analyse)
+    assert run.wants_browser(report)
