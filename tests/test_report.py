@@ -94,6 +94,23 @@ def test_truncate_policy_reproduces_the_notice_and_flags_the_sum(demo_processed,
     assert "99,99%" in html and "không đúng 100%" in html
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_figure_is_said_to_be_printed_only_where_the_notice_recorded_it(ctx, lang, monkeypatch):
+    """The rounding note quotes the notice (69,76%) only for a year whose notice the config
+    records with that figure; for a year without one (every simulated year, the current
+    one) it says what cutting the digits off would give, never that a document printed it."""
+    from par_review.report.context import ReportContext
+
+    quote = {"vi": "văn bản của tỉnh ghi 69,76%", "en": "printed 69.76% in the notice"}[lang]
+    would = {"vi": "bỏ các chữ số thừa thì thành 69,76%", "en": "cut off to 69.76%"}[lang]
+    page = _text(render_part(ctx(lang), "methodology"))
+    assert quote in page and would not in page
+    monkeypatch.setattr(ReportContext, "published", lambda self: {})
+    page = _text(render_part(ctx(lang), "methodology"))
+    assert would in page and quote not in page
+    assert "30/43" in page and {"vi": "69,7674%", "en": "69.7674%"}[lang] in page
+
+
 def test_english_has_the_same_figures(ctx):
     c = ctx("en")
     prov = results_paragraph(c, "provincial")

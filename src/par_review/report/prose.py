@@ -392,18 +392,25 @@ def rounding_rule(ctx: ReportContext) -> str:
 def truncation_note(ctx: ReportContext) -> list[str]:
     """Why a share of this report can differ from the province's notice: the notice cuts
     the digits off, this report rounds. The first share of the year where the two rules
-    differ is the example; a printed figure the config records as published is checked."""
+    differ is the example. Only a figure the config records as printed in the year's
+    notice (`published: {year: {shares}}`) is said to be printed there; for any other year
+    or share the sentence says what cutting the digits off would give (there is no notice
+    of a simulated year, nor yet of the current one). A recorded figure that neither rule
+    gives is a sentence of its own (`published_errors`)."""
     f = ctx.f
     out: list[str] = []
     policy = (ctx.metrics.get("rounding") or {}).get("policy", "half_up")
+    printed = (ctx.published().get("shares")) or {}
     for level, lv in ctx.metrics["levels"].items():
         for tier_id, e in lv["tiers"].items():
             hu, tr = e.get("share_half_up"), e.get("share_truncated")
             if hu is None or tr is None or hu == tr or policy != "half_up":
                 continue
+            shown = (printed.get(level) or {}).get(tier_id)
+            in_notice = shown is not None and float(shown) == tr
             out.append(
                 ctx.t(
-                    "method.truncation",
+                    "method.truncation" if in_notice else "method.truncation_would",
                     count=f.int(e["count"]),
                     total=f.int(lv["total"]),
                     exact=f.num(e["share_pct"], decimals=4),
