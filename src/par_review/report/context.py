@@ -864,7 +864,7 @@ def areas_table(ctx: ReportContext, level: str) -> Table | None:
     for a in areas.values():
         label = a.get("label_en" if ctx.lang == "en" else "label") or a.get("label") or ""
         row = [
-            Cell(label, row_header=True),
+            Cell(label, "par-area", row_header=True),
             num(f.num(a.get("max"), decimals=1), a.get("max")),
             num(f.num(a.get("mean")), _round(a.get("mean"))),
             num(f.pct(a.get("mean_pct_of_max")), _round(a.get("mean_pct_of_max"))),
@@ -915,7 +915,7 @@ def blocs_table(ctx: ReportContext, level: str) -> Table | None:
     for g in entries:
         label: str | Rich = [ctx.name(g["label"])] if by_district else ctx.group_label(g["key"])
         counts = g.get("counts") or {}
-        row = [Cell(label, row_header=True)]
+        row = [Cell(label, "par-group", row_header=True)]
         row += [num(f.int(counts.get(x, 0)), counts.get(x, 0)) for x in tier_ids]
         row += [
             num(f.int(g["total"]), g["total"]),
@@ -1008,7 +1008,7 @@ def components_table(ctx: ReportContext) -> Table | None:
         rows.append(
             [
                 num(str(int(r["year"])), int(r["year"])),
-                Cell(nfc(label), row_header=True),
+                Cell(nfc(label), "par-area", row_header=True),
                 num(f.pct(value) if value is not None else "–", value),
                 num(prose.rank_text(ctx, rank, rank_of) or "–"),
             ]
@@ -1317,7 +1317,7 @@ def top_bottom_table(ctx: ReportContext, level: str) -> Table | None:
         label: str | Rich = [ctx.name(g["label"])] if by_district else ctx.group_label(g["key"])
         rows.append(
             [
-                Cell(label, row_header=True, value=prose.plain(label)),
+                Cell(label, "par-group", row_header=True, value=prose.plain(label)),
                 num(f.int(g["total"]), g["total"]),
                 num(f.num(g.get("mean_score")), _round(g.get("mean_score"))),
                 names(g.get("top") or []),
