@@ -452,6 +452,10 @@ def test_demo_pdf_has_the_headlines_fonts_and_a4(demo_report):
     ).stdout.splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # every font embedded
     assert "SHA-256" not in text and "validation" in text  # says where the Data Docs are
+    # and where the pages beside it are: a link cannot be followed in a PDF
+    squashed = re.sub(r"\s+", " ", text)
+    for page in ("data-notes.vi.html", "validation.vi.html"):
+        assert f"(tệp {page} trong thư mục của báo cáo)" in squashed, page
 
 
 @pytest.mark.slow

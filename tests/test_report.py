@@ -7,6 +7,7 @@ import copy
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,29 @@ def test_a_figure_is_said_to_be_printed_only_where_the_notice_recorded_it(ctx, l
     page = _text(render_part(ctx(lang), "methodology"))
     assert would in page and quote not in page
     assert "30/43" in page and {"vi": "69,7674%", "en": "69.7674%"}[lang] in page
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_link_to_a_page_beside_the_report_names_its_file_for_print_only(ctx, lang):
+    """A PDF's reader cannot follow "Which figures are real…": each link to a companion page
+    is followed by its file name in a span that only print shows (report.css). The running
+    band's link is not: print hides the band's link."""
+    c = ctx(lang)
+    html = title_block(c) + render_part(c, "quality") + render_part(c, "downloads")
+    html = re.sub(r'<div class="par-simulated-band".*?</div>', "", html, flags=re.S)
+    where = {
+        "vi": "(tệp {} trong thư mục của báo cáo)",
+        "en": "(the file {}, in the report&#39;s folder)",
+    }
+    for page in (f"data-notes.{lang}.html", f"validation.{lang}.html"):
+        spans = re.findall(
+            rf'<a href="{re.escape(page)}">[^<]*</a>(<span[^>]*>[^<]*</span>)?', html
+        )
+        wanted = f'<span class="par-print-only"> {where[lang].format(page)}</span>'
+        assert spans and all(s == wanted for s in spans), (page, spans)
+    css = (Path(__file__).parents[1] / "src/par_review/report/templates/par/report.css").read_text()
+    assert re.search(r"^\.par-print-only \{ display: none; \}", css, re.M)
+    assert re.search(r"@media print \{\s*\.par-print-only \{ display: inline; \}", css)
 
 
 def test_english_has_the_same_figures(ctx):

@@ -140,6 +140,12 @@ def head(text: str, numeric: bool = False) -> Cell:
     return Cell(text, "num" if numeric else "")
 
 
+def companion_link(ctx: ReportContext, href: str, key: str) -> dict:
+    """A link to a page beside the report (`href`, relative), its text the wording `key`;
+    `where` names the file for print, where a link cannot be followed (the PDF)."""
+    return {"href": href, "text": ctx.t(key), "where": ctx.t("downloads.file_where", file=href)}
+
+
 # =========================================================================== context
 @dataclass
 class ReportContext:
@@ -587,7 +593,7 @@ def simulated_data(ctx: ReportContext) -> dict | None:
     return {
         "heading": ctx.t("simulated.heading"),
         "detail": ctx.t("simulated.detail"),
-        "link": {"href": f"data-notes.{ctx.lang}.html", "text": ctx.t("simulated.link")},
+        "link": companion_link(ctx, f"data-notes.{ctx.lang}.html", "simulated.link"),
         "running": ctx.t("simulated.running"),
     }
 
@@ -1576,7 +1582,7 @@ def quality_data(ctx: ReportContext) -> dict:
         "intro": t("quality.intro"),
         "status": None,
         "lists": [],
-        "page": {"href": f"validation.{ctx.lang}.html", "text": t("quality.page_link")},
+        "page": companion_link(ctx, f"validation.{ctx.lang}.html", "quality.page_link"),
         "docs": None,
     }
     if v is None:
@@ -1656,8 +1662,8 @@ def downloads_data(ctx: ReportContext) -> dict:
         "tables_label": t("downloads.csv"),
         "tables": tables,
         "pages": [
-            {"href": f"data-notes.{ctx.lang}.html", "text": t("downloads.data_notes")},
-            {"href": f"validation.{ctx.lang}.html", "text": t("quality.page_link")},
+            companion_link(ctx, f"data-notes.{ctx.lang}.html", "downloads.data_notes"),
+            companion_link(ctx, f"validation.{ctx.lang}.html", "quality.page_link"),
         ],
         "pages_label": t("downloads.pages"),
     }
