@@ -484,7 +484,8 @@ def _layout_lines(pdf: Path, page: int) -> list[str]:
 @pytest.mark.parametrize("key", ["pdf", "pdf_en"])
 def test_no_pdf_page_ends_with_a_heading(demo_report, key):
     """The last line above each page's footer (the page number) is never a heading or the
-    end of one: a heading always stays with what follows it."""
+    end of one, nor the note under a ranking's heading that says how the table below it is
+    sorted: a heading, and that note, always stay with what follows them."""
     import html as _html
 
     pdf = demo_report[key]
@@ -494,6 +495,11 @@ def test_no_pdf_page_ends_with_a_heading(demo_report, key):
         for m in _HEADING.finditer(page_html)
     ]
     assert len(headings) > 10
+    leads = re.findall(
+        r'<div class="par-keep par-lead">.*?<p class="par-note">(.*?)</p>', page_html, re.S
+    )
+    assert leads
+    headings += [" ".join(_html.unescape(re.sub(r"<[^>]+>", "", x)).split()) for x in leads]
     pages = _pages(pdf)
     assert pages > 2
     for i in range(1, pages):
