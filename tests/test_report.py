@@ -1048,3 +1048,33 @@ def test_the_satisfaction_label_follows_the_config_without_a_new_analysis(ctx, m
     label = c.cfg.targets(2022)["satisfaction"]["label"]["en"]
     text = satisfaction_paragraph(c)
     assert "stale label" not in text.lower() and label[1:] in text, text
+
+
+def _movement_caption(c) -> str:
+    from par_review.report import charts
+    from par_review.report.context import make_charts
+
+    out = ""
+    for ch in make_charts(c):
+        if ch.key == "movement":
+            out = ch.caption
+        charts.close(ch)
+    return out
+
+
+def test_the_movement_figure_says_how_many_units_it_shows(ctx):
+    """The scatter of last year's score against this year's shows only the units matched
+    with last year: its caption says how many of the year's units that is (2022: the one
+    merged unit of 43 is not on it; every commune is)."""
+    vi, en = _movement_caption(ctx("vi")), _movement_caption(ctx("en"))
+    assert vi.endswith("không có trên hình: hình có 42/43 cơ quan, đơn vị cấp tỉnh.")
+    assert en.endswith("are not shown: the figure shows 42 of the 43 provincial-level units.")
+    assert "136" not in vi  # the communes are all on it: not named
+
+
+@pytest.mark.slow
+def test_the_2025_movement_figure_says_it_shows_9_of_30_units(merged_2025):
+    """2025: 21 of the 30 provincial-level units are merged (no tier compared) and no
+    commune can be matched with 2024; the caption says the figure shows 9 and none."""
+    caption = _movement_caption(merged_2025["vi"])
+    assert caption.endswith("hình có 9/30 cơ quan, đơn vị cấp tỉnh và 0/65 UBND cấp xã.")

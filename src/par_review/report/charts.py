@@ -913,9 +913,12 @@ def movement_chart(
     prev_year: int,
     *,
     year: int | None = None,
+    totals: Mapping[str, int] | None = None,
 ) -> Chart:
     """`moves`: level, score_prev, score, move ("up"/"same"/"down") for units scored both years.
-    `year` is the report year (default: prev_year + 1)."""
+    `year` is the report year (default: prev_year + 1). `totals`: the units of each level
+    scored in `year`; where the figure shows fewer (merged and new units, units that cannot
+    be matched with `prev_year`), its caption says how many it shows."""
     year = int(year) if year is not None else int(prev_year) + 1
     present = set(moves["level"])
     order = list(getattr(cfg, "all_levels", lambda: list(cfg.levels))())
@@ -987,11 +990,27 @@ def movement_chart(
     ]
     _legend_below(fig, handles, [t(f"charts.movement.{mv}") for mv in shown])
     _freeze(fig)
+    caption = t("charts.movement.caption", prev=str(prev_year), year=str(year))
+    drawn = moves.groupby("level").size()
+    partial = [
+        t(
+            "charts.movement.shown_level",
+            shown=f.int(int(drawn.get(level, 0))),
+            total=f.int(int(total)),
+            level=cfg.level_label(level, t.lang),
+        )
+        for level, total in (totals or {}).items()
+        if int(drawn.get(level, 0)) < int(total)
+    ]
+    if partial:
+        caption = _sentences(
+            [caption, t("charts.movement.partial", prev=str(prev_year), shown=t.join(partial))]
+        )
     return Chart(
         "movement",
         fig,
         _sentences([t("charts.movement.alt", prev=str(prev_year), year=str(year)), *alt_parts]),
-        t("charts.movement.caption", prev=str(prev_year), year=str(year)),
+        caption,
     )
 
 

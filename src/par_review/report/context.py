@@ -1094,7 +1094,12 @@ def make_charts(ctx: ReportContext) -> list:
             columns={"prev_score": "score_prev", "movement": "move"}
         )
         if not moves.empty:
-            out.append(charts.movement_chart(moves, ctx.cfg, ctx.t, ctx.f, ctx.prev))
+            totals = units.groupby("level", sort=False).size().to_dict()  # levels in order
+            out.append(
+                charts.movement_chart(
+                    moves, ctx.cfg, ctx.t, ctx.f, ctx.prev, year=ctx.year, totals=totals
+                )
+            )
     s = ctx.metrics.get("satisfaction") or {}
     if ctx.satisfaction is not None and not ctx.satisfaction.empty:
         sat = ctx.satisfaction
