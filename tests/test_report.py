@@ -608,7 +608,7 @@ def test_no_count_change_across_a_break_and_the_basis_is_said(ctx, metrics_2022)
     c = ctx(metrics=_across_a_break(metrics_2022))
     para = results_paragraph(c, "commune")
     assert not re.search(r"(tăng|giảm) \d+ đơn vị so với năm", para)
-    assert "trong năm đầu tiên của cơ cấu hiện nay (từ năm 2022)" in para
+    assert "trong năm 2022, năm đầu tiên của cơ cấu hiện nay" in para
     assert "năm thứ 3 liên tiếp" not in para and "là năm đầu tiên" not in para
     results = _text(render_part(c, "results"))
     assert "Tổng số đơn vị được đánh giá là 136 (năm 2021 là 136 đơn vị theo tổ chức cũ)" in results
@@ -762,8 +762,14 @@ def test_the_2025_report_states_the_break_and_compares_no_counts(merged_2025):
     res = _text(render_part(c, "results"))
     assert re.search(r"\d+/34 \(2025\) · \d+/63 \(2024\)", res)
     assert "bậc so với năm 2024" not in res
-    # the streaks say since when the current structure began
-    assert "cơ cấu hiện nay" in res
+    # the streaks say since when the current structure began, in one parenthesis at most,
+    # and a claim on simulated figures only is "based on" them, not "also" resting on them
+    assert "trong năm 2025, năm đầu tiên của cơ cấu hiện nay" in res
+    assert ") (" not in res and "dựa cả vào số liệu mô phỏng của năm 2025)" not in res
+    assert "(nhận định này dựa trên số liệu mô phỏng của năm 2025)" in res
+    en = _text(render_part(merged_2025["en"], "results"))
+    assert "in 2025, the first year of the current structure" in en and ") (" not in en
+    assert "(a statement based on the simulated figures of 2025)" in en
     # lineage names the absorbed province's predecessors
     rk = render_part(merged_2025["en"], "rankings")
     assert "Merged from" in rk and "tỉnh Ninh Thuận</span>" in rk

@@ -135,6 +135,19 @@ def _simulated_years(ctx: ReportContext, level: str, first: int, last: int) -> l
     return [y for y in ctx.simulated_count_years(level) if first <= y <= last]
 
 
+def _rests_on_simulated(ctx: ReportContext, level: str, first: int, last: int) -> str:
+    """ " (this statement also rests on the simulated figures of 2019)" for a statement on
+    the years `first`..`last` of which some tier counts are simulated; "based on" when all
+    of them are (nothing real for it to rest on "also"); "" when none is."""
+    sim = _simulated_years(ctx, level, first, last)
+    if not sim:
+        return ""
+    key = "results.rests_on_simulated"
+    if set(range(first, last + 1)) <= set(_simulated_years(ctx, level, first, ctx.year)):
+        key = "results.rests_only_on_simulated"
+    return " " + ctx.t(key, years=ctx.years_text(sim))
+
+
 def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
     """The notice's "first year with no Trung bình, Yếu" and "3rd year in a row with no
     Yếu": from the widest set of absent bottom tiers to the narrowest, each streak that is
@@ -158,10 +171,8 @@ def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
             if s.get("first_time") is True:
                 text = ctx.t("results.first_year_none", tiers=tiers)
                 last_with = s.get("last_year_with")
-                first = s.get("history_first_year") or last_with
-                sim = _simulated_years(ctx, level, int(first or ctx.year), ctx.year - 1)
-                if sim:
-                    text += " " + ctx.t("results.rests_on_simulated", years=ctx.years_text(sim))
+                first = int(s.get("history_first_year") or last_with or ctx.year)
+                text += _rests_on_simulated(ctx, level, first, ctx.year - 1)
                 out.append(text)
                 said = n
             continue
@@ -179,9 +190,7 @@ def streak_clauses(ctx: ReportContext, level: str) -> list[str]:
             structure=str(since_structure),
         )
         if since:
-            sim = _simulated_years(ctx, level, int(since), ctx.year)
-            if sim:
-                text += " " + ctx.t("results.rests_on_simulated", years=ctx.years_text(sim))
+            text += _rests_on_simulated(ctx, level, int(since), ctx.year)
         out.append(text)
         said = n
     return out
@@ -374,7 +383,7 @@ def national_items(ctx: ReportContext) -> list[str]:
             )
             s += ", " + t(key, n=f.int(abs(rc)), prev=str(prev))
         elif other_total:
-            s += " " + t("results.national_rank_other_total")
+            s += " – " + t("results.national_rank_other_total")  # after "(2024)": no ") ("
         if simulated:  # a simulated figure says so where it is shown
             s += "; " + t("results.national_simulated", year=str(ctx.year))
         out.append(sentence(s))
