@@ -438,7 +438,7 @@ def test_contents_methodology_areas_blocs_and_national_sections(ctx):
     # the rounding rule: 30/43 = 69,7674%, rounded 69,77%, the notice's 69,76%
     assert "69,7674%" in text and "69,77%" in text and "69,76%" in text
     # commune tables are headed by the level's own units
-    assert "Xã, phường, thị trấn" in render_part(c, "rankings")
+    assert "Xã, phường, thị trấn" in _text(render_part(c, "rankings"))
     # the national indices over the years, with ranks out of the year's total
     assert "25/63" in render_part(c, "national")
 
@@ -614,7 +614,7 @@ def test_no_count_change_across_a_break_and_the_basis_is_said(ctx, metrics_2022)
     assert "Tổng số đơn vị được đánh giá là 136 (năm 2021 là 136 đơn vị theo tổ chức cũ)" in results
     assert "8/34" not in results and "10/34 (2022) · 10/63 (2021)" in results
     assert "tăng 23 bậc" not in results
-    kf = render_part(c, "key_figures")
+    kf = render_part(c, "key_figures").replace("\u00a0", " ")  # headings' no-break spaces
     assert "gộp chung của tỉnh Khánh Hòa (201 đơn vị)" in _text(kf)
     assert "Tăng, giảm so với năm 2021 (đơn vị)" in kf  # provincial still same set
     com = kf[kf.index("UBND cấp xã: số đơn vị") :]
@@ -1084,3 +1084,30 @@ def test_the_2025_movement_figure_says_it_shows_9_of_30_units(merged_2025):
     commune can be matched with 2024; the caption says the figure shows 9 and none."""
     caption = _movement_caption(merged_2025["vi"])
     assert caption.endswith("hình có 9/30 cơ quan, đơn vị cấp tỉnh và 0/65 UBND cấp xã.")
+
+
+def test_a_heading_never_breaks_inside_a_vietnamese_word():
+    """The spaces inside a word of several syllables become no-break in a table heading:
+    "Số đơn vị" may wrap as "Số / đơn vị", never "Số đơn / vị". Matched as whole words,
+    any case; only spaces change, so escaped markup stays escaped."""
+    from par_review.report.render import keep_words
+
+    words = ("đơn vị", "xếp hạng", "điểm %")
+    assert keep_words("Số đơn vị", words) == "Số đơn\u00a0vị"
+    assert keep_words("Xếp hạng năm 2021 (điểm %)", words) == "Xếp\u00a0hạng năm 2021 (điểm\u00a0%)"
+    assert keep_words("Số đơn vịt", words) == "Số đơn vịt"  # not inside a longer word
+    assert keep_words("&lt;b&gt; đơn vị", words) == "&lt;b&gt; đơn\u00a0vị"
+    assert keep_words("Số đơn vị", ()) == "Số đơn vị"
+
+
+def test_vietnamese_table_headings_keep_their_words_and_the_downloads_do_not(ctx, tmp_path):
+    from par_review.report.companions import table_csv
+    from par_review.report.context import key_figures_data
+
+    html = key_figures(ctx("vi"))
+    heads = re.findall(r"<th scope=\"col\"[^>]*>([^<]*)</th>", html)
+    assert "Số đơn\u00a0vị" in heads and "Mức xếp\u00a0hạng" in heads
+    assert "\u00a0" not in re.sub(r"<thead>.*?</thead>", "", html, flags=re.S)  # headings only
+    assert "\u00a0" not in key_figures(ctx("en"))
+    table = key_figures_data(ctx("vi"))["blocks"][0]["table"]
+    assert "Số đơn vị" in table_csv(table) and "\u00a0" not in table_csv(table)

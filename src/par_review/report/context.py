@@ -15,6 +15,7 @@ inputs give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -306,6 +307,12 @@ class ReportContext:
             if str(n.get("basis") or "").strip().lower().startswith("simulated"):
                 years.add(int(n.get("year") or self.year))
         return sorted(years)
+
+    @functools.cached_property
+    def keep_words(self) -> tuple[str, ...]:
+        """Words of several syllables that a table heading never breaks inside
+        (`tables.keep_together` of the language: "đơn vị|xếp hạng|…"; none in English)."""
+        return tuple(w.strip() for w in self.t("tables.keep_together").split("|") if w.strip())
 
     def published(self) -> dict:
         """`published: {<year>: {document: {vi, en}, date, shares: {level: {tier: pct}}}}`:
@@ -1821,7 +1828,11 @@ def render_part(ctx: ReportContext, part: str) -> str:
     if data is None:
         return ""
     return render(
-        f"sections/{part}.html.j2", s=data, lang=ctx.lang, scroll_hint=ctx.t("tables.scroll_hint")
+        f"sections/{part}.html.j2",
+        s=data,
+        lang=ctx.lang,
+        scroll_hint=ctx.t("tables.scroll_hint"),
+        keep_words=ctx.keep_words,
     )
 
 

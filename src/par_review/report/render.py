@@ -5,10 +5,12 @@ never by hand. One environment per process; no clock, no random ids."""
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "par"
 
@@ -23,7 +25,25 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    env.filters["keep_words"] = keep_words
     return env
+
+
+@functools.lru_cache(maxsize=8)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern:
+    alternatives = sorted(words, key=len, reverse=True)  # the longest first
+    return re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in alternatives), re.I)
+
+
+def keep_words(html: str, words: tuple[str, ...] | list[str]) -> Markup:
+    """`html` (escaped markup) with the spaces inside each of `words` made no-break: a
+    Vietnamese word of two syllables ("đơn vị", "xếp hạng") never ends one line of a narrow
+    heading and starts the next. Only spaces change, so the markup stays as safe as it was."""
+    words = tuple(w for w in words if w.strip())
+    if not words:
+        return Markup(html)
+    pattern = _words_pattern(words)
+    return Markup(pattern.sub(lambda m: m.group(0).replace(" ", "\u00a0"), str(html)))
 
 
 def render(template: str, **values: Any) -> str:
