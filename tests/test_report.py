@@ -1090,13 +1090,16 @@ def test_a_heading_never_breaks_inside_a_vietnamese_word():
     """The spaces inside a word of several syllables become no-break in a table heading:
     "Số đơn vị" may wrap as "Số / đơn vị", never "Số đơn / vị". Matched as whole words,
     any case; only spaces change, so escaped markup stays escaped."""
+    from markupsafe import Markup
+
     from par_review.report.render import keep_words
 
     words = ("đơn vị", "xếp hạng", "điểm %")
     assert keep_words("Số đơn vị", words) == "Số đơn\u00a0vị"
     assert keep_words("Xếp hạng năm 2021 (điểm %)", words) == "Xếp\u00a0hạng năm 2021 (điểm\u00a0%)"
     assert keep_words("Số đơn vịt", words) == "Số đơn vịt"  # not inside a longer word
-    assert keep_words("&lt;b&gt; đơn vị", words) == "&lt;b&gt; đơn\u00a0vị"
+    assert keep_words("<b> đơn vị", words) == "&lt;b&gt; đơn\u00a0vị"  # a plain string is escaped
+    assert keep_words(Markup("<b>đơn vị</b>"), words) == "<b>đơn\u00a0vị</b>"  # markup kept
     assert keep_words("Số đơn vị", ()) == "Số đơn vị"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "par"
 
@@ -36,12 +36,14 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern:
 
 
 def keep_words(html: str, words: tuple[str, ...] | list[str]) -> Markup:
-    """`html` (escaped markup) with the spaces inside each of `words` made no-break: a
-    Vietnamese word of two syllables ("đơn vị", "xếp hạng") never ends one line of a narrow
-    heading and starts the next. Only spaces change, so the markup stays as safe as it was."""
+    """`html` with the spaces inside each of `words` made no-break: a Vietnamese word of two
+    syllables ("đơn vị", "xếp hạng") never ends one line of a narrow heading and starts the
+    next. Markup (a macro's output) is kept as it is, a plain string is escaped first; only
+    spaces change, so the result is as safe as its input."""
+    html = escape(html)
     words = tuple(w for w in words if w.strip())
     if not words:
-        return Markup(html)
+        return html
     pattern = _words_pattern(words)
     return Markup(pattern.sub(lambda m: m.group(0).replace(" ", "\u00a0"), str(html)))
 
