@@ -489,3 +489,20 @@ def test_validation_suites_follow_the_levels_of_every_year(tmp_path):
     one["levels"] = {"commune": one["levels"]["commune"]}
     cfg1 = load_config("tinh_mau", write_config(tmp_path / "one", "tinh_mau", one))
     assert list(build_suites(cfg1)) == ["commune", "satisfaction", "national_indices"]
+
+
+def test_a_copied_province_that_kept_the_id_it_was_copied_from_is_an_error(project):
+    """`cp -r config/ninh_thuan config/phu_yen` keeps `id: ninh_thuan`: its tables would be
+    validated with Ninh Thuận's suites without a word. Loading it says what to set."""
+    import shutil
+
+    shutil.copytree(project.config_dir / "ninh_thuan", project.config_dir / "phu_yen")
+    with pytest.raises(
+        ConfigError,
+        match=r"config/phu_yen/province.yml: id 'ninh_thuan' .*"
+        r"set `id: phu_yen`",
+    ):
+        load_config("phu_yen", project)
+    cfg = project.config_dir / "phu_yen" / "province.yml"
+    cfg.write_text(cfg.read_text("utf-8").replace("id: ninh_thuan", "id: phu_yen", 1), "utf-8")
+    assert load_config("phu_yen", project).id == "phu_yen"

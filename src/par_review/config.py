@@ -576,6 +576,14 @@ def config_path(province: str | None = None, paths: Paths | None = None) -> Path
 def _load(path: Path, stamp: tuple[int, int]) -> ProvinceConfig:
     with path.open(encoding="utf-8") as fh:
         data = load_yaml(fh)
+    folder = path.parent.name
+    if isinstance(data, dict) and data.get("id") not in (None, folder):
+        # a province copied as the start of another keeps the id of the one it came from:
+        # its tables would be validated with that one's suites, without a word
+        raise ConfigError(
+            f"config/{folder}/{path.name}: id {data['id']!r} is not the name of its folder "
+            f"{folder!r} (a copied province keeps the id it was copied from): set `id: {folder}`"
+        )
     return ProvinceConfig(data, path)
 
 
