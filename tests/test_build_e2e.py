@@ -321,6 +321,9 @@ def test_corrupt_raw_file_fails_that_year_keeps_its_report_and_the_next_build_cl
         out = cli(root, "build")
         assert out.returncode == 2, out.stdout + out.stderr
         assert f"{KH}/2020 FAILED at clean" in out.stdout and "provincial.xlsx" in out.stdout
+        # the kernel that ran the failed clean ended with the build: left running, it said
+        # so on the build's stderr a moment later (read to its end: the kernel holds it too)
+        assert "Parent appears to have exited" not in out.stderr, out.stderr
         after = snapshot(root / "reports")
         for k in before:
             if k.startswith(f"{KH}/2020/") or k.startswith(f"{SECOND}/"):

@@ -409,6 +409,7 @@ class Runner:
                     self._print_later(task, w, rdir, manifest)
                     return w
         except StepFailed as exc:
+            exc.worker = w  # the kernel this task may have started: see _worker
             fpr.forget()
             if step.name == "validate":
                 exc.reason = self._keep_failed_checks(key, rdir, exc.reason)
@@ -418,6 +419,9 @@ class Runner:
                     "at": now(),
                     "reason": exc.reason,
                 }
+            raise
+        except BaseException as exc:
+            exc.worker = w
             raise
         self._record_done(task, w, rdir, manifest)
         return w
@@ -609,6 +613,11 @@ class Runner:
                 try:
                     w = self.run_task(w, task)
                 except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
+                    # a kernel the failed task started is this thread's, to reuse and to
+                    # shut down at its end: else the first task of a thread that failed (a
+                    # bad raw file) left its kernel running after the build, and it said
+                    # "Parent appears to have exited" on stderr, which cron mails
+                    w = getattr(exc, "worker", None) or w
                     self._ended(task, exc)
                     continue
                 if not task.printing:  # else the printer ends it
