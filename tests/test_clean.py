@@ -954,6 +954,38 @@ def test_error_area_above_its_maximum(cleaned):
     assert "điểm của lĩnh vực này (từ 0 đến 10)" in str(exc)
 
 
+def test_error_total_points_above_100_or_not_the_sum_of_the_areas(cleaned):
+    """The appendix's "Tổng điểm" was never read: 120 out of 100 was published with exit 0
+    (an operator review). It is held to 0..100 and to the sum of the unit's area points."""
+    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Tổng điểm", 120)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="total points above 100",
+        sheet="PL1",
+        row=row,
+        column="Tổng điểm",
+        found="120",
+        expected="the unit's total points (0 to 100)",
+    )
+    assert "tổng điểm lớn hơn 100" in str(exc).splitlines()[0]
+    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Tổng điểm", 97.32)
+    exc = rejected(cleaned)
+    check_error(
+        exc,
+        file=file,
+        problem="the total points are not the sum of the area points",
+        sheet="PL1",
+        row=row,
+        column="Tổng điểm",
+        found="97.32",
+        found_vi="'97,32'",
+        expected="the sum of the area points, 96.32 (within ±0.01)",
+    )
+    assert "tổng điểm các lĩnh vực, 96,32 (sai số ±0,01)" in str(exc).splitlines()[0]
+
+
 def test_error_satisfaction_above_100(cleaned):
     file, row = edit_demo(cleaned, "satisfaction", "Sở Y tế", "Chỉ số hài lòng (%)", "100,5%")
     exc = rejected(cleaned)

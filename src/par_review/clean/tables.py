@@ -20,7 +20,8 @@ Processed tables (UTF-8 CSV, one row per unit):
 Any problem raises InputError naming file, sheet, row, column, the value found and the
 value expected (in Vietnamese and English); nothing is written then (tables are staged and
 swapped in together). Checked here, at the cell: scores within 0-100, area points within the
-area's maximum, satisfaction indices within 0-100, no thousands separators in percentages,
+area's maximum, a total points column (where there is one) against the sum of the area
+points, satisfaction indices within 0-100, no thousands separators in percentages,
 the tier against the configured band, the district against the registry, formulas with no
 saved value, and the number of units against the registry's roster of the year. A raw file
 that is a link leading outside the project is refused, never read.
@@ -463,6 +464,44 @@ def _score_expect() -> Expect:
     )
 
 
+# a unit's total points (the appendix's "Tổng điểm") against the sum of its area points:
+# the tolerance of the gate's check of the areas against the score (validation/suites.py)
+POINTS_TOLERANCE = 0.01
+
+
+def _points_expect(areas: list) -> Expect:
+    top = sum(a.max for a in areas)
+    return Expect(
+        f"the unit's total points (0 to {_num(top, 'en')})",
+        f"tổng điểm của đơn vị (từ 0 đến {_num(top, 'vi')})",
+        0,
+        top,
+        True,
+        "total points",
+        "tổng điểm",
+    )
+
+
+def _check_points(row, j, grid: Grid, r: int, header: Header, areas: list, rec: dict) -> None:
+    """The total points column, where the table has one: within 0 and the areas' maxima,
+    and the sum of the unit's area points (within POINTS_TOLERANCE). Before, it was never
+    read: a total of 120 out of 100 was published."""
+    points = _number(row, j, grid, r, header, _points_expect(areas))
+    total = round(sum(rec[a.column] for a in areas), 6)
+    if abs(points - total) > POINTS_TOLERANCE + 1e-9:
+        raise _cell_error(
+            grid,
+            r,
+            header,
+            j,
+            problem="the total points are not the sum of the area points",
+            problem_vi="tổng điểm không bằng tổng điểm các lĩnh vực",
+            **_found(row[j]),
+            expected=f"the sum of the area points, {_num(total, 'en')} (within ±0.01)",
+            expected_vi=f"tổng điểm các lĩnh vực, {_num(total, 'vi')} (sai số ±0,01)",
+        )
+
+
 def _area_expect(area) -> Expect:
     return Expect(
         f"points for this area (0 to {_num(area.max, 'en')})",
@@ -728,6 +767,8 @@ def parse_unit_table(
         }
         for a in areas:
             rec[a.column] = _number(row, c[a.column], grid, r, header, area_expect[a.column])
+        if "points" in c and areas:
+            _check_points(row, c["points"], grid, r, header, areas, rec)
         rec.update(
             tier=tier, raw_name=name, source_file=str(grid.file), source_row=grid.row_numbers[r]
         )
