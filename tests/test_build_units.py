@@ -1077,3 +1077,26 @@ def test_the_browser_starts_with_the_validation_when_reports_will_follow(project
             t.status = "skipped"
     assert not run.wants_browser(validate) and not run.wants_browser(analyse)
     assert run.wants_browser(report)
+
+
+def test_a_stopped_build_publishes_no_year_after_the_stop(project):
+    """Ctrl-C or SIGTERM: a worker thread that reaches the swap of a finished year after
+    the stop publishes nothing (it published after "interrupted", and status then called the
+    year stale); before the stop the same year is published."""
+    run = r.Runner(project, r.BuildOptions(provinces=["khanh_hoa"], years=[2022]))
+    run.make_tasks()
+    key = next(k for k in run.results if k.year == 2022)
+    for t in run.tasks.values():  # every step of the year ran (the swap is what is tested)
+        t.status = "done"
+    said: list[str] = []
+    run.say = said.append
+    res = r.YearResult(key, ran=["clean"])
+    run.staging(key).mkdir(parents=True)
+    (run.staging(key) / "report.vi.html").write_text("<html></html>", encoding="utf-8")
+    run._interrupted = True
+    run.publish(key, res)
+    assert not run.published(key).exists() and res.status != "published"
+    assert said == [f"{key} not published: the build was stopped"]
+    run._interrupted = False
+    run.publish(key, res)
+    assert res.status == "published" and run.published(key).is_dir()

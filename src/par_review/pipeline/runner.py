@@ -191,6 +191,10 @@ class Runner:
         self._console_gone = False  # the terminal or pipe we printed to was closed
         self.dry = False  # a plan or status: it looks only (no console line, no log)
         self._interrupted = False  # Ctrl-C ended the run
+        # held while a year is swapped in and while a stop is noted: once the build is
+        # stopped no year is published (a worker thread between its last step and its
+        # swap published after "interrupted", and status then called that year stale)
+        self._publishing = threading.RLock()  # re-entered if a stop comes while main publishes
         self._browser_started = False
         self._prints: queue.Queue | None = None  # PDFs to print (Runner._printer)
         self._staged: set[Key] = set()
@@ -837,10 +841,14 @@ class Runner:
         res.notes += notes
         for w in published_warnings(staging, self.paths.rel(published)):
             self.say(f"{key} warning: {w}")
-        self.write_manifest(key, staging, res)
-        swap_dir(staging, published, trash=self._trash)  # deleted by _ended, unlocked
-        fpr.forget()
-        res.status = "published"
+        with self._publishing:
+            if self._interrupted:  # stopped: the published folder stays as it was
+                self.say(f"{key} not published: the build was stopped")
+                return
+            self.write_manifest(key, staging, res)
+            swap_dir(staging, published, trash=self._trash)  # deleted by _ended, unlocked
+            fpr.forget()
+            res.status = "published"
         self.say(f"{key} published  {self.paths.rel(published)}/")
 
     def write_manifest(self, key: Key, staging: Path, res: YearResult) -> None:
@@ -936,7 +944,8 @@ class Runner:
                     th.join()
             self._not_run()
         except KeyboardInterrupt:
-            self._interrupted = True  # recorded as such: the years left unbuilt are not up to date
+            with self._publishing:  # a swap under way ends first; none starts after
+                self._interrupted = True  # recorded so: the years left unbuilt are not up to date
             from .kernels import kill_all
 
             kill_all()  # now, not when each notices its parent gone (and says so on stderr)
