@@ -7,7 +7,8 @@ province, year and report language; --province, --year and --lang narrow it.
 Exit codes: 0 everything built or up to date · 1 a year failed validation (or an audited
 figure is wrong or not comparable) · 2 bad usage or bad input (the message names file, sheet, row, column,
 the value found and the value expected) · 3 another build holds the lock · 4 a step failed
-for another reason (the executed notebook is kept in build/logs/).
+for another reason (the executed notebook is kept in build/logs/) · 130 interrupted (Ctrl-C
+or SIGTERM): nothing published changed.
 """
 
 from __future__ import annotations
