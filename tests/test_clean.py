@@ -916,12 +916,28 @@ def cleaned(project):
     return project
 
 
+SCORE, POINTS = "Chỉ số CCHC (%)", "Tổng điểm"
+
+
 @pytest.mark.parametrize(
-    "value,problem,vi",
-    [(105.0, "score above 100", "chỉ số lớn hơn 100"), (-1.0, "score below 0", "nhỏ hơn 0")],
+    "column,value,problem,expected,vi",
+    [
+        (SCORE, 105.0, "score above 100", "0 to 100", "chỉ số lớn hơn 100"),
+        (SCORE, -1.0, "score below 0", "0 to 100", "nhỏ hơn 0"),
+        # the appendix's "Tổng điểm" was never read: 120 out of 100 was published with exit
+        # 0 (an operator review); it is held to 0..100 and to the sum of the area points
+        (POINTS, 120, "total points above 100", "total points (0 to 100)", "lớn hơn 100"),
+        (
+            POINTS,
+            97.32,
+            "the total points are not the sum of the area points",
+            "the sum of the area points, 96.32 (within ±0.01)",
+            "tổng điểm các lĩnh vực, 96,32 (sai số ±0,01)",
+        ),
+    ],
 )
-def test_error_score_out_of_range(cleaned, value, problem, vi):
-    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Chỉ số CCHC (%)", value)
+def test_error_score_or_total_points_out_of_range(cleaned, column, value, problem, expected, vi):
+    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", column, value)
     exc = rejected(cleaned)
     check_error(
         exc,
@@ -929,9 +945,10 @@ def test_error_score_out_of_range(cleaned, value, problem, vi):
         problem=problem,
         sheet="PL1",
         row=row,
-        column="Chỉ số CCHC (%)",
+        column=column,
         found=f"{value:g}",
-        expected="0 to 100",
+        found_vi=f"'{value:g}'".replace(".", ","),  # the Vietnamese line: comma decimals
+        expected=expected,
     )
     assert vi in str(exc).splitlines()[0]
 
@@ -952,38 +969,6 @@ def test_error_area_above_its_maximum(cleaned):
     )
     assert "'10.5'" not in str(exc).splitlines()[0]  # the Vietnamese line writes 10,5
     assert "điểm của lĩnh vực này (từ 0 đến 10)" in str(exc)
-
-
-def test_error_total_points_above_100_or_not_the_sum_of_the_areas(cleaned):
-    """The appendix's "Tổng điểm" was never read: 120 out of 100 was published with exit 0
-    (an operator review). It is held to 0..100 and to the sum of the unit's area points."""
-    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Tổng điểm", 120)
-    exc = rejected(cleaned)
-    check_error(
-        exc,
-        file=file,
-        problem="total points above 100",
-        sheet="PL1",
-        row=row,
-        column="Tổng điểm",
-        found="120",
-        expected="the unit's total points (0 to 100)",
-    )
-    assert "tổng điểm lớn hơn 100" in str(exc).splitlines()[0]
-    file, row = edit_demo(cleaned, "provincial", "Sở Tư pháp", "Tổng điểm", 97.32)
-    exc = rejected(cleaned)
-    check_error(
-        exc,
-        file=file,
-        problem="the total points are not the sum of the area points",
-        sheet="PL1",
-        row=row,
-        column="Tổng điểm",
-        found="97.32",
-        found_vi="'97,32'",
-        expected="the sum of the area points, 96.32 (within ±0.01)",
-    )
-    assert "tổng điểm các lĩnh vực, 96,32 (sai số ±0,01)" in str(exc).splitlines()[0]
 
 
 def test_error_satisfaction_above_100(cleaned):
