@@ -957,8 +957,16 @@ def test_a_build_with_nothing_to_run_decides_in_one_thread_and_work_starts_the_o
     assert all(t.status == "skipped" for t in run.tasks.values())
 
     class NoKernel:  # a step that has to run gets as far as its kernel, then fails
+        km, warm = None, frozenset()
+
         def __init__(self, *a, **kw):
+            pass
+
+        def run_notebook(self, *a, **kw):
             raise RuntimeError("no kernel in this test")
+
+        def shutdown(self):
+            pass
 
     monkeypatch.setattr(r.Runner, "decide", lambda self, task, rdir: (True, "test", {}, {}))
     monkeypatch.setattr(r, "Worker", NoKernel)

@@ -360,7 +360,7 @@ class Runner:
                 )
 
     # -- running -----------------------------------------------------------------------------
-    def run_task(self, w: Worker | None, task: Task) -> Worker | None:
+    def run_task(self, w: Worker, task: Task) -> Worker:
         step, key = task.step, task.key
         failed = [self.tasks[d] for d in task.deps if self.tasks[d].status == "failed"]
         if failed:
@@ -385,8 +385,6 @@ class Runner:
         task.reason = why
         if self.wants_browser(step):
             self.start_browser()  # from the first validation that runs: its start overlaps it
-        if w is None:
-            w = Worker(self.paths.notebooks, self.paths.root)
         task.started = time.perf_counter()
         self.say(f"{key} {step.name:<8} running ({why})")
         self._owner(f"{step.name} {key}")
@@ -413,7 +411,6 @@ class Runner:
                     self._print_later(task, w, rdir, manifest)
                     return w
         except StepFailed as exc:
-            exc.worker = w  # the kernel this task may have started: see _worker
             fpr.forget()
             if step.name == "validate":
                 exc.reason = self._keep_failed_checks(key, rdir, exc.reason)
@@ -423,9 +420,6 @@ class Runner:
                     "at": now(),
                     "reason": exc.reason,
                 }
-            raise
-        except BaseException as exc:
-            exc.worker = w
             raise
         self._record_done(task, w, rdir, manifest)
         return w
@@ -590,7 +584,12 @@ class Runner:
         return ready[0]
 
     def _worker(self, slot: _Slot) -> None:
-        w: Worker | None = None
+        # this thread's kernel, owned here from the start (no kernel runs until a notebook
+        # needs one): a task that fails cannot leave one behind that the thread never saw
+        # (the first task of a thread, failing on a bad raw file, used to start its kernel
+        # in run_task; it outlived the build and said "Parent appears to have exited" on
+        # stderr, which cron mails)
+        w: Worker = Worker(self.paths.notebooks, self.paths.root)
         task: Task | None = None
         try:
             while True:
@@ -617,11 +616,6 @@ class Runner:
                 try:
                     w = self.run_task(w, task)
                 except Exception as exc:  # noqa: BLE001 - recorded, the build goes on
-                    # a kernel the failed task started is this thread's, to reuse and to
-                    # shut down at its end: else the first task of a thread that failed (a
-                    # bad raw file) left its kernel running after the build, and it said
-                    # "Parent appears to have exited" on stderr, which cron mails
-                    w = getattr(exc, "worker", None) or w
                     self._ended(task, exc)
                     continue
                 if not task.printing:  # else the printer ends it
@@ -629,8 +623,7 @@ class Runner:
         except BaseException as exc:  # a fault of the build itself, not of a step
             self._thread_died(slot, task, exc)
         finally:
-            if w is not None:
-                w.shutdown()
+            w.shutdown()
 
     def _start_others(self) -> None:
         """Start the worker threads not started yet (run starts the first only)."""
@@ -717,9 +710,8 @@ class Runner:
                 return tag
         return None
 
-    def _prewarm(self, w: Worker | None, tag: str) -> Worker:
-        if w is None or w.km is None:
-            w = w or Worker(self.paths.notebooks, self.paths.root)
+    def _prewarm(self, w: Worker, tag: str) -> Worker:
+        if w.km is None:
             with self.cv:
                 self.kernels_started += 1
         try:
