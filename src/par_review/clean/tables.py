@@ -482,11 +482,13 @@ def _points_expect(areas: list) -> Expect:
     )
 
 
-def _check_points(row, j, grid: Grid, r: int, header: Header, areas: list, rec: dict) -> None:
-    """The total points column, where the table has one: within 0 and the areas' maxima,
-    and the sum of the unit's area points (within POINTS_TOLERANCE). Before, it was never
-    read: a total of 120 out of 100 was published."""
-    points = _number(row, j, grid, r, header, _points_expect(areas))
+def _check_points(
+    row, j, grid: Grid, r: int, header: Header, areas: list, rec: dict, expect: Expect
+) -> None:
+    """The total points column, where the table has one: within 0 and the areas' maxima
+    (`expect`, `_points_expect`), and the sum of the unit's area points (within
+    POINTS_TOLERANCE). Before, it was never read: a total of 120 out of 100 was published."""
+    points = _number(row, j, grid, r, header, expect)
     total = round(sum(rec[a.column] for a in areas), 6)
     if abs(points - total) > POINTS_TOLERANCE + 1e-9:
         raise _cell_error(
@@ -722,6 +724,7 @@ def parse_unit_table(
     value_fields = ["score", *(["tier"] if has_tier else []), *[a.column for a in areas]]
     score_expect = _score_expect()
     area_expect = {a.column: _area_expect(a) for a in areas}
+    points_expect = _points_expect(areas) if "points" in c and areas else None
     records, seen = [], {}
     for r in range(header.row_index + 1, len(grid.rows)):
         row = grid.rows[r]
@@ -767,8 +770,8 @@ def parse_unit_table(
         }
         for a in areas:
             rec[a.column] = _number(row, c[a.column], grid, r, header, area_expect[a.column])
-        if "points" in c and areas:
-            _check_points(row, c["points"], grid, r, header, areas, rec)
+        if points_expect is not None:
+            _check_points(row, c["points"], grid, r, header, areas, rec, points_expect)
         rec.update(
             tier=tier, raw_name=name, source_file=str(grid.file), source_row=grid.row_numbers[r]
         )
