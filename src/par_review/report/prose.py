@@ -142,9 +142,8 @@ def _rests_on_simulated(ctx: ReportContext, level: str, first: int, last: int) -
     sim = _simulated_years(ctx, level, first, last)
     if not sim:
         return ""
-    key = "results.rests_on_simulated"
-    if set(range(first, last + 1)) <= set(_simulated_years(ctx, level, first, ctx.year)):
-        key = "results.rests_only_on_simulated"
+    only = set(sim) == set(range(first, last + 1))
+    key = "results.rests_only_on_simulated" if only else "results.rests_on_simulated"
     return " " + ctx.t(key, years=ctx.years_text(sim))
 
 
